@@ -1,0 +1,1 @@
+"""molmo_agent.sims."""
