@@ -1,8 +1,9 @@
 """The ``molmo-agent`` command line.
 
-Each subcommand lives in its own module that exposes ``register(subparsers)``; that function adds
-its parser and sets ``func`` (called with the parsed args, returns an exit code). Command modules
-import heavy dependencies inside ``func`` so that ``molmo-agent --help`` stays fast.
+Each subcommand lives in its own module in ``molmo_agent/commands/`` that exposes
+``register(subparsers)``; that function adds its parser and sets ``func`` (called with the parsed
+args, returns an exit code). Modules are discovered, so adding a command is adding a file. Command
+modules import heavy dependencies inside ``func`` so that ``molmo-agent --help`` stays fast.
 
     $ molmo-agent --help
     $ molmo-agent point photo.jpg "the red mug" --json
@@ -12,14 +13,20 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 import sys
 
 from molmo_agent.errors import MolmoAgentError
 
-# name -> module with register(subparsers). Add new subcommands here.
-COMMAND_MODULES: dict[str, str] = {
-    "generate": "molmo_agent.commands.generate",
-}
+
+def _command_modules() -> list[str]:
+    from molmo_agent import commands
+
+    return sorted(
+        f"molmo_agent.commands.{info.name}"
+        for info in pkgutil.iter_modules(commands.__path__)
+        if not info.name.startswith("_")
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in COMMAND_MODULES.values():
+    for module_name in _command_modules():
         importlib.import_module(module_name).register(subparsers)
     return parser
 
