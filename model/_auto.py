@@ -9,28 +9,52 @@ ignored because the model type is known locally).
 
 from __future__ import annotations
 
+import importlib
 import importlib.abc
 import importlib.util
 import sys
 
-_registered = False
+_MODULES = {
+    "config": "molmo_agent.model.configuration_molmo",
+    "model": "molmo_agent.model.modeling_molmo",
+    "processor": "molmo_agent.model.processing_molmo",
+}
+_registered: set[str] = set()
 
 
-def register_with_transformers() -> None:
-    """Register MolmoConfig / MolmoForCausalLM / MolmoProcessor under model type ``molmo``."""
-    global _registered
-    if _registered:
+def _initializing(module_name: str) -> bool:
+    module = sys.modules.get(module_name)
+    return bool(getattr(getattr(module, "__spec__", None), "_initializing", False))
+
+
+def register_with_transformers(finishing: str | None = None) -> None:
+    """Register MolmoConfig / MolmoForCausalLM / MolmoProcessor under model type ``molmo``.
+
+    Idempotent. If one of our modules is still being imported (it imported transformers, which
+    triggered this), nothing happens now: each of those modules calls this again as its last
+    statement, naming itself as ``finishing``.
+    """
+    busy = [m for m in _MODULES.values() if m != finishing and _initializing(m)]
+    if len(_registered) == len(_MODULES) or busy:
         return
-    _registered = True
     from transformers import AutoConfig, AutoModelForCausalLM, AutoProcessor
 
-    from molmo_agent.model.configuration_molmo import MolmoConfig
-    from molmo_agent.model.modeling_molmo import MolmoForCausalLM
-    from molmo_agent.model.processing_molmo import MolmoProcessor
-
-    AutoConfig.register("molmo", MolmoConfig, exist_ok=True)
-    AutoModelForCausalLM.register(MolmoConfig, MolmoForCausalLM, exist_ok=True)
-    AutoProcessor.register(MolmoConfig, MolmoProcessor, exist_ok=True)
+    config_class = importlib.import_module(_MODULES["config"]).MolmoConfig
+    if "config" not in _registered:
+        AutoConfig.register("molmo", config_class, exist_ok=True)
+        _registered.add("config")
+    targets = {"model": (AutoModelForCausalLM, "MolmoForCausalLM"), "processor": (AutoProcessor, "MolmoProcessor")}
+    for key, (auto_class, class_name) in targets.items():
+        if key in _registered:
+            continue
+        try:
+            module = importlib.import_module(_MODULES[key])
+        except ModuleNotFoundError as error:
+            if error.name == _MODULES[key]:
+                continue  # that part of the package is not installed in this build
+            raise
+        auto_class.register(config_class, getattr(module, class_name), exist_ok=True)
+        _registered.add(key)
 
 
 class _RegisterAfterTransformersImport(importlib.abc.MetaPathFinder):
