@@ -25,6 +25,7 @@ from torch import nn
 
 from molmo_agent.model.configuration_molmo import MolmoConfig
 from molmo_agent.model.errors import CheckpointError
+from molmo_agent.model.moe_keys import MoEKeyConverter
 
 INDEX_NAME = "model.safetensors.index.json"
 SINGLE_NAME = "model.safetensors"
@@ -105,9 +106,10 @@ def load_checkpoint(
         model = model_class(config)
     expected = {name: tensor.shape for name, tensor in model.state_dict().items()}
     state: dict[str, torch.Tensor] = {}
+    converter = MoEKeyConverter(config.moe_num_experts) if config.decoder_kind == "moe" else None
     for file in weight_files(directory):
         for key, tensor in _read_tensors(file, "cpu"):
-            for name, value in _to_model_keys(key, tensor, config):
+            for name, value in converter.feed(key, tensor) if converter else [(key, tensor)]:
                 if name not in expected:
                     if strict:
                         raise CheckpointError(f"{file.name}: unexpected tensor {name!r} for this config")
@@ -117,22 +119,14 @@ def load_checkpoint(
                         f"{file.name}: {name} has shape {tuple(value.shape)}, the config expects {tuple(expected[name])}"
                     )
                 state[name] = value.to(device=device, dtype=target_dtype)
+    if converter:
+        converter.finish()
     missing = sorted(set(expected) - set(state))
     if missing:
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         raise CheckpointError(f"{directory}: the checkpoint lacks {len(missing)} tensor(s): {shown}")
     model.load_state_dict(state, assign=True)
     return model.eval()
-
-
-def _to_model_keys(key: str, tensor: torch.Tensor, config: MolmoConfig) -> Iterator[tuple[str, torch.Tensor]]:
-    """Map a checkpoint key to our parameter names (identical except for MoE layouts)."""
-    from molmo_agent.model.moe_keys import moe_checkpoint_to_model
-
-    if config.decoder_kind == "moe":
-        yield from moe_checkpoint_to_model(key, tensor, config)
-    else:
-        yield key, tensor
 
 
 def _parse_size(size: int | str) -> int:

@@ -73,8 +73,8 @@ _ALIASES = {
     "max_sequence_length": "max_position_embeddings",
 }
 
-# Values of the four official releases (MOLMO_SPEC.md section 1, confirmed from their config.json
-# where one is public). Used by ``from_release`` and by the parameter-count tests.
+# Values of the four official releases, from their config.json files (7B-O and 72B from the public
+# Hugging Face pages, MolmoE-1B from a verbatim copy of its training-code style config). Used by ``from_release`` and by the parameter-count tests.
 RELEASES: dict[str, dict[str, Any]] = {
     "Molmo-7B-D-0924": dict(
         hidden_size=3584, num_hidden_layers=28, num_attention_heads=28, num_key_value_heads=4,
@@ -91,7 +91,7 @@ RELEASES: dict[str, dict[str, Any]] = {
         intermediate_size=22016, vocab_size=100278, embedding_size=100352, rope_theta=5e5,
         qkv_bias=False, attention_layer_norm=True, norm_after=True, layer_norm_eps=1e-6,
     ),
-    "MolmoE-1B-0924": dict(
+    "MolmoE-1B-0924": dict(  # its config.json says mlp_ratio 1: intermediate 2048, experts 1024 wide
         hidden_size=2048, num_hidden_layers=16, num_attention_heads=16, num_key_value_heads=16,
         intermediate_size=2048, vocab_size=50280, embedding_size=50304, rope_theta=1e4,
         qkv_bias=False, attention_layer_norm=True, norm_after=False, layer_norm_eps=1e-5,
@@ -154,8 +154,12 @@ class MolmoConfig(PretrainedConfig):
         for alias, official in _ALIASES.items():
             if alias in kwargs:
                 kwargs.setdefault(official, kwargs.pop(alias))
+        if kwargs.get("intermediate_size") is None and "hidden_size" in kwargs and "mlp_ratio" in kwargs:
+            # Training-code configs (MolmoE) give mlp_ratio * d_model instead of mlp_hidden_size.
+            kwargs["intermediate_size"] = kwargs["mlp_ratio"] * kwargs["hidden_size"]
         for name, default in _DEFAULTS.items():
-            setattr(self, name, kwargs.pop(name, default))
+            value = kwargs.pop(name, default)
+            setattr(self, name, default if value is None and name == "intermediate_size" else value)
         self.num_key_value_heads = self.num_key_value_heads or self.num_attention_heads
         self.embedding_size = self.embedding_size or self.vocab_size
         if isinstance(self.vision_backbone, VisionConfig):
@@ -163,8 +167,13 @@ class MolmoConfig(PretrainedConfig):
         self.vision_backbone = dict(self.vision_backbone) if self.vision_backbone else None
         self.vit_layers = list(self.vit_layers)
         kwargs.setdefault("tie_word_embeddings", self.weight_tying)
+        # Fields that we derive (e.g. MolmoE's "head_dim": null) must agree with the derivation.
+        derived = {name: kwargs.pop(name) for name in list(kwargs) if isinstance(MolmoConfig.__dict__.get(name), property)}
         super().__init__(**kwargs)
         self.validate()
+        for name, value in derived.items():
+            if value is not None and value != getattr(self, name):
+                raise ConfigError(f"inconsistent Molmo config: {name}={value} but the other fields give {getattr(self, name)}")
 
     # ----------------------------------------------------------------------------- derived shapes
     @property
@@ -182,8 +191,8 @@ class MolmoConfig(PretrainedConfig):
 
     @property
     def expert_hidden_size(self) -> int:
-        """Width of one expert's SwiGLU (MolmoE: ``mlp_hidden_size`` is the per-expert width)."""
-        return self.moe_hidden_size or self.intermediate_size
+        """Width of one expert's SwiGLU: half of ``intermediate_size`` unless set (MolmoE: 1024)."""
+        return self.moe_hidden_size or self.intermediate_size // 2
 
     @property
     def image_tokens_per_crop(self) -> int:

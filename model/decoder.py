@@ -66,37 +66,56 @@ class RotaryEmbedding(nn.Module):
         return (x32 * angles.cos() + rotated * angles.sin()).to(x.dtype)
 
 
+class MoERouter(nn.Module):
+    def __init__(self, width: int, experts: int) -> None:
+        super().__init__()
+        self.layer = nn.Linear(width, experts, bias=False)
+
+
+class StackedExperts(nn.Module):
+    """All experts' SwiGLU weights, stacked as Ai2's training checkpoints store them (megablocks
+    layout): ``w1`` (gate) and ``v1`` (up) [E * hidden, d], ``w2`` (down, transposed) [E * hidden, d]."""
+
+    def __init__(self, experts: int, width: int, hidden: int) -> None:
+        super().__init__()
+        self.experts, self.hidden = experts, hidden
+        self.w1 = nn.Parameter(torch.empty(experts * hidden, width))
+        self.v1 = nn.Parameter(torch.empty(experts * hidden, width))
+        self.w2 = nn.Parameter(torch.empty(experts * hidden, width))
+
+    def expert(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        rows = slice(index * self.hidden, (index + 1) * self.hidden)
+        return self.w1[rows], self.v1[rows], self.w2[rows]
+
+
 class MoEMLP(nn.Module):
     """OLMoE mixture of experts: softmax over all experts, keep the top k weights as they are.
 
     The k weights are deliberately not renormalised (that is how OLMoE / MolmoE were trained).
-    Experts are stored stacked, ``gate_proj`` / ``up_proj`` [E, hidden, d] and ``down_proj``
-    [E, d, hidden], so one module holds all of them; the checkpoint loader maps the per-expert
-    key layout onto these stacks.
+    Parameter names follow Ai2's checkpoints: ``router.layer`` and ``experts.mlp.{w1,v1,w2}``;
+    the loader also reads the per-expert Hugging Face layout (see ``moe_keys.py``).
     """
 
     def __init__(self, config: MolmoConfig) -> None:
         super().__init__()
-        experts, width, hidden = config.moe_num_experts, config.hidden_size, config.expert_hidden_size
         self.top_k = config.moe_top_k
-        self.router = nn.Linear(width, experts, bias=False)
-        self.gate_proj = nn.Parameter(torch.empty(experts, hidden, width))
-        self.up_proj = nn.Parameter(torch.empty(experts, hidden, width))
-        self.down_proj = nn.Parameter(torch.empty(experts, width, hidden))
+        self.router = MoERouter(config.hidden_size, config.moe_num_experts)
+        self.experts = nn.Module()
+        self.experts.mlp = StackedExperts(config.moe_num_experts, config.hidden_size, config.expert_hidden_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shape = x.shape
         tokens = x.reshape(-1, shape[-1])
-        probs = F.softmax(self.router(tokens), dim=-1, dtype=torch.float32)
+        probs = F.softmax(self.router.layer(tokens), dim=-1, dtype=torch.float32)
         weights, chosen = probs.topk(self.top_k, dim=-1)  # [N, k]
         out = torch.zeros_like(tokens)
         # Loop over the experts that received tokens: each does one dense matmul on its tokens.
         for expert in chosen.unique().tolist():
             token_idx, slot = (chosen == expert).nonzero(as_tuple=True)
+            gate, up, down_t = self.experts.mlp.expert(expert)
             h = tokens[token_idx]
-            h = F.silu(h @ self.gate_proj[expert].T) * (h @ self.up_proj[expert].T)
-            h = (h @ self.down_proj[expert].T) * weights[token_idx, slot, None].to(h.dtype)
-            out.index_add_(0, token_idx, h)
+            h = (F.silu(h @ gate.T) * (h @ up.T)) @ down_t
+            out.index_add_(0, token_idx, h * weights[token_idx, slot, None].to(h.dtype))
         return out.reshape(shape)
 
 
@@ -191,4 +210,4 @@ class DecoderBlock(nn.Module):
         return torch.where(dropout_mask[..., None], F.dropout(h, p, training=True), h)
 
 
-__all__ = ["DecoderBlock", "KVCache", "MoEMLP", "RMSNorm", "RotaryEmbedding", "build_norm"]
+__all__ = ["DecoderBlock", "KVCache", "StackedExperts", "MoEMLP", "RMSNorm", "RotaryEmbedding", "build_norm"]

@@ -219,6 +219,16 @@ class MolmoForCausalLM(nn.Module):
 
         return generate(self, input_ids, max_new_tokens=max_new_tokens, **kwargs)
 
+    def prefill(self, input_ids: torch.Tensor, images: torch.Tensor, image_masks: torch.Tensor | None = None,
+                image_input_idx: torch.Tensor | None = None, processor: Any = None, **unused: Any):
+        """Encode a frame once; returns a :class:`~molmo_agent.model.prefix_cache.PrefixSession`
+        that answers any number of questions about it from the cached image prefix."""
+        from molmo_agent.model.prefix_cache import prefill
+
+        if image_input_idx is None:
+            raise ProcessorError("prefill() needs an image (image_input_idx is missing)")
+        return prefill(self, input_ids, images, image_masks, image_input_idx, processor=processor)
+
     # ------------------------------------------------------------------------------ checkpoints
     @classmethod
     def from_pretrained(

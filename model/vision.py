@@ -116,8 +116,6 @@ class ImageProjector(nn.Module):
     def __init__(self, config: MolmoConfig) -> None:
         super().__init__()
         width, hidden = config.vision.image_emb_dim, config.intermediate_size // 2
-        if config.decoder_kind == "moe":  # MolmoE's connector keeps the dense MLP width of its config
-            hidden = config.expert_hidden_size // 2 if config.moe_hidden_size else config.intermediate_size // 2
         self.w1 = nn.Linear(width, hidden, bias=False)
         self.w3 = nn.Linear(width, hidden, bias=False)
         self.w2 = nn.Linear(hidden, config.hidden_size, bias=False)

@@ -111,3 +111,44 @@ def test_pickled_weights_are_refused(tmp_path):
 def test_not_a_directory(tmp_path):
     with pytest.raises(CheckpointError, match="not a local checkpoint directory"):
         MolmoForCausalLM.from_pretrained(tmp_path / "nope")
+
+
+def hf_moe_layout(state: dict[str, torch.Tensor], experts: int, hidden: int) -> dict[str, torch.Tensor]:
+    """Rewrite our (Ai2 training) MoE keys into the per-expert layout of the Hugging Face release."""
+    out = {}
+    for key, tensor in state.items():
+        block, _, rest = key.removeprefix("model.transformer.blocks.").partition(".")
+        if key == "model.transformer.ff_out.weight":
+            out["lm_head.weight"] = tensor
+        elif not key.startswith("model.transformer.blocks."):
+            out[key] = tensor
+        elif rest.split(".")[0] in ("att_proj", "attn_out", "attn_norm", "q_norm", "k_norm"):
+            out[f"model.transformer.blocks.{block}.attn.{rest}"] = tensor
+        elif rest == "ff_norm.weight":
+            out[f"model.transformer.blocks.{block}.mlp.ff_norm.weight"] = tensor
+        elif rest == "ffn.router.layer.weight":
+            out[f"model.transformer.blocks.{block}.mlp.gate.weight"] = tensor
+        else:
+            name = {"w1": "gate_proj", "v1": "up_proj", "w2": "down_proj"}[rest.rsplit(".", 1)[-1]]
+            for e in range(experts):
+                part = tensor[e * hidden : (e + 1) * hidden]
+                out[f"model.transformer.blocks.{block}.mlp.experts.{e}.{name}.weight"] = (
+                    part.T.contiguous() if name == "down_proj" else part.contiguous()
+                )
+    return out
+
+
+def test_moe_checkpoint_in_the_hugging_face_expert_layout_loads(tmp_path):
+    model = tiny_model("moe")
+    model.save_pretrained(tmp_path / "ours")
+    hf = hf_moe_layout(load_file(str(tmp_path / "ours" / "model.safetensors")), experts=8, hidden=32)
+    assert "model.transformer.blocks.1.mlp.experts.7.down_proj.weight" in hf and "lm_head.weight" in hf
+    save_file(hf, str(tmp_path / "ours" / "model.safetensors"))
+    reloaded = MolmoForCausalLM.from_pretrained(tmp_path / "ours")
+    ids = torch.randint(0, 120, (1, 9))
+    with torch.no_grad():
+        torch.testing.assert_close(reloaded(ids).logits, model(ids).logits, atol=0, rtol=0)
+    del hf["model.transformer.blocks.0.mlp.experts.3.up_proj.weight"]
+    save_file(hf, str(tmp_path / "ours" / "model.safetensors"))
+    with pytest.raises(CheckpointError, match=r"experts \[3\] are missing"):
+        MolmoForCausalLM.from_pretrained(tmp_path / "ours")

@@ -101,14 +101,16 @@ def test_moe_layer_matches_a_per_token_reference():
     """Softmax over all experts, top-k, weights not renormalised; expert = down(silu(gate x) * up x)."""
     model = tiny_model("moe")
     moe = model.model.transformer.blocks[0].ffn
+    experts = moe.experts.mlp
     x = torch.randn(2, 5, 64, generator=torch.Generator().manual_seed(1))
     expected = torch.zeros_like(x)
     for b in range(2):
         for t in range(5):
-            probs = F.softmax(moe.router.weight @ x[b, t], dim=-1)
+            probs = F.softmax(moe.router.layer.weight @ x[b, t], dim=-1)
             for expert in probs.argsort(descending=True)[: moe.top_k].tolist():
-                hidden = F.silu(moe.gate_proj[expert] @ x[b, t]) * (moe.up_proj[expert] @ x[b, t])
-                expected[b, t] += probs[expert] * (moe.down_proj[expert] @ hidden)
+                rows = slice(expert * 32, (expert + 1) * 32)  # moe_hidden_size 32
+                hidden = F.silu(experts.w1[rows] @ x[b, t]) * (experts.v1[rows] @ x[b, t])
+                expected[b, t] += probs[expert] * (experts.w2[rows].T @ hidden)
     with torch.no_grad():
         np.testing.assert_allclose(moe(x).numpy(), expected.detach().numpy(), atol=1e-6)
 
