@@ -1,0 +1,64 @@
+"""Parameters of the grounding node and their command-line form (light: no numpy/DDS imports).
+
+    >>> parser = argparse.ArgumentParser(); add_node_arguments(parser)
+    >>> config_from_args(parser.parse_args(["--target-frame", "odom"])).target_frame
+    'odom'
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from dataclasses import dataclass
+
+
+@dataclass
+class GroundingConfig:
+    """Parameters of the grounding node (the same names are ROS parameters / launch arguments)."""
+
+    color_topic: str = "/camera/color/image_raw"
+    depth_topic: str = "/camera/aligned_depth_to_color/image_raw"
+    camera_info_topic: str = "/camera/color/camera_info"
+    instruction_topic: str = "~/instruction"
+    point_topic: str = "~/point"
+    pose_topic: str = "~/grasp_pose"
+    result_topic: str = "~/result"
+    debug_image_topic: str = "~/debug_image"
+    target_frame: str = "base_link"
+    slop_s: float = 0.05
+    max_age_s: float = 1.0
+    depth_window: int = 5
+    min_depth_m: float = 0.05
+    max_depth_m: float = 10.0
+    workspace_min: tuple[float, float, float] | None = None
+    workspace_max: tuple[float, float, float] | None = None
+    publish_debug_image: bool = True
+
+
+def add_node_arguments(parser: argparse.ArgumentParser) -> None:
+    """Transport, model and every ``GroundingConfig`` field as ``--kebab-case`` options."""
+    parser.add_argument("--transport", choices=("dds", "rclpy"), default="dds")
+    parser.add_argument("--node-name", default="molmo_grounding")
+    parser.add_argument("--namespace", default="")
+    parser.add_argument("--allow-network", action="store_true",
+                        help="dds transport: allow a Cyclone DDS configuration that is not loopback-only")
+    parser.add_argument("--model", default=None, help="local Molmo checkpoint directory")
+    parser.add_argument("--server", default=None, help="URL of a molmo-agent / OpenAI-compatible server instead")
+    parser.add_argument("--precision", default=None, help="precision profile of the local model (e.g. bf16, nf4)")
+    for f in dataclasses.fields(GroundingConfig):
+        flag = "--" + f.name.replace("_", "-")
+        if f.type == "bool":
+            parser.add_argument(flag, type=lambda s: s.lower() in ("1", "true", "yes"), default=f.default,
+                                metavar="BOOL")
+        elif f.name.startswith("workspace"):
+            parser.add_argument(flag, type=float, nargs=3, default=None, metavar=("X", "Y", "Z"),
+                                help=f"{f.name.split('_')[1]} corner of the allowed workspace box in --target-frame")
+        else:
+            parser.add_argument(flag, type=type(f.default), default=f.default)
+
+
+def config_from_args(args: argparse.Namespace) -> GroundingConfig:
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(GroundingConfig)}
+    for name in ("workspace_min", "workspace_max"):
+        values[name] = tuple(values[name]) if values[name] is not None else None
+    return GroundingConfig(**values)

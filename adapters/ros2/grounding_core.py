@@ -1,0 +1,265 @@
+"""Transport-free heart of the ROS 2 grounding node: camera messages + instruction -> 3-D targets.
+
+Both transports feed messages in (``on_color``, ``on_depth``, ``on_camera_info``, ``on_tf``) and
+call ``handle_request``; the result holds ready-to-publish ``PointStamped``/``PoseStamped``
+messages (Cyclone DDS structs; the rclpy transport copies them into rclpy messages).
+
+Geometry, in order: the newest color/depth/CameraInfo set (approximate-time synchronized, refused
+when older than ``max_age_s``) -> the grounder's point in color pixels -> undistorted with
+CameraInfo D -> robust depth (median of valid readings around the point) -> 3-D point in the
+camera optical frame (CameraInfo K) -> transform to ``target_frame`` looked up *at the image
+stamp* -> workspace check -> messages. The grasp orientation's z axis is the approach direction
+(into the local surface, from the depth normal).
+
+    core = GroundingCore(Grounder(backend), GroundingConfig(target_frame="base_link"))
+    core.on_color(color_msg); core.on_depth(depth_msg); core.on_camera_info(info_msg); core.on_tf(tf_msg)
+    result = core.handle_request("pick up the red mug", now_ns=time.time_ns())
+    result.pose  # geometry_msgs/PoseStamped in base_link
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from molmo_agent import spaces
+from molmo_agent.actions import Action, GraspTarget, Waypoint
+from molmo_agent.adapters.errors import AdapterError, MessageError
+from molmo_agent.adapters.ros2 import conversions, messages
+from molmo_agent.adapters.ros2.config import GroundingConfig
+from molmo_agent.adapters.ros2.sync import FrameSynchronizer
+from molmo_agent.adapters.ros2.tf_buffer import TfBuffer
+from molmo_agent.errors import MolmoAgentError
+from molmo_agent.safety import Decision, SafetyPolicy, WorkspaceBounds
+
+REQUEST_KINDS = ("grasp", "point")
+
+
+@dataclass
+class GroundingRequest:
+    """An instruction; on the wire a plain string or JSON ``{"id", "instruction", "kind", "frame"}``."""
+
+    instruction: str
+    kind: str = "grasp"
+    frame: str | None = None
+    request_id: str = ""
+
+    @classmethod
+    def parse(cls, text: str) -> GroundingRequest:
+        text = text.strip()
+        if text.startswith("{"):
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as error:
+                raise MessageError(f"instruction looks like JSON but is not: {error}") from None
+            if not isinstance(data, dict) or not str(data.get("instruction", "")).strip():
+                raise MessageError('a JSON instruction needs a non-empty "instruction" field')
+            request = cls(str(data["instruction"]), str(data.get("kind", "grasp")), data.get("frame"),
+                          str(data.get("id", "")))
+        else:
+            request = cls(text)
+        if not request.instruction:
+            raise MessageError("empty instruction")
+        if request.kind not in REQUEST_KINDS:
+            raise MessageError(f"unknown request kind {request.kind!r}; use one of {REQUEST_KINDS}")
+        return request
+
+
+@dataclass
+class GroundingResult:
+    """What one request produced; ``error`` is set (and the messages are None) when it failed."""
+
+    request: GroundingRequest
+    stamp_ns: int = 0
+    point: Any = None  # messages.PointStamped
+    pose: Any = None  # messages.PoseStamped
+    pixel: tuple[float, float] | None = None
+    model_text: str = ""
+    error: str = ""
+    action: Action | None = None
+    decision: Decision | None = None
+    debug_image: np.ndarray | None = field(default=None, repr=False)
+
+    def to_json(self) -> str:
+        data: dict[str, Any] = {"id": self.request.request_id, "instruction": self.request.instruction,
+                                "kind": self.request.kind, "ok": not self.error, "error": self.error,
+                                "stamp_ns": self.stamp_ns, "pixel": self.pixel, "model_text": self.model_text}
+        if self.point is not None:
+            p = self.point.point
+            data.update(frame=self.point.header.frame_id, position=[p.x, p.y, p.z])
+        if self.pose is not None:
+            q = self.pose.pose.orientation
+            data["orientation_xyzw"] = [q.x, q.y, q.z, q.w]
+        if self.action is not None:
+            data["action"] = self.action.to_json()
+        if self.decision is not None:
+            data["decision"] = {"allowed": self.decision.allowed, "rule": self.decision.rule,
+                                "reason": self.decision.reason, "executed": self.decision.executed}
+        return json.dumps(data)
+
+
+def undistort_pixel(x: float, y: float, model: conversions.CameraModel, iterations: int = 20) -> tuple[float, float]:
+    """Continuous distorted pixel -> the pixel an ideal pinhole camera with the same K would see.
+
+    TODO(molmo_agent.spaces): lens distortion belongs in the coordinate module; it has no
+    undistortion yet, so this inverts the plumb_bob / rational_polynomial model here
+    (fixed-point iteration, as OpenCV's undistortPoints does).
+    """
+    if not model.is_distorted:
+        return x, y
+    d = np.zeros(8)
+    d[: min(8, model.d.size)] = model.d[:8]
+    k1, k2, p1, p2, k3, k4, k5, k6 = d
+    # Continuous pixel (centres at i + 0.5) -> OpenCV pixel (centres at i) -> normalized coordinates.
+    xd, yd = (x - 0.5 - model.cx) / model.fx, (y - 0.5 - model.cy) / model.fy
+    xu, yu = xd, yd
+    for _ in range(iterations):
+        r2 = xu * xu + yu * yu
+        radial = (1 + k1 * r2 + k2 * r2**2 + k3 * r2**3) / (1 + k4 * r2 + k5 * r2**2 + k6 * r2**3)
+        dx = 2 * p1 * xu * yu + p2 * (r2 + 2 * xu * xu)
+        dy = p1 * (r2 + 2 * yu * yu) + 2 * p2 * xu * yu
+        xu, yu = (xd - dx) / radial, (yd - dy) / radial
+    return xu * model.fx + model.cx + 0.5, yu * model.fy + model.cy + 0.5
+
+
+def approach_quaternion(approach: np.ndarray) -> np.ndarray:
+    """xyzw quaternion of a gripper frame whose z axis points along ``approach`` (x axis kept level)."""
+    z = approach / np.linalg.norm(approach)
+    helper = np.array([1.0, 0.0, 0.0]) if abs(z[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+    y = np.cross(z, helper)
+    y /= np.linalg.norm(y)
+    x = np.cross(y, z)
+    return Rotation.from_matrix(np.stack([x, y, z], axis=1)).as_quat()
+
+
+def _header(stamp_ns: int, frame_id: str) -> messages.Header:
+    sec, nanosec = conversions.ns_to_stamp_fields(stamp_ns)
+    return messages.Header(stamp=messages.Time(sec=sec, nanosec=nanosec), frame_id=frame_id)
+
+
+class GroundingCore:
+    """Keeps the latest camera data and TF, answers grounding requests (see the module docstring)."""
+
+    def __init__(self, grounder: Any, config: GroundingConfig | None = None, safety: SafetyPolicy | None = None):
+        self.grounder = grounder
+        self.config = config or GroundingConfig()
+        self.safety = safety or _default_policy(self.config)
+        self.sync = FrameSynchronizer(self.config.slop_s, self.config.max_age_s)
+        self.tf = TfBuffer()
+
+    # ---- inputs -------------------------------------------------------------------------------
+    def on_color(self, msg: Any) -> None:
+        self.sync.add("color", conversions.stamp_to_ns(msg.header.stamp), msg)
+
+    def on_depth(self, msg: Any) -> None:
+        self.sync.add("depth", conversions.stamp_to_ns(msg.header.stamp), msg)
+
+    def on_camera_info(self, msg: Any) -> None:
+        self.sync.add("info", conversions.stamp_to_ns(msg.header.stamp), msg)
+
+    def on_tf(self, msg: Any, static: bool = False) -> None:
+        for transform in msg.transforms:
+            self.tf.set_transform(transform.header.frame_id, transform.child_frame_id,
+                                  conversions.transform_to_matrix(transform.transform),
+                                  conversions.stamp_to_ns(transform.header.stamp), static=static)
+
+    # ---- requests -----------------------------------------------------------------------------
+    def handle_request(self, text: str, now_ns: int,
+                       executor: Callable[[GroundingResult], Any] | None = None) -> GroundingResult:
+        """Ground one instruction and hand the result to ``executor`` (e.g. publish) via the safety policy.
+
+        Errors of the agent layer and refusals of the policy become ``result.error`` (with no
+        point/pose), never exceptions: a node must keep running after a bad request.
+        """
+        try:
+            request = GroundingRequest.parse(text)
+        except MessageError as error:
+            return GroundingResult(GroundingRequest(text.strip()[:200], "grasp"), error=str(error))
+        result = GroundingResult(request)
+        try:
+            self._ground(request, now_ns, result)
+            result.decision = self.safety.execute(result.action, lambda _: executor(result) if executor else None)
+        except MolmoAgentError as error:
+            result.error = f"{type(error).__name__}: {error}"
+        if result.decision is not None and not result.decision.allowed:
+            result.error = f"refused by the safety policy ({result.decision.rule}): {result.decision.reason}"
+        if result.error:
+            result.point = result.pose = None
+        return result
+
+    def _ground(self, request: GroundingRequest, now_ns: int, result: GroundingResult) -> None:
+        frame = self.sync.latest(now_ns)
+        result.stamp_ns = frame.stamp_ns
+        camera_frame = str(frame.color.header.frame_id).lstrip("/")
+        for name, msg in (("depth", frame.depth), ("CameraInfo", frame.info)):
+            if str(msg.header.frame_id).lstrip("/") != camera_frame:
+                raise MessageError(f"{name} is in frame {msg.header.frame_id!r} but color is in {camera_frame!r}; "
+                                   "the node needs depth registered (aligned) to the color camera")
+        rgb = conversions.color_image_to_rgb(frame.color)
+        depth = conversions.depth_image_to_meters(frame.depth)
+        model = conversions.camera_info_to_model(frame.info)
+        size = (rgb.shape[1], rgb.shape[0])
+        if depth.shape != rgb.shape[:2] or (model.width, model.height) != size:
+            raise MessageError(f"color {size[0]}x{size[1]}, depth {depth.shape[1]}x{depth.shape[0]} and CameraInfo "
+                               f"{model.width}x{model.height} must have the same size (aligned depth)")
+        intrinsics = spaces.CameraIntrinsics.from_matrix(model.k, model.width, model.height)
+
+        point, result.model_text = self._point(rgb, request.instruction)
+        result.pixel = (point.x, point.y)
+        ideal = undistort_pixel(point.x, point.y, model)
+        z = spaces.robust_depth(depth, point, window=self.config.depth_window,
+                                min_depth=self.config.min_depth_m, max_depth=self.config.max_depth_m)
+        p_camera = spaces.pixel_to_camera_point(ideal, z, intrinsics)
+        target = (request.frame or self.config.target_frame).lstrip("/")
+        target_T_camera = self.tf.lookup(target, camera_frame, frame.stamp_ns)
+        p_target = spaces.transform_point(target_T_camera, p_camera)
+
+        header = _header(frame.stamp_ns, target)
+        result.point = messages.PointStamped(header=header, point=messages.Point(
+            x=float(p_target[0]), y=float(p_target[1]), z=float(p_target[2])))
+        label = point.label or request.instruction
+        result.action = Waypoint(tuple(p_target), frame=target, label=label)
+        if request.kind == "grasp":
+            approach_camera = spaces.grasp_approach(depth, point, intrinsics, min_depth=self.config.min_depth_m,
+                                                    max_depth=self.config.max_depth_m)
+            approach = spaces.transform_direction(target_T_camera, approach_camera)
+            result.action = GraspTarget(tuple(p_target), tuple(approach), frame=target, label=label)
+            q = approach_quaternion(approach)
+            result.pose = messages.PoseStamped(header=header, pose=messages.Pose(
+                position=result.point.point,
+                orientation=messages.Quaternion(x=float(q[0]), y=float(q[1]), z=float(q[2]), w=float(q[3]))))
+        if self.config.publish_debug_image:
+            result.debug_image = _annotate(rgb, point.x, point.y)
+
+    def _point(self, rgb: np.ndarray, instruction: str):
+        from PIL import Image as PILImage
+
+        image = PILImage.fromarray(rgb)
+        point = self.grounder.point(image, instruction)
+        if point is None:
+            raise AdapterError(f"the model found nothing for {instruction!r}")
+        return point, str(getattr(point, "extra", {}).get("model_text", ""))
+
+
+def _default_policy(config: GroundingConfig) -> SafetyPolicy:
+    """Workspace bounds from the node's parameters (in ``target_frame``); no bounds -> no restriction."""
+    if config.workspace_min is None and config.workspace_max is None:
+        return SafetyPolicy()
+    low = config.workspace_min or (-1e9, -1e9, -1e9)
+    high = config.workspace_max or (1e9, 1e9, 1e9)
+    return SafetyPolicy(workspace=WorkspaceBounds(tuple(low), tuple(high), frame=config.target_frame))
+
+
+def _annotate(rgb: np.ndarray, x: float, y: float) -> np.ndarray:
+    """A copy of the image with a red cross-hair at the grounded pixel (for ~/debug_image)."""
+    out = rgb.copy()
+    height, width = out.shape[:2]
+    col, row = min(int(x), width - 1), min(int(y), height - 1)
+    out[row, max(col - 8, 0): col + 9] = (255, 0, 0)
+    out[max(row - 8, 0): row + 9, col] = (255, 0, 0)
+    return out
