@@ -1,0 +1,217 @@
+"""Atomic, resumable training checkpoints, and export to the official Molmo format.
+
+A checkpoint is a directory ``<run>/checkpoints/step_000120/`` with:
+
+| file | content |
+|---|---|
+| ``model.safetensors`` | the full (unsharded) trainable model state, float32 master weights |
+| ``optimizer.pt`` | AdamW state keyed by parameter name (tensors and numbers only; loaded with ``weights_only=True``) |
+| ``rng_rank{r}.pt`` | each rank's torch RNG state (CPU and CUDA) - dropout continues identically |
+| ``trainer_state.json`` | step, next sample position, scheduler state, config fingerprint, loss so far |
+
+It is written into a hidden temporary directory on the same file system, every file fsynced,
+``trainer_state.json`` last, then renamed into place in one ``os.rename``: a checkpoint either
+exists whole or not at all, whatever moment the process is killed. Leftover temporary
+directories are ignored and removed at the next start. Only the newest ``keep`` are kept.
+
+    >>> save_checkpoint(run_dir, step=120, model=model, optimizer=opt, scheduler=sched, state={...})
+    >>> latest = find_latest_checkpoint(run_dir)          # None for a fresh run
+    >>> state = load_checkpoint(latest, model, opt, sched)  # -> the trainer_state dict
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from molmo_agent.training.errors import ResumeError
+
+CHECKPOINT_RE = re.compile(r"^step_(\d{6,})$")
+STATE_FILE = "trainer_state.json"
+
+
+def _rank() -> int:
+    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+
+
+def _barrier() -> None:
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def full_state_dicts(model: nn.Module, optimizer: torch.optim.Optimizer | None) -> tuple[dict, dict]:
+    """Unsharded model and optimizer state on CPU (a collective under FSDP; full on rank 0)."""
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_state_dict
+
+    options = StateDictOptions(full_state_dict=True, cpu_offload=True)
+    if optimizer is None:
+        from torch.distributed.checkpoint.state_dict import get_model_state_dict
+
+        return get_model_state_dict(model, options=options), {}
+    return get_state_dict(model, optimizer, options=options)
+
+
+def _flatten_optimizer_state(state: dict) -> dict:
+    """Optimizer state with only str keys, tensors, numbers and lists (safe for weights_only loading)."""
+    return {"state": {str(k): v for k, v in state.get("state", {}).items()},
+            "param_groups": state.get("param_groups", [])}
+
+
+def save_checkpoint(
+    run_dir: str | os.PathLike,
+    step: int,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    state: dict[str, Any],
+    keep: int = 2,
+) -> Path:
+    """Write ``step_{step}`` atomically (every rank calls this; rank 0 writes the shared files)."""
+    root = Path(run_dir) / "checkpoints"
+    final = root / f"step_{step:06d}"
+    tmp = root / f".tmp-step_{step:06d}"
+    model_state, optim_state = full_state_dicts(model, optimizer)
+    rank = _rank()
+    if rank == 0:
+        root.mkdir(parents=True, exist_ok=True)
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
+    _barrier()
+    rng = {"cpu": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        rng["cuda"] = torch.cuda.get_rng_state()
+    torch.save(rng, tmp / f"rng_rank{rank}.pt")
+    _fsync_file(tmp / f"rng_rank{rank}.pt")
+    _barrier()
+    if rank == 0:
+        tensors = {k: v.detach().contiguous() for k, v in model_state.items()}
+        save_file(tensors, str(tmp / "model.safetensors"))
+        torch.save(_flatten_optimizer_state(optim_state), tmp / "optimizer.pt")
+        full_state = {**state, "step": step, "scheduler": scheduler.state_dict() if scheduler else None}
+        (tmp / STATE_FILE).write_text(json.dumps(full_state, indent=1, default=_json_default))
+        for file in tmp.iterdir():
+            _fsync_file(file)
+        _fsync_dir(tmp)
+        if final.exists():  # a re-run of the same step (e.g. after resuming from an older one)
+            shutil.rmtree(final)
+        os.rename(tmp, final)
+        _fsync_dir(root)
+        for old in list_checkpoints(run_dir)[:-keep] if keep > 0 else []:
+            shutil.rmtree(old, ignore_errors=True)
+    _barrier()
+    return final
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"cannot store {type(value).__name__} in trainer_state.json")
+
+
+def list_checkpoints(run_dir: str | os.PathLike) -> list[Path]:
+    """Complete checkpoints, oldest first (temporary directories are not checkpoints)."""
+    root = Path(run_dir) / "checkpoints"
+    if not root.is_dir():
+        return []
+    found = [p for p in root.iterdir() if CHECKPOINT_RE.match(p.name) and (p / STATE_FILE).is_file()]
+    return sorted(found, key=lambda p: int(CHECKPOINT_RE.match(p.name).group(1)))
+
+
+def find_latest_checkpoint(run_dir: str | os.PathLike) -> Path | None:
+    found = list_checkpoints(run_dir)
+    return found[-1] if found else None
+
+
+def remove_partial_checkpoints(run_dir: str | os.PathLike) -> int:
+    """Delete temporary directories left by a process killed mid-write; returns how many."""
+    root = Path(run_dir) / "checkpoints"
+    removed = 0
+    if root.is_dir() and _rank() == 0:
+        for path in root.glob(".tmp-step_*"):
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    _barrier()
+    return removed
+
+
+def load_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer: torch.optim.Optimizer | None,
+                    scheduler: Any) -> dict[str, Any]:
+    """Restore model, optimizer, scheduler and this rank's RNG; returns the trainer state."""
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_state_dict
+
+    path = Path(path)
+    if not (path / STATE_FILE).is_file():
+        raise ResumeError(f"{path} is not a complete checkpoint (no {STATE_FILE})")
+    try:
+        state = json.loads((path / STATE_FILE).read_text())
+        model_state = load_file(str(path / "model.safetensors"))
+        optim_state = torch.load(path / "optimizer.pt", weights_only=True) if optimizer is not None else {}
+    except (OSError, json.JSONDecodeError, RuntimeError) as error:
+        raise ResumeError(f"cannot read checkpoint {path}: {error}") from error
+    options = StateDictOptions(full_state_dict=True, strict=True)
+    if optimizer is not None:
+        set_state_dict(model, optimizer, model_state_dict=model_state, optim_state_dict=optim_state, options=options)
+    else:
+        from torch.distributed.checkpoint.state_dict import set_model_state_dict
+
+        set_model_state_dict(model, model_state, options=options)
+    if scheduler is not None and state.get("scheduler"):
+        scheduler.load_state_dict(state["scheduler"])
+    rng_file = path / f"rng_rank{_rank()}.pt"
+    if rng_file.is_file():
+        rng = torch.load(rng_file, weights_only=True)
+        torch.set_rng_state(rng["cpu"])
+        if "cuda" in rng and torch.cuda.is_available():
+            torch.cuda.set_rng_state(rng["cuda"])
+    return state
+
+
+def export_pretrained(model: nn.Module, config: Any, output_dir: str | os.PathLike,
+                      dtype: torch.dtype | None = None) -> Path | None:
+    """Write the model in the official Molmo checkpoint format (rank 0; a collective under FSDP).
+
+    The full state is gathered, loaded into a plain ``MolmoForCausalLM`` and saved with its
+    ``save_pretrained`` (config.json + sharded safetensors with the official key names), so the
+    result loads with ``MolmoForCausalLM.from_pretrained`` like any release.
+    """
+    from molmo_agent.model import MolmoForCausalLM
+
+    model_state, _ = full_state_dicts(model, None)
+    if _rank() != 0:
+        _barrier()
+        return None
+    plain = MolmoForCausalLM(config)
+    missing, unexpected = plain.load_state_dict(model_state, strict=False)
+    if unexpected or missing:
+        raise ResumeError(f"cannot export: missing {missing[:5]}, unexpected {unexpected[:5]} "
+                          "(merge LoRA adapters first)")
+    if dtype is not None:
+        plain.to(dtype)
+    plain.save_pretrained(output_dir)
+    _barrier()
+    return Path(output_dir)

@@ -1,0 +1,43 @@
+"""Per-token loss normalised by the global number of loss tokens.
+
+The paper averages the loss over the loss tokens of the whole global batch, on all devices, so
+that a short answer does not weigh more than a long one and results do not depend on the number
+of devices or on gradient accumulation (seed 000, implementation). Each micro-batch contributes
+``sum of its token losses / N_global``, where ``N_global`` is the loss-token count of the whole
+optimizer step (all micro-batches, all ranks, all-reduced once). Data-parallel gradient averaging
+divides by the world size, so the micro-batch loss is multiplied by it to make the sum exact.
+
+    >>> n_global = global_token_count([mb["labels"] for mb in micro_batches])
+    >>> for mb in micro_batches:
+    ...     (token_loss_sum(model(**inputs).logits, mb["labels"]) * world_size / n_global).backward()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+IGNORE_INDEX = -100
+
+
+def token_loss_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Sum of next-token cross-entropies (labels aligned with inputs, shifted here; -100 ignored)."""
+    return F.cross_entropy(
+        logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten().to(logits.device),
+        ignore_index=IGNORE_INDEX, reduction="sum",
+    )
+
+
+def loss_token_count(labels: torch.Tensor) -> int:
+    return int((labels[:, 1:] != IGNORE_INDEX).sum())
+
+
+def global_token_count(labels: Iterable[torch.Tensor], device: torch.device | str = "cpu") -> int:
+    """Loss tokens of this rank's micro-batches, summed over all ranks."""
+    count = torch.tensor([sum(loss_token_count(x) for x in labels)], dtype=torch.int64, device=device)
+    if dist.is_available() and dist.is_initialized():
+        dist.all_reduce(count)
+    return int(count.item())
