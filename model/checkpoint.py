@@ -90,11 +90,13 @@ def load_checkpoint(
     device: torch.device | str | None = None,
     config: MolmoConfig | None = None,
     strict: bool = True,
+    quantization: str | None = None,
 ) -> Any:
-    """Build the model on the meta device, then assign every tensor straight from the files.
+    """Build the model on the meta device, then place every tensor straight from the files.
 
-    No full-precision copy is made on the target device first; each tensor is read once,
-    checked against the expected name and shape, cast and placed.
+    Each tensor is read once, checked against the expected name and shape, cast and put on
+    ``device``; with ``quantization`` ("nf4" or "int8") the decoder's linear weights are
+    quantized as they arrive, so no full-precision decoder is ever materialised on the device.
     """
     directory = Path(path)
     if not directory.is_dir():
@@ -105,7 +107,11 @@ def load_checkpoint(
     with torch.device("meta"):
         model = model_class(config)
     expected = {name: tensor.shape for name, tensor in model.state_dict().items()}
-    state: dict[str, torch.Tensor] = {}
+    if quantization:
+        from molmo_agent.model.quantization import quantize_decoder_linears_
+
+        quantize_decoder_linears_(model, quantization, compute_dtype=target_dtype)
+    loaded: set[str] = set()
     converter = MoEKeyConverter(config.moe_num_experts) if config.decoder_kind == "moe" else None
     for file in weight_files(directory):
         for key, tensor in _read_tensors(file, "cpu"):
@@ -118,15 +124,26 @@ def load_checkpoint(
                     raise CheckpointError(
                         f"{file.name}: {name} has shape {tuple(value.shape)}, the config expects {tuple(expected[name])}"
                     )
-                state[name] = value.to(device=device, dtype=target_dtype)
+                _place_tensor(model, name, value.to(target_dtype), device)
+                loaded.add(name)
     if converter:
         converter.finish()
-    missing = sorted(set(expected) - set(state))
+    missing = sorted(set(expected) - loaded)
     if missing:
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         raise CheckpointError(f"{directory}: the checkpoint lacks {len(missing)} tensor(s): {shown}")
-    model.load_state_dict(state, assign=True)
     return model.eval()
+
+
+def _place_tensor(model: nn.Module, name: str, value: torch.Tensor, device: torch.device) -> None:
+    module_name, _, attribute = name.rpartition(".")
+    module = model.get_submodule(module_name)
+    if attribute == "weight" and module.__class__.__module__.startswith("bitsandbytes"):
+        from molmo_agent.model.quantization import quantized_weight
+
+        module.weight = quantized_weight(module, value, device)
+        return
+    setattr(module, attribute, nn.Parameter(value.to(device), requires_grad=value.is_floating_point()))
 
 
 def _parse_size(size: int | str) -> int:
