@@ -37,6 +37,10 @@ _LAZY = {
     # safety
     "SafetyPolicy": "molmo_agent.safety", "Decision": "molmo_agent.safety", "Region": "molmo_agent.safety",
     "WorkspaceBounds": "molmo_agent.safety",
+    # grounding, backends, the agent loop, logs
+    "Grounder": "molmo_agent.grounder", "Backend": "molmo_agent.backends",
+    "LocalMolmoBackend": "molmo_agent.backends", "OpenAIChatBackend": "molmo_agent.backends",
+    "Agent": "molmo_agent.agent", "ImageToScreen": "molmo_agent.agent", "TrajectoryLog": "molmo_agent.trajectory",
 }
 
 __all__ = ["MolmoAgentError", "__version__", *_LAZY]
