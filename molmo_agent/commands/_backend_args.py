@@ -1,0 +1,44 @@
+"""Shared --model / --endpoint options of the commands that need a model (not a command itself)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from molmo_agent.errors import MolmoAgentError
+
+
+def add_backend_arguments(parser: argparse.ArgumentParser, remote: bool = True) -> None:
+    group = parser.add_argument_group("model")
+    group.add_argument("--model", default=os.environ.get("MOLMO_AGENT_MODEL"),
+                       help="local Molmo checkpoint directory (default: $MOLMO_AGENT_MODEL)")
+    if remote:
+        group.add_argument("--endpoint", help="OpenAI-compatible server URL instead of a local model, "
+                                              "e.g. http://127.0.0.1:8000/v1 (molmo-agent serve, vLLM)")
+        group.add_argument("--remote-model", default="molmo", help="model name to send to --endpoint")
+    group.add_argument("--device", default="cpu", help="torch device for --model (cpu, cuda, cuda:1)")
+    group.add_argument("--dtype", default="float32", help="float32, bfloat16 or float16 for --model")
+    group.add_argument("--max-new-tokens", type=int, default=200, help="longest answer in tokens")
+
+
+def backend_from_args(args: argparse.Namespace):
+    from molmo_agent.backends import LocalMolmoBackend, OpenAIChatBackend
+
+    if getattr(args, "endpoint", None):
+        return OpenAIChatBackend(args.endpoint, model=args.remote_model, max_new_tokens=args.max_new_tokens)
+    if not args.model:
+        raise MolmoAgentError("no model: pass --model DIR (or set MOLMO_AGENT_MODEL)"
+                              + (" or --endpoint URL" if hasattr(args, "endpoint") else ""))
+    return LocalMolmoBackend.from_pretrained(args.model, dtype=args.dtype, device=args.device,
+                                             max_new_tokens=args.max_new_tokens)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'640x480' -> (640, 480), for argparse ``type=``."""
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT like 640x480, got {text!r}") from None
+    if width <= 0 or height <= 0:
+        raise argparse.ArgumentTypeError("width and height must be positive")
+    return width, height

@@ -1,0 +1,33 @@
+"""``molmo-agent count``: how many QUERY are in IMAGE (counting by pointing)?"""
+
+from __future__ import annotations
+
+import argparse
+
+from molmo_agent.commands._backend_args import add_backend_arguments, backend_from_args
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "count", help="count things in an image by pointing at each",
+        description="Ask Molmo to point at every QUERY in IMAGE and count the points (as in the Molmo paper).",
+        epilog='example: molmo-agent count shelf.jpg "bottles" --model ./Molmo-7B-D-0924 --json')
+    parser.add_argument("image", help="image file")
+    parser.add_argument("query", help='what to count, e.g. "bottles"')
+    parser.add_argument("--annotate", metavar="OUT.png", help="write a copy of the image with the points drawn")
+    parser.add_argument("--json", action="store_true", help="print JSON (count, points, raw model text)")
+    add_backend_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from molmo_agent.commands.point import grounding_json, write_annotation
+    from molmo_agent.grounder import Grounder
+    from molmo_agent.images import as_image
+
+    image = as_image(args.image)
+    grounding = Grounder(backend_from_args(args)).count(image, args.query)
+    if args.annotate:
+        write_annotation(grounding, image, args.annotate)
+    print(grounding_json(grounding, image) if args.json else grounding.count)
+    return 0

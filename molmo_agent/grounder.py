@@ -1,0 +1,180 @@
+"""The Grounder: asks a backend where things are and what to do, and parses the answer.
+
+    from molmo_agent import Grounder, LocalMolmoBackend
+    grounder = Grounder(LocalMolmoBackend.from_pretrained("path/to/Molmo-7B-D-0924"))
+    grounder.point(image, "the Save button")      # Point in pixels of image, or None
+    grounder.points(image, "every mug")           # list[Point]
+    grounder.count(image, "mugs").count           # counting by pointing, as in the Molmo paper
+    grounder.act(screenshot, "open the settings").action   # AndroidControl-style Action, frame="image"
+
+Every method also has a ``*_result`` form (``ground``, ``count``, ``act``) that returns the prompt,
+the raw model text and the time taken, for logs and debugging.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from molmo_agent.actions import (
+    Action,
+    Click,
+    LongPress,
+    NavigateBack,
+    NavigateHome,
+    OpenApp,
+    Scroll,
+    TypeText,
+    Wait,
+)
+from molmo_agent.backends import Backend
+from molmo_agent.errors import ActionError, ParseError, UnknownActionError
+from molmo_agent.images import as_image
+from molmo_agent.parsing import parse
+from molmo_agent.points import Point
+from molmo_agent.spaces import Space, in_range, to_pixels
+
+
+@dataclass
+class Grounding:
+    """One grounding query: the points found, and what was asked and answered."""
+
+    points: list[Point]
+    prompt: str
+    text: str
+    seconds: float
+    said_none: bool = False
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.points)
+
+
+@dataclass
+class ActResult:
+    """One AndroidControl-style step: the action (``frame="image"``), the model's plan, its raw text."""
+
+    action: Action
+    plan: str
+    prompt: str
+    text: str
+    seconds: float
+
+
+_ACTION_PART = re.compile(r"Action\s*:\s*(.*)\Z", re.IGNORECASE | re.DOTALL)
+_PLAN_PART = re.compile(r"Plan\s*:\s*(.*?)(?:\bAction\s*:|\Z)", re.IGNORECASE | re.DOTALL)
+_COORD_ACTION = re.compile(r"(click|long\s*press)\s*\(\s*([^,()]+?)\s*,\s*([^,()]+?)\s*\)\s*\.?\s*\Z", re.IGNORECASE)
+_WORD_ACTIONS = [
+    (re.compile(r"(?:type|input\s*text)\s*:?\s*(.*)\Z", re.IGNORECASE | re.DOTALL), "type"),
+    (re.compile(r"scroll\s*:?\s*(up|down|left|right)\s*\.?\s*\Z", re.IGNORECASE), "scroll"),
+    (re.compile(r"open\s*app\s*:?\s*(.+?)\s*\.?\s*\Z", re.IGNORECASE | re.DOTALL), "open_app"),
+    (re.compile(r"navigate\s*home\s*\.?\s*\Z", re.IGNORECASE), "navigate_home"),
+    (re.compile(r"navigate\s*back\s*\.?\s*\Z", re.IGNORECASE), "navigate_back"),
+    (re.compile(r"wait\s*\.?\s*\Z", re.IGNORECASE), "wait"),
+]
+
+
+def _unquote(text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return text[1:-1]
+    return text
+
+
+def parse_android_action(text: str, image_size: tuple[int, int]) -> tuple[Action, str]:
+    """Parse Molmo's AndroidControl answer ``Plan: ... Action: <action>`` into (Action, plan).
+
+    Click / Long Press coordinates are percent of the screenshot and come back in its pixels
+    (``frame="image"``). An action the schema does not know raises UnknownActionError; bad
+    coordinates raise ParseError. Nothing is guessed.
+
+        parse_android_action("Plan: open it. Action: Click(50.0, 10.0)", (1080, 2400))
+        # (Click(x=540.0, y=240.0, frame='image', ...), 'open it.')
+    """
+    if not isinstance(text, str):
+        raise ParseError(f"model text must be a str, got {type(text).__name__}")
+    plan_match = _PLAN_PART.search(text)
+    plan = plan_match.group(1).strip() if plan_match else ""
+    action_match = _ACTION_PART.search(text)
+    body = (action_match.group(1) if action_match else text).strip()
+    coord = _COORD_ACTION.match(body)
+    if coord:
+        kind, raw_x, raw_y = coord.groups()
+        try:
+            x, y = float(raw_x), float(raw_y)
+        except ValueError:
+            raise ParseError(f"coordinates of {body!r} are not numbers") from None
+        if not in_range(x, y, Space.PCT100, image_size):
+            raise ParseError(f"{body!r}: ({x:g}, {y:g}) is outside 0-100 % of the screenshot")
+        px, py = to_pixels(x, y, Space.PCT100, image_size)
+        cls = Click if kind.lower() == "click" else LongPress
+        return cls(px, py, frame="image"), plan
+    for pattern, kind in _WORD_ACTIONS:
+        match = pattern.match(body)
+        if not match:
+            continue
+        try:
+            if kind == "type":
+                return TypeText(_unquote(match.group(1))), plan
+            if kind == "scroll":
+                return Scroll(match.group(1).lower()), plan
+            if kind == "open_app":
+                return OpenApp(_unquote(match.group(1))), plan
+        except ActionError as error:
+            raise ParseError(f"bad {kind} action {body!r}: {error}") from None
+        return {"navigate_home": NavigateHome, "navigate_back": NavigateBack, "wait": Wait}[kind](), plan
+    raise UnknownActionError(f"the model answered an action outside the AndroidControl schema: {body[:120]!r}")
+
+
+class Grounder:
+    """Grounding queries against any :class:`~molmo_agent.backends.Backend`.
+
+    Prompts follow Molmo's training data: ``"Point to {query}."`` for pointing, ``"Point to all
+    {query}."`` for counting by pointing, ``"low_level: {instruction}"`` / ``"high_level: {goal}"``
+    for AndroidControl-style acting.
+
+        grounder = Grounder(backend, strict=True)   # strict: malformed points raise ParseError
+    """
+
+    def __init__(self, backend: Backend, point_prompt: str = "Point to {query}.",
+                 count_prompt: str = "Point to all {query}.", strict: bool = False,
+                 max_new_tokens: int | None = None):
+        self.backend, self.point_prompt, self.count_prompt = backend, point_prompt, count_prompt
+        self.strict, self.max_new_tokens = strict, max_new_tokens
+
+    def _ask(self, image: Any, prompt: str) -> tuple[Any, str, float]:
+        image = as_image(image)
+        start = time.perf_counter()
+        text = self.backend.generate([image], prompt, self.max_new_tokens)
+        return image, text, time.perf_counter() - start
+
+    def ground(self, image: Any, query: str, prompt_template: str | None = None) -> Grounding:
+        """Ask for ``query`` and parse every point in the answer (pixels of ``image``)."""
+        prompt = (prompt_template or self.point_prompt).format(query=query)
+        image, text, seconds = self._ask(image, prompt)
+        result = parse(text, image.size, strict=self.strict)
+        return Grounding(result.points, prompt, text, seconds, result.said_none, result.problems)
+
+    def points(self, image: Any, query: str) -> list[Point]:
+        return self.ground(image, query).points
+
+    def point(self, image: Any, query: str) -> Point | None:
+        """The first point for ``query``, or None when the model found nothing."""
+        points = self.points(image, query)
+        return points[0] if points else None
+
+    def count(self, image: Any, query: str) -> Grounding:
+        """Counting by pointing: the count is the number of points (``.count``)."""
+        return self.ground(image, query, self.count_prompt)
+
+    def act(self, image: Any, instruction: str, level: str = "low") -> ActResult:
+        """One AndroidControl step; ``level`` is ``"low"`` (step instruction) or ``"high"`` (goal)."""
+        if level not in ("low", "high"):
+            raise ActionError(f"level must be 'low' or 'high', got {level!r}")
+        prompt = f"{level}_level: {instruction}"
+        image, text, seconds = self._ask(image, prompt)
+        action, plan = parse_android_action(text, image.size)
+        return ActResult(action, plan, prompt, text, seconds)
