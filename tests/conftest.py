@@ -44,3 +44,12 @@ def require_executable(name: str) -> str:
 @pytest.fixture(scope="session")
 def tiny_qwen2_dir() -> Path:
     return TINY_QWEN2
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """A small random Molmo checkpoint whose trained tokenizer matches its embeddings, so the
+    processor's output runs through the model end to end (the Qwen2 fixture cannot do that)."""
+    from molmo_agent.training.tiny_checkpoint import build_random_checkpoint
+
+    return build_random_checkpoint(tmp_path_factory.mktemp("molmo-tiny-e2e"), seed=0)
