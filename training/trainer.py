@@ -1,0 +1,324 @@
+"""The Molmo trainer: one function for a laptop CPU and for torchrun on many GPUs.
+
+    $ molmo-agent train configs/train/tiny_cpu_sims.yaml            # one process
+    $ torchrun --nproc_per_node 8 -m molmo_agent.cli train configs/train/molmo_7b_d_full_8gpu.yaml
+    $ molmo-agent train CONFIG.yaml --resume                          # continue from the last checkpoint
+
+Per optimizer step: the step's micro-batches are loaded, their loss tokens counted and all-reduced
+(:mod:`.loss`), each micro-batch's summed token loss / global count is back-propagated, gradients
+are clipped, AdamW steps with per-group rates (:mod:`.optim`). Logs go to ``<run>/metrics.jsonl``
+and ``metrics.csv`` (one row per step) and ``loss.png``; checkpoints to ``<run>/checkpoints``; the
+final model, in the official Molmo format, to ``<run>/final``.
+
+    >>> from molmo_agent.training.config import TrainConfig
+    >>> result = train(TrainConfig.from_yaml("configs/train/tiny_cpu_sims.yaml"))
+    >>> result["final_loss"], result["export_dir"]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+from molmo_agent.training.checkpointing import (
+    export_pretrained,
+    find_latest_checkpoint,
+    load_checkpoint,
+    remove_partial_checkpoints,
+    save_checkpoint,
+)
+from molmo_agent.training.config import TrainConfig
+from molmo_agent.training.data.loader import PackedDataset, StepBatchSampler, build_loader
+from molmo_agent.training.data.packing import Packer, PackingStats
+from molmo_agent.training.distributed import (
+    DTYPES,
+    enable_activation_checkpointing,
+    setup_distributed,
+    shard_model,
+)
+from molmo_agent.training.errors import ResumeError, TrainConfigError
+from molmo_agent.training.loss import global_token_count, token_loss_sum
+from molmo_agent.training.optim import GroupSettings, build_optimizer, clip_gradients
+
+MODEL_INPUTS = ("input_ids", "images", "image_masks", "image_input_idx", "attention_mask", "position_ids")
+
+
+# ----------------------------------------------------------------------------------- building
+def load_processor(config: TrainConfig):
+    from molmo_agent.model import MolmoProcessor
+
+    directory = config.model.tokenizer or config.model.path
+    return MolmoProcessor.from_pretrained(directory, max_crops=config.model.max_crops)
+
+
+def build_model(config: TrainConfig):
+    """A float32 model: a checkpoint to fine-tune, or a random one from ``model.config``."""
+    from molmo_agent.model import MolmoConfig, MolmoForCausalLM
+
+    if config.model.path:
+        model = MolmoForCausalLM.from_pretrained(config.model.path, dtype=torch.float32)
+    else:
+        model = MolmoForCausalLM(MolmoConfig(**config.model.config)).init_weights(seed=config.seed)
+    if config.model.residual_dropout is not None:
+        model.config.residual_dropout = float(config.model.residual_dropout)
+    return model
+
+
+def build_sources(config: TrainConfig) -> tuple[list, list[float] | None]:
+    """Example sources of the mixture and their rates (sqrt(size) x multiplier, or fixed shares)."""
+    from molmo_agent.training.data.conversations import load_conversations
+    from molmo_agent.training.data.mixture import mixture_rates
+    from molmo_agent.training.data.pixmo import load_pixmo
+
+    sources = []
+    for ds in config.data.datasets:
+        if ds.type == "conversations":
+            source = load_conversations(ds.path, ds.image_root, name=ds.name)
+        elif ds.type == "pixmo":
+            source = load_pixmo(ds.name, ds.path, ds.image_root)
+        else:
+            source = _android_control_source(ds)
+        if len(source) == 0:
+            raise TrainConfigError(f"dataset {ds.name or ds.path} has no usable examples")
+        sources.append(source)
+    names = [f"{i}:{s.name}" for i, s in enumerate(sources)]
+    rates = mixture_rates(
+        {n: len(s) for n, s in zip(names, sources)},
+        multipliers={n: ds.rate_multiplier for n, ds in zip(names, config.data.datasets)},
+        fixed_rates={n: ds.rate for n, ds in zip(names, config.data.datasets) if ds.rate is not None},
+    )
+    return sources, [rates[n] for n in names]
+
+
+def _android_control_source(ds):
+    from molmo_agent.training.android_control.convert import AndroidControlSource
+    from molmo_agent.training.android_control.episodes import read_episodes, read_splits
+
+    files = ds.files or sorted(str(p) for p in Path(ds.path).glob("*") if "android_control" in p.name)
+    ids = None
+    if ds.splits and ds.split:
+        ids = set(read_splits(ds.splits)[ds.split])
+    result = read_episodes(files, on_bad="skip", episode_ids=ids)
+    print(result.skips.summary())
+    return AndroidControlSource(result.episodes, level=ds.level)
+
+
+def apply_lora(model, config: TrainConfig):
+    """Wrap the decoder's linear layers with LoRA adapters (peft); QLoRA quantizes them to nf4 first."""
+    from peft import LoraConfig, get_peft_model
+
+    lora = config.lora
+    if lora.quantize_4bit:
+        from molmo_agent.training.lora import quantize_decoder_4bit
+
+        quantize_decoder_4bit(model)
+    peft_config = LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                             target_modules=[rf"model\.transformer\.blocks\.\d+\.{m}" for m in lora.target_modules
+                                             if m != "ff_out"] + (["model.transformer.ff_out"] if "ff_out" in lora.target_modules else []))
+    model = get_peft_model(model, peft_config)
+    if lora.train_vision:
+        for name, param in model.named_parameters():
+            if "vision_backbone." in name and "image_vit." not in name:
+                param.requires_grad_(True)
+    return model
+
+
+# ------------------------------------------------------------------------------------ logging
+class MetricsLog:
+    """metrics.jsonl + metrics.csv, one row per step; rows at or after a resume step are replaced."""
+
+    FIELDS = ("step", "loss", "tokens", "grad_norm", "lr_vit", "lr_connector", "lr_llm", "seconds")
+
+    def __init__(self, run_dir: Path, start_step: int) -> None:
+        self.jsonl, self.csv = run_dir / "metrics.jsonl", run_dir / "metrics.csv"
+        rows = []
+        if self.jsonl.exists():
+            rows = [json.loads(line) for line in self.jsonl.read_text().splitlines() if line.strip()]
+            rows = [r for r in rows if r["step"] <= start_step]
+        self.rows = rows
+        self._rewrite()
+
+    def _rewrite(self) -> None:
+        for path, text in ((self.jsonl, "".join(json.dumps(r) + "\n" for r in self.rows)), (self.csv, self._csv_text())):
+            tmp = path.with_suffix(path.suffix + ".tmp")
+            tmp.write_text(text)
+            os.replace(tmp, path)
+
+    def _csv_text(self) -> str:
+        import io
+
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=self.FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(self.rows)
+        return buffer.getvalue()
+
+    def append(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+        with open(self.jsonl, "a") as handle:
+            handle.write(json.dumps(row) + "\n")
+        with open(self.csv, "a", newline="") as handle:
+            csv.DictWriter(handle, fieldnames=self.FIELDS, extrasaction="ignore").writerow(row)
+
+
+def plot_curves(rows: list[dict[str, Any]], path: Path) -> Path | None:
+    """Loss and learning rates against steps (matplotlib, headless)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    if not rows:
+        return None
+    steps = [r["step"] for r in rows]
+    fig, (ax_loss, ax_lr) = plt.subplots(1, 2, figsize=(10, 3.5))
+    ax_loss.plot(steps, [r["loss"] for r in rows])
+    ax_loss.set(xlabel="step", ylabel="loss (per token)", title="training loss")
+    for group in ("vit", "connector", "llm"):
+        if rows[0].get(f"lr_{group}") is not None:
+            ax_lr.plot(steps, [r.get(f"lr_{group}") for r in rows], label=group)
+    ax_lr.set(xlabel="step", ylabel="learning rate", title="learning rates")
+    ax_lr.legend()
+    fig.tight_layout()
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path
+
+
+# -------------------------------------------------------------------------------------- train
+def _model_inputs(batch: dict[str, Any], device: torch.device, dropout_on: str) -> dict[str, Any]:
+    inputs = {k: batch[k].to(device) for k in MODEL_INPUTS if k in batch}
+    inputs["text_dropout_mask"] = (batch["text_mask"] if dropout_on == "text" else torch.ones_like(batch["text_mask"])).to(device)
+    return inputs
+
+
+def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> dict[str, Any]:
+    """Run (or resume) the training described by ``config``; returns a summary dict."""
+    rank, world, device = setup_distributed()
+    t = config.train
+    run_dir = Path(config.run_dir)
+    if rank == 0:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=1))
+
+    torch.manual_seed(config.seed)
+    processor = load_processor(config)
+    sources, rates = build_sources(config)
+    dataset = PackedDataset(sources, Packer.from_processor(processor, config.data.max_length), seed=config.seed,
+                            rates=rates, on_bad_example=config.data.on_bad_example)
+    model = build_model(config)
+    model_config = model.config
+    if config.lora.enabled:
+        model = apply_lora(model, config)
+    if t.activation_checkpointing:
+        enable_activation_checkpointing(model)
+    use_fsdp = t.fsdp == "on" or (t.fsdp == "auto" and world > 1)
+    model.to(device)
+    if use_fsdp:
+        shard_model(model, t.mixed_precision)
+    groups = {g: GroupSettings(lr, t.warmup.get(g, 0), t.weight_decay) for g, lr in t.lr.items()}
+    optimizer, scheduler = build_optimizer(model, groups, t.steps, t.final_lr_ratio)
+
+    start_step = 0
+    if rank == 0:
+        removed = remove_partial_checkpoints(run_dir)
+        if removed:
+            print(f"removed {removed} partial checkpoint(s) left by an interrupted run")
+    elif dist.is_initialized():
+        dist.barrier()
+    latest = find_latest_checkpoint(run_dir)
+    if resume and latest is not None:
+        state = load_checkpoint(latest, model, optimizer, scheduler)
+        start_step = int(state["step"])
+        print(f"[rank {rank}] resumed from {latest} at step {start_step}") if rank == 0 else None
+    elif latest is not None and not resume:
+        raise ResumeError(f"{run_dir} already has checkpoints; pass --resume to continue or use a new run_dir")
+    torch.manual_seed(config.seed * 7919 + rank + 1000 * start_step)  # dropout stream after (re)start
+
+    sampler = StepBatchSampler(t.global_batch_size, t.micro_batch_size, rank, world, start_step, t.steps)
+    loader = build_loader(dataset, t.global_batch_size, t.micro_batch_size, rank, world, start_step, t.steps,
+                          config.data.num_workers, pad_token_id=processor.eos_token_id)
+    log = MetricsLog(run_dir, start_step) if rank == 0 else None
+    autocast = (torch.autocast(device.type, dtype=DTYPES[t.mixed_precision])
+                if t.mixed_precision in DTYPES and not use_fsdp else contextlib.nullcontext())
+    packing_total = PackingStats()
+    bar = None
+    if rank == 0 and progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=t.steps, initial=start_step, desc="train", unit="step")
+    model.train()
+    batches = iter(loader)
+    loss_value = float("nan")
+    for step in range(start_step, t.steps):
+        began = time.time()
+        micro = [next(batches) for _ in range(sampler.accumulation_steps)]
+        n_tokens = global_token_count([b["labels"] for b in micro])
+        loss_sum = torch.zeros((), device=device)
+        for batch in micro:
+            packing_total.add(batch["packing_stats"])
+            with autocast:
+                logits = model(**_model_inputs(batch, device, t.dropout_on)).logits
+            token_loss = token_loss_sum(logits, batch["labels"].to(device))
+            (token_loss * world / max(n_tokens, 1)).backward()
+            loss_sum += token_loss.detach()
+        if dist.is_initialized():
+            dist.all_reduce(loss_sum)
+        loss_value = float(loss_sum) / max(n_tokens, 1)
+        if not math.isfinite(loss_value):
+            raise TrainConfigError(f"loss became {loss_value} at step {step}; lower the learning rates")
+        grad_norm = float(clip_gradients(model, t.max_grad_norm))
+        lrs = {f"lr_{g['name']}": g["lr"] for g in optimizer.param_groups}
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        done = step + 1
+        if log is not None:
+            log.append({"step": done, "loss": loss_value, "tokens": n_tokens, "grad_norm": grad_norm,
+                        **lrs, "seconds": round(time.time() - began, 4)})
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss_value:.4f}")
+        if t.checkpoint_every and (done % t.checkpoint_every == 0) and done < t.steps:
+            save_checkpoint(run_dir, done, model, optimizer, scheduler,
+                            {"next_sample": done * t.global_batch_size, "seed": config.seed}, keep=t.keep_checkpoints)
+    if bar is not None:
+        bar.close()
+    if start_step < t.steps:
+        save_checkpoint(run_dir, t.steps, model, optimizer, scheduler,
+                        {"next_sample": t.steps * t.global_batch_size, "seed": config.seed}, keep=t.keep_checkpoints)
+    export_dir = Path(config.export.dir or run_dir / "final")
+    _export(model, model_config, config, export_dir, processor)
+    summary = {"final_loss": loss_value, "steps": t.steps, "start_step": start_step, "export_dir": str(export_dir),
+               "packing": packing_total.as_dict(), "world_size": world}
+    if rank == 0:
+        plot_curves(log.rows, run_dir / "loss.png")
+        (run_dir / "summary.json").write_text(json.dumps(summary, indent=1))
+        if packing_total.truncated_tokens or packing_total.dropped_annotations:
+            print(f"packing: {packing_total.as_dict()} (raise data.max_length to keep more)")
+    return summary
+
+
+def _export(model, model_config, config: TrainConfig, export_dir: Path, processor) -> None:
+    dtype = getattr(torch, config.export.dtype)
+    if config.lora.enabled:
+        from molmo_agent.training.lora import export_lora
+
+        export_lora(model, model_config, export_dir, dtype=dtype)
+    else:
+        export_pretrained(model, model_config, export_dir, dtype=dtype)
+    if not dist.is_initialized() or dist.get_rank() == 0:
+        processor.save_pretrained(export_dir)
