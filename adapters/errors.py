@@ -42,3 +42,7 @@ class DisplayError(AdapterError):
 
 class ActionSpaceError(AdapterError):
     """A Gymnasium action space is not supported, or a point cannot be converted to it."""
+
+
+class KillSwitchError(AdapterError):
+    """The user triggered the kill switch (pyautogui fail-safe corner); every later action is refused."""

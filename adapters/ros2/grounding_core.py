@@ -239,11 +239,10 @@ class GroundingCore:
     def _point(self, rgb: np.ndarray, instruction: str):
         from PIL import Image as PILImage
 
-        image = PILImage.fromarray(rgb)
-        point = self.grounder.point(image, instruction)
-        if point is None:
-            raise AdapterError(f"the model found nothing for {instruction!r}")
-        return point, str(getattr(point, "extra", {}).get("model_text", ""))
+        grounding = self.grounder.ground(PILImage.fromarray(rgb), instruction)
+        if not grounding.points:
+            raise AdapterError(f"the model found nothing for {instruction!r} (model text: {grounding.text[:200]!r})")
+        return grounding.points[0], grounding.text
 
 
 def _default_policy(config: GroundingConfig) -> SafetyPolicy:

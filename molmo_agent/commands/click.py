@@ -1,0 +1,69 @@
+"""``molmo-agent click QUERY``: screenshot, ask the model where QUERY is, click it (safely)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from molmo_agent.commands._backend_args import add_backend_arguments, backend_from_args
+
+
+def _ints(count: int):
+    def parse(text: str) -> tuple[int, ...]:
+        try:
+            values = tuple(int(v) for v in text.split(","))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {count} comma-separated ints, got {text!r}") from None
+        if len(values) != count:
+            raise argparse.ArgumentTypeError(f"expected {count} comma-separated ints, got {text!r}")
+        return values
+    return parse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "click", help="click on something on the screen, found by the model",
+        description="Take a screenshot, ask Molmo where QUERY is, and click there through the safety "
+                    "policy (allowed regions, approval, stop file, fail-safe corner). Needs a display.",
+        epilog='example: molmo-agent click "the Save button" --dry-run --monitor 2 --endpoint http://127.0.0.1:8000/v1')
+    parser.add_argument("query", help='what to click, e.g. "the Save button"')
+    parser.add_argument("--dry-run", action="store_true", help="do not click; write an annotated screenshot instead")
+    parser.add_argument("--monitor", type=int, default=None, help="1-based monitor to look at (default: all)")
+    parser.add_argument("--region", type=_ints(4), metavar="L,T,W,H", help="only look at this screen rectangle")
+    parser.add_argument("--window", metavar="TITLE", help="only look at the window with TITLE in its title (X11)")
+    parser.add_argument("--allow", type=_ints(4), action="append", metavar="L,T,R,B",
+                        help="allowed screen region for the click (repeatable); outside -> refused")
+    parser.add_argument("--approve", action="store_true", help="ask y/N on the terminal before clicking")
+    parser.add_argument("--stop-file", help="refuse to act while this file exists (kill switch)")
+    parser.add_argument("--failsafe-corner", action="append", default=None,
+                        choices=("top-left", "top-right", "bottom-left", "bottom-right"),
+                        help="mouse in this corner stops everything (default: top-left; repeatable)")
+    parser.add_argument("--button", choices=("left", "right", "middle"), default="left")
+    parser.add_argument("--double", action="store_true", help="double click")
+    parser.add_argument("--dry-run-dir", default=None, help="where dry-run / refused screenshots go")
+    parser.add_argument("--json", action="store_true", help="print the step as JSON")
+    add_backend_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from molmo_agent.adapters.desktop import Desktop
+    from molmo_agent.grounder import Grounder
+    from molmo_agent.safety import Region, SafetyPolicy, terminal_approval
+
+    policy = SafetyPolicy(allowed_regions=[Region(*r) for r in args.allow or []], dry_run=args.dry_run,
+                          approve=terminal_approval if args.approve else None, stop_file=args.stop_file)
+    desktop = Desktop(Grounder(backend_from_args(args)), policy, monitor=args.monitor, region=args.region,
+                      window=args.window, dry_run_dir=args.dry_run_dir,
+                      failsafe_corners=tuple(args.failsafe_corner or ("top-left",)))
+    step = desktop.double_click(args.query) if args.double else desktop.click(args.query, button=args.button)
+    summary = {"query": args.query, "action": step.action.to_json(), "allowed": step.decision.allowed,
+               "executed": step.executed, "rule": step.decision.rule, "reason": step.decision.reason,
+               "annotated": str(step.annotated) if step.annotated else None}
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        verdict = "clicked" if step.executed else ("dry run" if step.decision.dry_run else "refused")
+        print(f"{verdict}: {args.query!r} at ({step.action.x:g}, {step.action.y:g}) - {step.decision.reason}"
+              + (f"; annotated screenshot: {step.annotated}" if step.annotated else ""))
+    return 0 if step.decision.allowed else 3
