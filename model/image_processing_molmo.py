@@ -310,19 +310,17 @@ class MolmoImageProcessor:
         # An image far thinner than a crop could round to 0 rows; keep at least one.
         scaled_h = max(1, int(np.float32(height) * scale))
         scaled_w = max(1, int(np.float32(width) * scale))
-        resized = np.clip(resize_antialiased_bilinear(unit, (scaled_h, scaled_w)), 0.0, 1.0)
         top, left = (target_h - scaled_h) // 2, (target_w - scaled_w) // 2
         # Pad with 0, then normalise: padding becomes -mean/std. Normalising the padding constant
         # once instead of every padded pixel gives the same float32 values.
-        pad_value = np.zeros(3, dtype=np.float32)
-        if self.do_normalize:
-            mean, std = np.asarray(self.image_mean, dtype=np.float32), np.asarray(self.image_std, dtype=np.float32)
-            resized -= mean
-            resized /= std
-            pad_value = (pad_value - mean) / std
+        mean, std = np.asarray(self.image_mean, dtype=np.float32), np.asarray(self.image_std, dtype=np.float32)
         out = np.empty((target_h, target_w, 3), dtype=np.float32)
-        out[:] = pad_value
-        out[top:top + scaled_h, left:left + scaled_w] = resized
+        out[:] = (np.zeros(3, dtype=np.float32) - mean) / std if self.do_normalize else 0.0
+        region = out[top:top + scaled_h, left:left + scaled_w]
+        np.clip(resize_antialiased_bilinear(unit, (scaled_h, scaled_w)), 0.0, 1.0, out=region)
+        if self.do_normalize:
+            region -= mean
+            region /= std
         covered_rows = np.zeros(target_h, dtype=bool)
         covered_rows[top:top + scaled_h] = True
         covered_cols = np.zeros(target_w, dtype=bool)

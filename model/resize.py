@@ -87,12 +87,23 @@ def filter_matrix(in_size: int, out_size: int) -> scipy.sparse.csr_matrix:
     return scipy.sparse.csr_matrix((weights[keep], sources[keep], indptr), shape=(out_size, in_size))
 
 
+def _swap_leading_axes(array: np.ndarray) -> np.ndarray:
+    """``[A, B, C]`` -> contiguous ``[B, A, C]``, moving each C-value pixel as one unit.
+
+    A transpose that copies 12-byte pixels instead of 4-byte floats is several times faster.
+    """
+    first, second, channels = array.shape
+    pixel = np.dtype((np.void, channels * array.itemsize))
+    pixels = np.ascontiguousarray(array).view(pixel).reshape(first, second)
+    return np.ascontiguousarray(pixels.T).view(array.dtype).reshape(second, first, channels)
+
+
 def resize_antialiased_bilinear(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Resize a float32 ``[H, W, C]`` image to ``size = (height, width)`` like TensorFlow.
 
     Equivalent to ``tf.image.resize(image, size, method="bilinear", antialias=True)``: rows are
-    filtered first, then columns. The output is float32 ``[height, width, C]`` (possibly a
-    non-contiguous view) and is not clipped.
+    filtered first, then columns. Returns a new C-contiguous float32 ``[height, width, C]`` array,
+    not clipped.
     """
     if image.ndim != 3:
         raise ValueError(f"expected an [H, W, C] image, got shape {image.shape}")
@@ -100,9 +111,9 @@ def resize_antialiased_bilinear(image: np.ndarray, size: tuple[int, int]) -> np.
     height, width = int(size[0]), int(size[1])
     image = np.ascontiguousarray(image, dtype=np.float32)
     rows = filter_matrix(in_h, height) @ image.reshape(in_h, in_w * channels)  # [height, in_w * C]
-    by_column = np.ascontiguousarray(rows.reshape(height, in_w, channels).transpose(1, 0, 2))
+    by_column = _swap_leading_axes(rows.reshape(height, in_w, channels))  # [in_w, height, C]
     columns = filter_matrix(in_w, width) @ by_column.reshape(in_w, height * channels)  # [width, height * C]
-    return columns.reshape(width, height, channels).transpose(1, 0, 2)
+    return _swap_leading_axes(columns.reshape(width, height, channels))
 
 
 __all__ = ["filter_matrix", "resize_antialiased_bilinear", "triangle_filter"]
