@@ -30,12 +30,13 @@ Usage::
 
     processor = MolmoImageProcessor(token_ids=ImageTokenIds(152064, 152065, 152066, 152067, 152068))
     out = processor.preprocess(Image.new("RGB", (640, 480)))
-    out.images.shape, out.image_token_ids.shape   # (7, 576, 588), (590,)
+    out.images.shape, out.image_token_ids.shape   # (7, 576, 588), (740,)
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import os
 from pathlib import Path
@@ -190,9 +191,15 @@ class MolmoImageProcessor:
         }
 
     @classmethod
+    def setting_names(cls) -> frozenset[str]:
+        """Names of the constructor's settings (what ``from_dict`` and overrides accept)."""
+        parameters = inspect.signature(cls.__init__).parameters.values()
+        return frozenset(p.name for p in parameters if p.name != "self" and p.kind is p.POSITIONAL_OR_KEYWORD)
+
+    @classmethod
     def from_dict(cls, config: dict[str, Any], **overrides: Any) -> MolmoImageProcessor:
         """Build from ``preprocessor_config.json`` contents; unknown keys (``auto_map``...) are ignored."""
-        known = {f for f in cls.__init__.__code__.co_varnames if f not in ("self", "unused")}
+        known = cls.setting_names()
         settings = {k: v for k, v in config.items() if k in known}
         settings.update(overrides)
         return cls(**settings)

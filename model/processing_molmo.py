@@ -142,7 +142,7 @@ class MolmoProcessor:
         if not directory.is_dir():
             raise ProcessorError(f"{path}: not a local directory; download the model first (molmo-agent "
                                  "never downloads at run time)")
-        unknown = set(kwargs) - _HUB_KWARGS - set(MolmoImageProcessor.__init__.__code__.co_varnames)
+        unknown = set(kwargs) - _HUB_KWARGS - MolmoImageProcessor.setting_names()
         if unknown:
             raise ProcessorError(f"unknown MolmoProcessor.from_pretrained arguments: {sorted(unknown)}")
         overrides = {k: v for k, v in kwargs.items() if k not in _HUB_KWARGS}
