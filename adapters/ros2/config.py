@@ -11,6 +11,8 @@ import argparse
 import dataclasses
 from dataclasses import dataclass
 
+from molmo_agent.commands._backend_args import add_backend_arguments
+
 
 @dataclass
 class GroundingConfig:
@@ -42,9 +44,7 @@ def add_node_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--namespace", default="")
     parser.add_argument("--allow-network", action="store_true",
                         help="dds transport: allow a Cyclone DDS configuration that is not loopback-only")
-    parser.add_argument("--model", default=None, help="local Molmo checkpoint directory")
-    parser.add_argument("--server", default=None, help="URL of a molmo-agent / OpenAI-compatible server instead")
-    parser.add_argument("--precision", default=None, help="precision profile of the local model (e.g. bf16, nf4)")
+    add_backend_arguments(parser)  # --model / --endpoint / --device / --dtype / --max-new-tokens
     for f in dataclasses.fields(GroundingConfig):
         flag = "--" + f.name.replace("_", "-")
         if f.type == "bool":

@@ -3,6 +3,7 @@
     # on this machine (Cyclone DDS, no ROS 2 installation; loopback only unless --allow-network)
     CYCLONEDDS_URI=file://$PWD/configs/cyclonedds-loopback.xml \\
         python -m molmo_agent.adapters.ros2.node --transport dds --model PATH --target-frame base_link
+    # or any OpenAI-compatible Molmo server: --endpoint http://127.0.0.1:8000/v1
     # on a ROS 2 Humble/Jazzy machine: ros2 launch adapters/ros2/launch/grounding.launch.py model:=PATH
 
 Topics (defaults; see ``GroundingConfig``): subscribes to color, aligned depth and CameraInfo
@@ -74,17 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def build_grounder(args: argparse.Namespace):
-    """The agent layer's Grounder over a local model or a remote server."""
+    """The agent layer's Grounder over ``--model DIR`` (local) or ``--endpoint URL`` (remote server)."""
+    from molmo_agent.commands._backend_args import backend_from_args
     from molmo_agent.grounder import Grounder
 
-    if args.server:
-        from molmo_agent.backends import RemoteBackend
-
-        return Grounder(RemoteBackend(args.server))
-    from molmo_agent.backends import LocalBackend
-
-    kwargs = {"precision": args.precision} if args.precision else {}
-    return Grounder(LocalBackend.from_pretrained(args.model, **kwargs) if args.model else LocalBackend.default())
+    return Grounder(backend_from_args(args))
 
 
 def run(args: argparse.Namespace, config, grounder: Any = None, ros_args: list[str] | None = None) -> int:
@@ -94,8 +89,9 @@ def run(args: argparse.Namespace, config, grounder: Any = None, ros_args: list[s
         transport_kwargs["allow_network"] = args.allow_network
     else:
         transport_kwargs["ros_args"] = ros_args or []
+    grounder = grounder or build_grounder(args)  # before the transport: a bad model option starts no DDS
     transport = make_transport(args.transport, node_name=args.node_name, **transport_kwargs)
-    node = GroundingNode(transport, GroundingCore(grounder or build_grounder(args), config))
+    node = GroundingNode(transport, GroundingCore(grounder, config))
     stop = {"flag": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(flag=True))
     print(f"molmo grounding node '{args.node_name}' up on the {args.transport} transport", flush=True)

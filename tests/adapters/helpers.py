@@ -6,7 +6,11 @@ so the adapters' own conversions are what is tested; the real model is not invol
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+import json
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from molmo_agent.backends import CannedBackend
 from molmo_agent.grounder import Grounder
@@ -23,3 +27,36 @@ def canned_grounder(text: str | Mapping[str, str] | Callable) -> Grounder:
 
         return Grounder(CannedBackend(answer))
     return Grounder(CannedBackend(text))
+
+
+@contextlib.contextmanager
+def chat_endpoint(answer: Callable[[dict], str]) -> Iterator[str]:
+    """A real OpenAI-compatible HTTP endpoint on 127.0.0.1 whose replies come from ``answer(request_json)``.
+
+    Yields the base URL (``http://127.0.0.1:PORT/v1``) to pass as ``--endpoint``.
+    """
+    lock = threading.Lock()
+
+    class Chat(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            with lock:
+                text = answer(request)
+            body = json.dumps({"choices": [{"message": {"role": "assistant", "content": text}}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Chat)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()

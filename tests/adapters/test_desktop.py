@@ -111,36 +111,20 @@ def test_click_command_through_an_http_backend(xsession, tmp_path):
     import json
     import subprocess
     import sys
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from tests.adapters.helpers import chat_endpoint
 
     session = xsession(1024, 768, app_x=500, app_y=300)
     answer = point_text(session.center("Open"), (0, 0, 1024, 768), 1.0, "Open")
-
-    class Chat(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's name
-            self.rfile.read(int(self.headers["Content-Length"]))
-            body = json.dumps({"choices": [{"message": {"role": "assistant", "content": answer}}]}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Chat)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    endpoint = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    base = [sys.executable, "-m", "molmo_agent", "click", "the Open button", "--endpoint", endpoint, "--json"]
-    try:
+    with chat_endpoint(lambda request: answer) as endpoint:
+        base = [sys.executable, "-m", "molmo_agent", "click", "the Open button", "--endpoint", endpoint, "--json"]
         dry = subprocess.run(base + ["--dry-run", "--dry-run-dir", str(tmp_path / "d")], env=session.env,
                              capture_output=True, text=True, timeout=60)
         assert dry.returncode == 0, dry.stderr
         assert json.loads(dry.stdout)["rule"] == "dry_run" and session.clicks() == []
+        refused = subprocess.run(base + ["--allow", "0,0,400,768"], env=session.env, capture_output=True, text=True,
+                                 timeout=60)
+        assert refused.returncode == 3 and json.loads(refused.stdout)["rule"] == "region"
         done = subprocess.run(base + ["--monitor", "1"], env=session.env, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["executed"] and session.clicks() == ["Open"]
-    finally:
-        server.shutdown()

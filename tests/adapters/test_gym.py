@@ -93,6 +93,34 @@ def test_gui_click_env_end_to_end_with_wrappers_and_log(tmp_path):
     assert len((tmp_path / "envlog" / "steps.jsonl").read_text().splitlines()) == len(seeds)
 
 
+def test_gym_run_command_reports_success_rate(tmp_path):
+    """`molmo-agent gym run` against a real HTTP endpoint whose answers come from the env's ground truth."""
+    import subprocess
+    import sys
+
+    import molmo_agent.sims  # noqa: F401
+    from tests.adapters.helpers import chat_endpoint
+    from tests.conftest import REPO_ROOT
+
+    seed, n = 1_000_100, 4
+    probe = gym.make("molmo_agent/GuiClick-v0")
+    answers, clickable = [], 0
+    for s in range(seed, seed + n):
+        obs, info = probe.reset(seed=s)
+        answers.append(point_text(*info["target"]["center"], (obs["image"].shape[1], obs["image"].shape[0])))
+        clickable += info["expected_text"] is None
+    replies = iter(answers)
+    with chat_endpoint(lambda request: next(replies)) as endpoint:
+        done = subprocess.run([sys.executable, "-m", "molmo_agent", "gym", "run", "molmo_agent/GuiClick-v0",
+                               "--episodes", str(n), "--seed", str(seed), "--out", str(tmp_path / "run"),
+                               "--endpoint", endpoint, "--json"], cwd=REPO_ROOT, capture_output=True, text=True,
+                              timeout=120)
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout)
+    assert printed["successes"] == clickable and printed["success_rate"] == clickable / n
+    assert json.loads((tmp_path / "run" / "report.json").read_text()) == printed
+
+
 # ---- gym-pusht ----------------------------------------------------------------------------------
 def _blob(image: np.ndarray, rgb: tuple[int, int, int], tol: int = 40) -> tuple[np.ndarray, np.ndarray]:
     ys, xs = np.nonzero(np.abs(image.astype(int) - np.array(rgb)).sum(-1) < tol)

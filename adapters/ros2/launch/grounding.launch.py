@@ -1,6 +1,7 @@
 """ros2 launch file for the molmo-agent grounding node (rclpy transport).
 
-    ros2 launch adapters/ros2/launch/grounding.launch.py model:=/path/to/checkpoint target_frame:=base_link \
+    ros2 launch adapters/ros2/launch/grounding.launch.py model:=/path/to/checkpoint device:=cuda dtype:=bfloat16 \
+        target_frame:=base_link \
         color_topic:=/camera/color/image_raw depth_topic:=/camera/aligned_depth_to_color/image_raw \
         camera_info_topic:=/camera/color/camera_info
 
@@ -17,8 +18,9 @@ from launch.substitutions import LaunchConfiguration
 ARGUMENTS = {
     "python": "python3",
     "model": "",
-    "server": "",
-    "precision": "",
+    "endpoint": "",
+    "device": "cpu",
+    "dtype": "float32",
     "node_name": "molmo_grounding",
     "namespace": "",
     "color_topic": "/camera/color/image_raw",
