@@ -1,0 +1,1 @@
+"""Dataset generators: PixMo-Points-style pointing/counting, captions + short QA, AndroidControl episodes."""
