@@ -52,6 +52,9 @@ PREPROCESSOR_CONFIG_NAME = "preprocessor_config.json"
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 IMAGE_TOKENS = ("<im_start>", "<im_end>", "<im_patch>", "<im_col>", "<|image|>")
+# "tensorflow": tf.image.resize antialiased bilinear (the 7B-D, 7B-O and 72B references);
+# "torch": torch's antialiased bilinear, which MolmoE-1B's reference uses (via torchvision).
+RESIZE_METHODS = ("tensorflow", "torch")
 _DROPPED = -100  # image_input_idx value of a pooled feature that goes nowhere (overlap margin)
 
 
@@ -131,6 +134,7 @@ class MolmoImageProcessor:
         image_mean: tuple[float, ...] | list[float] | None = None,
         image_std: tuple[float, ...] | list[float] | None = None,
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        resize_method: str = "tensorflow",
         token_ids: ImageTokenIds | None = None,
         **unused: Any,
     ) -> None:
@@ -147,6 +151,9 @@ class MolmoImageProcessor:
         self.image_mean = tuple(float(v) for v in (CLIP_MEAN if image_mean is None else image_mean))
         self.image_std = tuple(float(v) for v in (CLIP_STD if image_std is None else image_std))
         self.max_pixels = int(max_pixels)
+        if resize_method not in RESIZE_METHODS:
+            raise ProcessorError(f"resize_method must be one of {RESIZE_METHODS}, got {resize_method!r}")
+        self.resize_method = resize_method
         self.token_ids = token_ids
         self._check_geometry()
 
@@ -188,6 +195,7 @@ class MolmoImageProcessor:
             "image_token_length_w": self.image_token_length_w,
             "max_crops": self.max_crops,
             "overlap_margins": list(self.overlap_margins),
+            "resize_method": self.resize_method,
         }
 
     @classmethod
@@ -324,7 +332,7 @@ class MolmoImageProcessor:
         out = np.empty((target_h, target_w, 3), dtype=np.float32)
         out[:] = (np.zeros(3, dtype=np.float32) - mean) / std if self.do_normalize else 0.0
         region = out[top:top + scaled_h, left:left + scaled_w]
-        np.clip(resize_antialiased_bilinear(unit, (scaled_h, scaled_w)), 0.0, 1.0, out=region)
+        np.clip(self._resize(unit, (scaled_h, scaled_w)), 0.0, 1.0, out=region)
         if self.do_normalize:
             region -= mean
             region /= std
@@ -333,6 +341,16 @@ class MolmoImageProcessor:
         covered_cols = np.zeros(target_w, dtype=bool)
         covered_cols[left:left + scaled_w] = True
         return out, covered_rows, covered_cols
+
+    def _resize(self, unit: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        if self.resize_method == "tensorflow":
+            return resize_antialiased_bilinear(unit, size)
+        import torch  # only this option needs it
+
+        channels_first = torch.from_numpy(np.ascontiguousarray(unit)).permute(2, 0, 1)[None]
+        resized = torch.nn.functional.interpolate(channels_first, size=size, mode="bilinear", antialias=True,
+                                                  align_corners=False)
+        return resized[0].permute(1, 2, 0).numpy()
 
     def _patches(self, grid: np.ndarray, rows: int, cols: int) -> np.ndarray:
         """Cut ``rows x cols`` overlapping crops (row-major, one window apart) into patches.

@@ -146,6 +146,8 @@ class MolmoProcessor:
         if unknown:
             raise ProcessorError(f"unknown MolmoProcessor.from_pretrained arguments: {sorted(unknown)}")
         overrides = {k: v for k, v in kwargs.items() if k not in _HUB_KWARGS}
+        if "resize_method" not in overrides and _is_official_molmoe(directory):
+            overrides["resize_method"] = "torch"
         image_processor = MolmoImageProcessor.from_pretrained(directory, **overrides)
         return cls(image_processor, load_tokenizer(directory))
 
@@ -345,6 +347,24 @@ def _as_id_list(token_ids: Any) -> list[int]:
     elif isinstance(token_ids, np.ndarray):
         token_ids = token_ids.reshape(-1).tolist()
     return [int(t) for t in token_ids]
+
+
+def _is_official_molmoe(directory: Path) -> bool:
+    """MolmoE-1B's reference resizes with torch's kernel, and its preprocessor_config.json does not
+    say so; recognise the release by its mixture-of-experts config.json instead. Our own saved
+    processors always write ``resize_method``, so this only applies to official files."""
+    try:
+        preprocessor = json.loads((directory / PREPROCESSOR_CONFIG_NAME).read_text(encoding="utf-8"))
+        if "resize_method" in preprocessor:
+            return False
+    except (OSError, ValueError):
+        pass  # a missing or broken file is reported by the image processor
+    try:
+        config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    sections = [config] + [v for v in config.values() if isinstance(v, dict)] if isinstance(config, dict) else []
+    return any(s.get("block_type") == "moe" or "moe_num_experts" in s for s in sections)
 
 
 def _drop_remote_code_pointer(config_file: Path) -> None:

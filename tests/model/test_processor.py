@@ -265,3 +265,35 @@ def test_bad_image_in_a_batch_names_the_image(processor, tmp_path):
     broken.write_bytes(b"\x89PNG\r\n\x1a\n not really")
     with pytest.raises(ImageError, match=r"image 0: .*broken.png"):
         processor(images=[str(broken)], text="x")
+
+
+# ------------------------------------------------------------------------ MolmoE's resize kernel
+
+def test_molmoe_release_is_recognised_and_resized_with_torch_kernel(tmp_path, processor):
+    directory = tokenizer_only_dir(tmp_path, OFFICIAL_PREPROCESSOR_CONFIG)
+    (directory / "config.json").write_text(json.dumps({"model_type": "molmo", "block_type": "moe", "moe_num_experts": 64}))
+    molmoe = MolmoProcessor.from_pretrained(directory)
+    assert molmoe.image_processor.resize_method == "torch"
+
+    case = BY_NAME["point_landscape"]
+    ours, tf_style = molmoe(images=case_image(case), text=case["prompt"]), processor(images=case_image(case), text=case["prompt"])
+    assert torch.equal(ours["input_ids"], tf_style["input_ids"])
+    assert torch.equal(ours["image_input_idx"], tf_style["image_input_idx"])
+    assert torch.equal(ours["image_masks"], tf_style["image_masks"])
+    difference = (ours["images"] - tf_style["images"]).abs().max().item()
+    assert 0 < difference < 1e-3  # the kernels differ only in rounding-level detail
+
+    # Our saved processors say which kernel they use, so the config.json guess no longer applies.
+    molmoe.save_pretrained(directory)
+    assert json.loads((directory / "preprocessor_config.json").read_text())["resize_method"] == "torch"
+    explicit = dict(OFFICIAL_PREPROCESSOR_CONFIG, resize_method="tensorflow")
+    (directory / "preprocessor_config.json").write_text(json.dumps(explicit))
+    assert MolmoProcessor.from_pretrained(directory).image_processor.resize_method == "tensorflow"
+
+
+def test_qwen2_release_keeps_tensorflow_kernel(tmp_path):
+    directory = tokenizer_only_dir(tmp_path, OFFICIAL_PREPROCESSOR_CONFIG)
+    shutil.copy(TINY_QWEN2 / "config.json", directory / "config.json")
+    assert MolmoProcessor.from_pretrained(directory).image_processor.resize_method == "tensorflow"
+    with pytest.raises(ProcessorError, match="resize_method"):
+        MolmoProcessor.from_pretrained(directory, resize_method="lanczos")
