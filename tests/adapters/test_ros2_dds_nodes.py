@@ -23,10 +23,12 @@ from tests.conftest import REPO_ROOT
 
 pytestmark = [pytest.mark.dds, pytest.mark.slow]
 TARGET_CAMERA = np.array([0.12, 0.05, 0.68])
+# A domain of its own, so that concurrent test runs on this machine do not hear each other.
+DOMAIN_ID = 10 + os.getpid() % 200
 
 
 def _start_node(text: str, *extra: str) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), ROS_DOMAIN_ID=str(DOMAIN_ID))
     return subprocess.Popen(
         [sys.executable, "-m", "tests.adapters.ros2_node_proc", text, "--transport", "dds", "--max-age-s", "1.0",
          "--target-frame", "base_link", *extra],
@@ -37,7 +39,7 @@ class Robot:
     """Publishes the camera and TF like a robot driver; collects what the node publishes."""
 
     def __init__(self):
-        self.transport = DdsTransport(node_name="robot")
+        self.transport = DdsTransport(node_name="robot", domain_id=DOMAIN_ID)
         pub = self.transport.publisher
         self.color = pub("/camera/color/image_raw", "sensor_msgs/Image", qos="sensor")
         self.depth = pub("/camera/aligned_depth_to_color/image_raw", "sensor_msgs/Image", qos="sensor")
