@@ -56,6 +56,10 @@ class BaseBackend:
     def generate_batch(self, requests: Sequence[GenerationRequest]) -> list[str]:
         return [self.generate(r.images, r.prompt, r.max_new_tokens) for r in requests]
 
+    def generate_many(self, image: Any, prompts: Sequence[str], max_new_tokens: int | None = None) -> list[str]:
+        """Several prompts about one image (a local model encodes the image once)."""
+        return self.generate_batch([GenerationRequest([image], p, max_new_tokens) for p in prompts])
+
 
 class CannedBackend(BaseBackend):
     """Returns canned text (a string, a list cycled through, or ``fn(images, prompt)``); records calls.
@@ -115,6 +119,18 @@ class LocalMolmoBackend(BaseBackend):
                 for index, text in zip(chunk, self._run([requests[i] for i in chunk])):
                     results[index] = text
         return results
+
+    def generate_many(self, image: Any, prompts: Sequence[str], max_new_tokens: int | None = None) -> list[str]:
+        """Several prompts about one image: the image prefix is encoded once and its KV cache reused."""
+        import torch
+
+        if not prompts:
+            return []
+        inputs = self.processor(images=[as_image(image)], text="")
+        with self._lock, torch.inference_mode():
+            session = self.model.prefill(**inputs, processor=self.processor)
+            return session.ask_many(list(prompts), max_new_tokens=max_new_tokens or self.default_max_new_tokens,
+                                    do_sample=self.do_sample, temperature=self.temperature)
 
     def _run(self, requests: Sequence[GenerationRequest]) -> list[str]:
         import torch

@@ -158,6 +158,19 @@ class Grounder:
         result = parse(text, image.size, strict=self.strict)
         return Grounding(result.points, prompt, text, seconds, result.said_none, result.problems)
 
+    def ground_many(self, image: Any, queries: list[str]) -> list[Grounding]:
+        """Several queries about one image in one call (a local model encodes the image once)."""
+        image = as_image(image)
+        prompts = [self.point_prompt.format(query=q) for q in queries]
+        start = time.perf_counter()
+        texts = self.backend.generate_many(image, prompts, self.max_new_tokens)
+        seconds = (time.perf_counter() - start) / max(len(queries), 1)
+        results = []
+        for prompt, text in zip(prompts, texts):
+            parsed = parse(text, image.size, strict=self.strict)
+            results.append(Grounding(parsed.points, prompt, text, seconds, parsed.said_none, parsed.problems))
+        return results
+
     def points(self, image: Any, query: str) -> list[Point]:
         return self.ground(image, query).points
 
