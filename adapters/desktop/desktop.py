@@ -53,14 +53,15 @@ class Desktop:
     ``monitor``: 1-based monitor index (None: the whole desktop). ``region``: (left, top, width,
     height) in screen coordinates, or ``window``: a window title, to ground in that part only.
     ``layout`` declares the monitors (default: ask mss). ``failsafe_corners``: which corners of
-    the desktop stop everything when the mouse is pushed into them (``()`` disables).
+    the desktop stop everything when the mouse is pushed into them (``()`` disables). ``log_dir``:
+    a ``molmo_agent.trajectory`` log of every step (screenshot, point, action, decision).
     """
 
     def __init__(self, grounder: Any, policy: SafetyPolicy | None = None, monitor: int | None = None,
                  region: tuple[int, int, int, int] | None = None, window: str | None = None,
                  layout: spaces.ScreenGeometry | None = None, simulate_scale: float | None = None,
                  dry_run_dir: str | os.PathLike | None = None, failsafe_corners: Sequence[str] = ("top-left",),
-                 executor: Callable[[Action], Any] | None = None):
+                 executor: Callable[[Action], Any] | None = None, log_dir: str | os.PathLike | None = None):
         self.grounder = grounder
         self.policy = policy or SafetyPolicy()
         self.capture = ScreenCapture(layout, simulate_scale)
@@ -68,6 +69,11 @@ class Desktop:
         self.dry_run_dir = Path(dry_run_dir) if dry_run_dir else Path(tempfile.gettempdir()) / "molmo-agent-dry-run"
         self._failsafe = [self._corner(name) for name in failsafe_corners]
         self._executor = executor
+        self.log = None
+        if log_dir is not None:
+            from molmo_agent.trajectory import TrajectoryLog
+
+            self.log = TrajectoryLog(log_dir)
 
     # ---- geometry ---------------------------------------------------------------------------
     def _corner(self, name: str) -> tuple[int, int]:
@@ -139,6 +145,10 @@ class Desktop:
         step = DesktopStep(action, decision, query, point)
         if image is not None and point is not None and not decision.executed:
             step.annotated = self._annotate(image, point, action, decision)
+        if self.log is not None:
+            image_action = Click(point.x, point.y, frame="image", label=query) if point is not None else None
+            self.log.log_step(image=image, prompt=query, points=[point] if point else [], action=action,
+                              decision=decision, image_action=image_action)
         return step
 
     def _execute(self, action: Action) -> None:

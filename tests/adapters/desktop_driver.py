@@ -27,7 +27,7 @@ def run(config: dict) -> list[dict]:
     desktop = Desktop(grounder, policy, monitor=config.get("monitor"), region=config.get("region"),
                       layout=ScreenGeometry(tuple(Monitor(*m) for m in layout)) if layout else None,
                       simulate_scale=config.get("simulate_scale"), dry_run_dir=config.get("dry_run_dir"),
-                      failsafe_corners=config.get("failsafe_corners", ("top-left",)))
+                      failsafe_corners=config.get("failsafe_corners", ("top-left",)), log_dir=config.get("log_dir"))
     results = []
     for step in config["steps"]:
         op = step["op"]

@@ -7,6 +7,8 @@ monitors made with `xrandr --setmonitor` on Xvfb, so the two-monitor test runs X
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from PIL import Image
 
@@ -51,9 +53,12 @@ def test_two_monitor_layout_grounds_on_the_chosen_monitor(xsession):
     session = xsession(2560, 1024, app_x=1280 + 400, app_y=300)  # the app is on the right monitor
     layout = [[0, 0, 1280, 1024], [1280, 0, 1280, 1024]]
     answers = _answers(session, (1280, 0, 1280, 1024))
-    [results] = session.drive([{"answers": answers, "layout": layout, "monitor": 2,
+    [results] = session.drive([{"answers": answers, "layout": layout, "monitor": 2, "log_dir": str(session.tmp / "log"),
                                 "steps": [{"op": "click", "query": "Open"}, {"op": "click", "query": "Save"}]}])
     assert session.clicks() == ["Open", "Save"]
+    logged = [json.loads(line) for line in (session.tmp / "log" / "steps.jsonl").read_text().splitlines()]
+    assert [r["action"]["x"] for r in logged] == [r["action"]["x"] for r in results]
+    assert all(r["decision"]["executed"] for r in logged)
     assert results[0]["image_size"] == [1280, 1024]  # the model saw monitor 2 only
     assert results[0]["action"]["x"] >= 1280
 
