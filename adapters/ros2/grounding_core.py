@@ -83,6 +83,7 @@ class GroundingResult:
     error: str = ""
     action: Action | None = None
     decision: Decision | None = None
+    camera_frame: str = ""
     debug_image: np.ndarray | None = field(default=None, repr=False)
 
     def to_json(self) -> str:
@@ -196,6 +197,7 @@ class GroundingCore:
         frame = self.sync.latest(now_ns)
         result.stamp_ns = frame.stamp_ns
         camera_frame = str(frame.color.header.frame_id).lstrip("/")
+        result.camera_frame = camera_frame
         for name, msg in (("depth", frame.depth), ("CameraInfo", frame.info)):
             if str(msg.header.frame_id).lstrip("/") != camera_frame:
                 raise MessageError(f"{name} is in frame {msg.header.frame_id!r} but color is in {camera_frame!r}; "

@@ -53,7 +53,7 @@ class GroundingNode:
         self._publish_result(messages.String(data=result.to_json()))
         if result.debug_image is not None and self.core.config.publish_debug_image:
             sec, nanosec = conversions.ns_to_stamp_fields(result.stamp_ns)
-            header = messages.Header(stamp=messages.Time(sec=sec, nanosec=nanosec), frame_id="")
+            header = messages.Header(stamp=messages.Time(sec=sec, nanosec=nanosec), frame_id=result.camera_frame)
             self._publish_debug(conversions.numpy_to_image(result.debug_image, "rgb8", header))
         self.handled += 1
 
