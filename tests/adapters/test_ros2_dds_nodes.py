@@ -16,7 +16,7 @@ import time
 import numpy as np
 import pytest
 
-from molmo_agent.adapters.ros2 import messages
+from molmo_agent.adapters.ros2 import conversions, messages
 from molmo_agent.adapters.ros2.dds_transport import DdsTransport
 from tests.adapters import ros2_scene
 from tests.conftest import REPO_ROOT
@@ -47,9 +47,10 @@ class Robot:
         self.tf = pub("/tf", "tf2_msgs/TFMessage")
         self.tf_static = pub("/tf_static", "tf2_msgs/TFMessage", qos="latched")
         self.instruction = pub("/molmo_grounding/instruction", "std_msgs/String")
-        self.points, self.poses, self.results = [], [], []
+        self.points, self.poses, self.results, self.debug = [], [], [], []
         self.transport.subscribe("/molmo_grounding/point", "geometry_msgs/PointStamped", self.points.append)
         self.transport.subscribe("/molmo_grounding/grasp_pose", "geometry_msgs/PoseStamped", self.poses.append)
+        self.transport.subscribe("/molmo_grounding/debug_image", "sensor_msgs/Image", self.debug.append, qos="sensor")
         self.transport.subscribe("/molmo_grounding/result", "std_msgs/String",
                                  lambda m: self.results.append(json.loads(m.data)))
 
@@ -105,6 +106,12 @@ def test_node_process_returns_grasp_pose_matching_ground_truth(node_and_robot):
     assert np.linalg.norm(got - truth) < 2e-3, (got, truth)
     assert np.allclose([point.point.x, point.point.y, point.point.z], got)
     assert result["id"] == "g1" and result["decision"]["executed"]
+    while not robot.debug and time.monotonic() < deadline:
+        robot.transport.spin_once(0.1)
+    debug = conversions.color_image_to_rgb(robot.debug[-1])
+    col, row = (int(v) for v in result["pixel"])
+    assert robot.debug[-1].header.frame_id == ros2_scene.CAMERA_FRAME
+    assert debug[row, col].tolist() == [255, 0, 0]  # the grounded pixel is marked
 
 
 def test_stale_camera_frames_are_refused_over_dds(node_and_robot):
