@@ -328,14 +328,19 @@ class MolmoImageProcessor:
         top, left = (target_h - scaled_h) // 2, (target_w - scaled_w) // 2
         # Pad with 0, then normalise: padding becomes -mean/std. Normalising the padding constant
         # once instead of every padded pixel gives the same float32 values.
-        mean, std = np.asarray(self.image_mean, dtype=np.float32), np.asarray(self.image_std, dtype=np.float32)
-        out = np.empty((target_h, target_w, 3), dtype=np.float32)
-        out[:] = (np.zeros(3, dtype=np.float32) - mean) / std if self.do_normalize else 0.0
-        region = out[top:top + scaled_h, left:left + scaled_w]
-        np.clip(self._resize(unit, (scaled_h, scaled_w)), 0.0, 1.0, out=region)
+        # Work on [rows, width * 3] views with the mean/std tiled along a row: broadcasting a
+        # 3-vector over [H, W, 3] would run NumPy's inner loop 3 elements at a time (~10x slower).
+        mean = np.tile(np.asarray(self.image_mean, dtype=np.float32), target_w)
+        std = np.tile(np.asarray(self.image_std, dtype=np.float32), target_w)
+        out = np.empty((target_h, target_w * 3), dtype=np.float32)
+        out[:] = (np.float32(0.0) - mean) / std if self.do_normalize else np.float32(0.0)
+        region = out[top:top + scaled_h, 3 * left:3 * (left + scaled_w)]
+        resized = self._resize(unit, (scaled_h, scaled_w)).reshape(scaled_h, scaled_w * 3)
+        np.clip(resized, 0.0, 1.0, out=region)
         if self.do_normalize:
-            region -= mean
-            region /= std
+            region -= mean[:scaled_w * 3]
+            region /= std[:scaled_w * 3]
+        out = out.reshape(target_h, target_w, 3)
         covered_rows = np.zeros(target_h, dtype=bool)
         covered_rows[top:top + scaled_h] = True
         covered_cols = np.zeros(target_w, dtype=bool)
