@@ -42,6 +42,7 @@ DEFAULT_MAX_PIXELS = 64 * 1024 * 1024
 
 ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, IO[bytes], Image.Image, np.ndarray]  # noqa: UP007
 
+_EXIF_ORIENTATION = 0x0112
 _SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
 _ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
 
@@ -123,7 +124,8 @@ def _to_rgb(image: Image.Image, name: str, max_pixels: int) -> Image.Image:
     _check_size(image.width, image.height, name, max_pixels)  # header only, nothing decoded yet
     try:
         image.load()
-        image = ImageOps.exif_transpose(image)
+        if image.getexif().get(_EXIF_ORIENTATION, 1) != 1:  # exif_transpose would copy even when upright
+            image = ImageOps.exif_transpose(image)
         return _convert_mode(image, name)
     except ImageError:
         raise
