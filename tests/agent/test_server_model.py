@@ -25,15 +25,8 @@ THINGS = ["mug", "button", "chair", "door", "circle"]
 
 
 @pytest.fixture(scope="module")
-def backend(tiny_checkpoint):
-    import torch
-
-    # One intra-op thread: on a shared 2-core machine, torch's spinning worker threads make a tiny
-    # model up to 50x slower when other processes compete for the cores.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield LocalMolmoBackend.from_pretrained(str(tiny_checkpoint), max_new_tokens=8, max_batch_size=16)
-    torch.set_num_threads(threads)
+def backend(tiny_checkpoint, one_torch_thread):
+    return LocalMolmoBackend.from_pretrained(str(tiny_checkpoint), max_new_tokens=8, max_batch_size=16)
 
 
 def _image(seed: int) -> Image.Image:
