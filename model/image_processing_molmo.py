@@ -326,10 +326,10 @@ class MolmoImageProcessor:
         scaled_h = max(1, int(np.float32(height) * scale))
         scaled_w = max(1, int(np.float32(width) * scale))
         top, left = (target_h - scaled_h) // 2, (target_w - scaled_w) // 2
-        # Pad with 0, then normalise: padding becomes -mean/std. Normalising the padding constant
-        # once instead of every padded pixel gives the same float32 values.
-        # Work on [rows, width * 3] views with the mean/std tiled along a row: broadcasting a
-        # 3-vector over [H, W, 3] would run NumPy's inner loop 3 elements at a time (~10x slower).
+        # Pad with 0, then normalise, so padding becomes -mean/std; normalising the padding constant
+        # once gives the same float32 values as normalising every padded pixel. The work is done on
+        # [rows, width * 3] views with mean/std tiled along a row: broadcasting a 3-vector over
+        # [H, W, 3] would run NumPy's inner loop 3 elements at a time (~10x slower).
         mean = np.tile(np.asarray(self.image_mean, dtype=np.float32), target_w)
         std = np.tile(np.asarray(self.image_std, dtype=np.float32), target_w)
         out = np.empty((target_h, target_w * 3), dtype=np.float32)
