@@ -102,6 +102,7 @@ def load_checkpoint(
     if not directory.is_dir():
         raise CheckpointError(f"{directory} is not a local checkpoint directory (no downloads at run time)")
     config = config or MolmoConfig.from_pretrained(directory)
+    _read_generation_defaults(config, directory)
     target_dtype = resolve_dtype(dtype, config)
     device = torch.device(device or "cpu")
     with torch.device("meta"):
@@ -133,6 +134,19 @@ def load_checkpoint(
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         raise CheckpointError(f"{directory}: the checkpoint lacks {len(missing)} tensor(s): {shown}")
     return model.eval()
+
+
+def _read_generation_defaults(config: MolmoConfig, directory: Path) -> None:
+    """Take end-of-text from ``generation_config.json`` when config.json does not name it."""
+    path = directory / "generation_config.json"
+    if getattr(config, "eos_token_id", None) is not None or not path.exists():
+        return
+    try:
+        eos = json.loads(path.read_text()).get("eos_token_id")
+    except (json.JSONDecodeError, OSError) as error:
+        raise CheckpointError(f"cannot read {path}: {error}") from error
+    if eos is not None:
+        config.eos_token_id = eos
 
 
 def _place_tensor(model: nn.Module, name: str, value: torch.Tensor, device: torch.device) -> None:
