@@ -40,6 +40,8 @@ _LAZY = {
     # grounding, backends, the agent loop, logs
     "Grounder": "molmo_agent.grounder", "Backend": "molmo_agent.backends",
     "LocalMolmoBackend": "molmo_agent.backends", "OpenAIChatBackend": "molmo_agent.backends",
+    "grasp_from_depth": "molmo_agent.targets", "waypoint_from_depth": "molmo_agent.targets",
+    "waypoint_on_ground": "molmo_agent.targets",
     "Agent": "molmo_agent.agent", "ImageToScreen": "molmo_agent.agent", "TrajectoryLog": "molmo_agent.trajectory",
 }
 
