@@ -298,6 +298,8 @@ class CameraIntrinsics:
     cy: float
     width: int
     height: int
+    #: OpenCV / ROS plumb_bob or rational_polynomial coefficients (k1, k2, p1, p2[, k3[, k4, k5, k6]]).
+    distortion: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("fx", "fy", "cx", "cy"):
@@ -305,20 +307,30 @@ class CameraIntrinsics:
         if self.fx <= 0 or self.fy <= 0:
             raise CoordinateError(f"focal lengths must be > 0, got fx={self.fx}, fy={self.fy}")
         check_image_size((self.width, self.height))
+        distortion = tuple(_finite(v, "distortion coefficient") for v in self.distortion)
+        if len(distortion) > 8 or len(distortion) in (1, 2, 3):
+            raise CoordinateError(f"distortion needs 4, 5 or 8 coefficients (or none), got {len(distortion)}")
+        object.__setattr__(self, "distortion", distortion)
 
     @classmethod
-    def from_matrix(cls, matrix: Any, width: int, height: int) -> CameraIntrinsics:
+    def from_matrix(cls, matrix: Any, width: int, height: int, distortion: Sequence[float] = ()) -> CameraIntrinsics:
         k = np.asarray(matrix, dtype=np.float64)
         if k.shape != (3, 3):
             raise CoordinateError(f"an intrinsics matrix is 3x3, got shape {k.shape}")
-        return cls(k[0, 0], k[1, 1], k[0, 2], k[1, 2], width, height)
+        return cls(k[0, 0], k[1, 1], k[0, 2], k[1, 2], width, height, tuple(distortion))
 
     @classmethod
     def from_camera_info(cls, info: Any) -> CameraIntrinsics:
-        """From a ROS 2 ``sensor_msgs/CameraInfo`` message or a dict with ``k``, ``width``, ``height``."""
-        get = info.get if isinstance(info, dict) else lambda key: getattr(info, key)
+        """From a ROS 2 ``sensor_msgs/CameraInfo`` message or a dict with ``k``, ``width``, ``height``
+        (and optionally ``d``, the distortion coefficients)."""
+        get = info.get if isinstance(info, dict) else lambda key: getattr(info, key, None)
+        distortion = [float(v) for v in (get("d") or [])]
         return cls.from_matrix(np.reshape(np.asarray(get("k"), dtype=np.float64), (3, 3)),
-                               int(get("width")), int(get("height")))
+                               int(get("width")), int(get("height")), distortion)
+
+    @property
+    def is_distorted(self) -> bool:
+        return any(v != 0.0 for v in self.distortion)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -343,11 +355,40 @@ def _camera_pixel(xy: Any, intrinsics: CameraIntrinsics) -> tuple[float, float]:
     return to_pixels(x, y, Space.PIXELS, intrinsics.size)
 
 
+def _undistort_normalized(xd: float, yd: float, distortion: tuple[float, ...],
+                          iterations: int = 20) -> tuple[float, float]:
+    """Invert the plumb_bob / rational_polynomial model by fixed-point iteration (as OpenCV does)."""
+    k1, k2, p1, p2, k3, k4, k5, k6 = (tuple(distortion) + (0.0,) * 8)[:8]
+    xu, yu = xd, yd
+    for _ in range(iterations):
+        r2 = xu * xu + yu * yu
+        radial = (1 + k1 * r2 + k2 * r2**2 + k3 * r2**3) / (1 + k4 * r2 + k5 * r2**2 + k6 * r2**3)
+        dx = 2 * p1 * xu * yu + p2 * (r2 + 2 * xu * xu)
+        dy = p1 * (r2 + 2 * yu * yu) + 2 * p2 * xu * yu
+        xu, yu = (xd - dx) / radial, (yd - dy) / radial
+    return xu, yu
+
+
+def distort_normalized(xu: float, yu: float, distortion: Sequence[float]) -> tuple[float, float]:
+    """Apply the plumb_bob / rational_polynomial model to ideal normalized coordinates."""
+    k1, k2, p1, p2, k3, k4, k5, k6 = (tuple(distortion) + (0.0,) * 8)[:8]
+    r2 = xu * xu + yu * yu
+    radial = (1 + k1 * r2 + k2 * r2**2 + k3 * r2**3) / (1 + k4 * r2 + k5 * r2**2 + k6 * r2**3)
+    return (xu * radial + 2 * p1 * xu * yu + p2 * (r2 + 2 * xu * xu),
+            yu * radial + p1 * (r2 + 2 * yu * yu) + 2 * p2 * xu * yu)
+
+
 def pixel_to_ray(xy: Any, intrinsics: CameraIntrinsics) -> np.ndarray:
-    """Unit viewing ray through a pixel, in the camera optical frame (x right, y down, z forward)."""
+    """Unit viewing ray through a pixel, in the camera optical frame (x right, y down, z forward).
+
+    Lens distortion in ``intrinsics.distortion`` is removed first.
+    """
     x, y = _camera_pixel(xy, intrinsics)
     # Continuous coordinates put pixel centres at i + 0.5; OpenCV intrinsics put them at i.
-    direction = np.array([(x - 0.5 - intrinsics.cx) / intrinsics.fx, (y - 0.5 - intrinsics.cy) / intrinsics.fy, 1.0])
+    nx, ny = (x - 0.5 - intrinsics.cx) / intrinsics.fx, (y - 0.5 - intrinsics.cy) / intrinsics.fy
+    if intrinsics.is_distorted:
+        nx, ny = _undistort_normalized(nx, ny, intrinsics.distortion)
+    direction = np.array([nx, ny, 1.0])
     return direction / np.linalg.norm(direction)
 
 
