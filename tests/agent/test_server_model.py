@@ -29,18 +29,25 @@ def backend(tiny_checkpoint, one_torch_thread):
     return LocalMolmoBackend.from_pretrained(str(tiny_checkpoint), max_new_tokens=8, max_batch_size=16)
 
 
+SIZES = [(64, 48), (400, 120), (30, 200), (120, 120)]  # different crop counts: batches need padding
+
+
 def _image(seed: int) -> Image.Image:
-    return Image.fromarray(np.random.default_rng(seed).integers(0, 255, (48, 64, 3), dtype=np.uint8))
+    width, height = SIZES[seed % len(SIZES)]
+    return Image.fromarray(np.random.default_rng(seed).integers(0, 255, (height, width, 3), dtype=np.uint8))
 
 
 def test_local_backend_batches_deterministically_and_reuses_the_image_prefix(backend):
-    image = _image(0)
+    image = _image(1)
     prompts = [f"Point to the {c} mug." for c in COLORS[:3]]
     alone = [backend.generate([image], p) for p in prompts]
     assert alone == [backend.generate([image], p) for p in prompts]  # greedy: deterministic
     batched = backend.generate_batch([GenerationRequest([image], p) for p in prompts])
     assert batched == alone
     assert backend.generate_many(image, prompts) == alone
+    mixed = [GenerationRequest([_image(i)], "Point to the door.") for i in range(4)]
+    mixed.append(GenerationRequest([_image(0), _image(1)], "Point to the door."))
+    assert backend.generate_batch(mixed) == [backend.generate(r.images, r.prompt) for r in mixed]
     texts = [f"Point to the {c} {t}." for c in COLORS[:4] for t in THINGS[:2]]
     assert backend.generate_batch([GenerationRequest([], t) for t in texts]) == [backend.generate([], t) for t in texts]
     assert len(set(backend.generate([], t) for t in texts)) > 1  # the answers do depend on the prompt
@@ -48,7 +55,7 @@ def test_local_backend_batches_deterministically_and_reuses_the_image_prefix(bac
 
 def test_two_hundred_concurrent_requests(backend, serve, http):
     server = serve(backend, queue_size=256, max_batch_size=16, batch_wait_s=0.02, request_timeout_s=60,
-                   max_request_bytes=256 * 1024, max_image_pixels=128 * 128)
+                   max_request_bytes=512 * 1024, max_image_pixels=100_000)
     # 200 requests: 100 text-only chats with distinct prompts, 60 chats with images, 20 /point,
     # 10 bodies over the size limit, 10 images over the pixel limit.
     jobs = []
@@ -64,9 +71,9 @@ def test_two_hundred_concurrent_requests(backend, serve, http):
         jobs.append(("point", {"image": to_data_url(image), "query": f"the {THINGS[i % 5]}", "max_tokens": 8},
                      GenerationRequest([image], prompt, 8)))
     for _ in range(10):
-        jobs.append(("chat", {"messages": [{"role": "user", "content": "x" * 300_000}]}, 413))
+        jobs.append(("chat", {"messages": [{"role": "user", "content": "x" * 600_000}]}, 413))
     for _ in range(10):
-        jobs.append(("point", {"image": to_data_url(Image.new("RGB", (200, 200))), "query": "x"}, 413))
+        jobs.append(("point", {"image": to_data_url(Image.new("RGB", (400, 251))), "query": "x"}, 413))
     expected = {}
     for i, (_, _, want) in enumerate(jobs):  # each request alone, before the load
         if isinstance(want, GenerationRequest):
