@@ -65,9 +65,16 @@ class Robot:
         self.color(msgs["color"])
 
     def ask(self, text: str, n_results: int, timeout_s: float = 30.0, stale_by_s: float = 0.0) -> None:
-        """Keep the camera running and (re)send ``text`` until ``n_results`` results arrived."""
+        """Keep the camera running and (re)send ``text`` until ``n_results`` results arrived.
+
+        Answers given before DDS discovery matched all camera topics ("... received yet") are
+        dropped and the request is sent again, as a robot client would.
+        """
         deadline, last_sent = time.monotonic() + timeout_s, 0.0
-        while len(self.results) < n_results and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            self.results[:] = [r for r in self.results if "received yet" not in r["error"]]
+            if len(self.results) >= n_results:
+                break
             self.publish_frame(time.time_ns() - int(stale_by_s * 1e9))
             if time.monotonic() - last_sent > 1.0:
                 self.instruction(messages.String(data=text))
