@@ -55,16 +55,18 @@ def annotate(image: Any, points: Sequence[Any] = (), action: Any = None, decisio
              caption: str = ""):
     """A copy of ``image`` with the points (circles), the action target (crosshair, for
     ``frame="image"`` actions) and a caption band with the action and the policy's decision."""
-    from PIL import ImageDraw
+    from PIL import ImageDraw, ImageFont
 
     canvas = as_image(image).copy()
     draw = ImageDraw.Draw(canvas)
     radius = max(4, round(min(canvas.size) / 60))
+    line_height = max(12, round(min(canvas.size) / 40))
+    font = ImageFont.load_default(size=line_height - 2)
     for point in points:
         x, y = point.x, point.y
         draw.ellipse([x - radius, y - radius, x + radius, y + radius], outline=(255, 0, 255), width=2)
         if point.label:
-            draw.text((x + radius + 2, y - radius), point.label[:40], fill=(255, 0, 255))
+            draw.text((x + radius + 2, y - radius), point.label[:40], fill=(255, 0, 255), font=font)
     target = getattr(action, "point", None) if action is not None else None
     if target is not None and getattr(action, "frame", "") == "image":
         allowed = decision is None or decision.allowed
@@ -79,10 +81,10 @@ def annotate(image: Any, points: Sequence[Any] = (), action: Any = None, decisio
         verdict = "DRY RUN" if decision.dry_run and decision.allowed else ("ALLOWED" if decision.allowed else "REFUSED")
         lines.append(f"{verdict}: {decision.reason}"[:160])
     if lines:
-        band = 12 * len(lines) + 6
+        band = line_height * len(lines) + 6
         draw.rectangle([0, 0, canvas.size[0], band], fill=(0, 0, 0))
         for i, line in enumerate(lines):
-            draw.text((4, 3 + 12 * i), line, fill=(255, 255, 255))
+            draw.text((4, 3 + line_height * i), line, fill=(255, 255, 255), font=font)
     return canvas
 
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from molmo_agent.actions import GraspTarget, Waypoint
+from molmo_agent.actions import GraspTarget
 from molmo_agent.errors import CoordinateError, DepthError
 from molmo_agent.points import Point
 from molmo_agent.spaces import (
