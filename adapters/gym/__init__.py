@@ -7,13 +7,15 @@
 
 from molmo_agent.adapters.gym.action_spaces import (
     BoxPointAction,
+    CameraGraspAction,
     DictPointAction,
     DiscreteElementAction,
+    GroundWaypointAction,
     make_converter,
 )
 from molmo_agent.adapters.gym.policy import GroundingPolicy
 from molmo_agent.adapters.gym.runner import RunReport, run_episodes
 from molmo_agent.adapters.gym.wrappers import InstructionWrapper, PointActionWrapper, TrajectoryLogWrapper
 
-__all__ = ["BoxPointAction", "DictPointAction", "DiscreteElementAction", "GroundingPolicy", "InstructionWrapper",
+__all__ = ["BoxPointAction", "CameraGraspAction", "DictPointAction", "GroundWaypointAction", "DiscreteElementAction", "GroundingPolicy", "InstructionWrapper",
            "PointActionWrapper", "RunReport", "TrajectoryLogWrapper", "make_converter", "run_episodes"]

@@ -9,7 +9,11 @@ only through one of these converters, each declaring the spaces it supports:
 - ``DiscreteElementAction``: ``Discrete(n)`` choices of on-screen elements, chosen by the element
   box that contains the point (a point in no box is an error, never a guess);
 - ``DictPointAction``: a ``Dict`` space with one point entry (converted by another converter)
-  and the other entries fixed or filled by a function (e.g. MiniWoB's ``action_type``).
+  and the other entries fixed or filled by a function (e.g. MiniWoB's ``action_type``);
+- ``CameraGraspAction``: point + the observation's metric depth + camera intrinsics and pose ->
+  ``[x, y, z, dx, dy, dz]`` grasp in the base frame (``molmo_agent/TabletopGrasp-v0``);
+- ``GroundWaypointAction``: point -> where its viewing ray meets the floor, ``[x, y]`` in the base
+  frame (``molmo_agent/Waypoint-v0``).
 
     converter = make_converter(env.action_space, image_size=(160, 210))
     action = converter(point)
@@ -135,12 +139,89 @@ class DictPointAction:
         return action
 
 
-SUPPORTED = (BoxPointAction, DictPointAction, DiscreteElementAction)
+def _camera(info: Any) -> tuple[spaces.CameraIntrinsics, np.ndarray]:
+    if not isinstance(info, dict) or "intrinsics" not in info or "T_base_camera" not in info:
+        raise ActionSpaceError("this conversion needs info['intrinsics'] and info['T_base_camera'] from the env")
+    intr = info["intrinsics"]
+    intrinsics = spaces.CameraIntrinsics(intr["fx"], intr["fy"], intr["cx"], intr["cy"], intr["width"], intr["height"])
+    return intrinsics, spaces.check_transform(info["T_base_camera"], "T_base_camera")
+
+
+class CameraGraspAction:
+    """Point + depth + camera -> ``Box(6,)`` grasp ``[x, y, z, dx, dy, dz]`` in the robot base frame.
+
+    Depth is ``observation[depth_key]`` (metres, aligned with the image); the camera comes from
+    ``info["intrinsics"]`` and ``info["T_base_camera"]`` (OpenCV camera frame -> base). The
+    approach is against the local surface normal (``molmo_agent.spaces.grasp_approach``).
+
+        CameraGraspAction(env.action_space)(point, observation, info)
+    """
+
+    kind = "camera_grasp"
+
+    def __init__(self, space: gym_spaces.Box, depth_key: str = "depth", depth_window: int = 5):
+        if not self.supports(space):
+            raise ActionSpaceError(f"CameraGraspAction needs a Box of shape (6,), got {space}")
+        self.space, self.depth_key, self.depth_window = space, depth_key, depth_window
+
+    @staticmethod
+    def supports(space: Any) -> bool:
+        return isinstance(space, gym_spaces.Box) and space.shape == (6,)
+
+    def __call__(self, point: Point, observation: Any = None, info: Any = None) -> np.ndarray:
+        intrinsics, base_T_camera = _camera(info)
+        if not isinstance(observation, dict) or self.depth_key not in observation:
+            raise ActionSpaceError(f"the observation has no {self.depth_key!r} depth map")
+        depth = observation[self.depth_key]
+        z = spaces.robust_depth(depth, point, window=self.depth_window)
+        position = spaces.transform_point(base_T_camera, spaces.pixel_to_camera_point(point, z, intrinsics))
+        approach = spaces.transform_direction(base_T_camera, spaces.grasp_approach(depth, point, intrinsics))
+        return np.concatenate([position, approach]).astype(self.space.dtype)
+
+
+class GroundWaypointAction:
+    """Point -> floor waypoint ``[x, y]`` in the base frame, from the viewing ray (no depth needed).
+
+        GroundWaypointAction(env.action_space)(point, observation, info)   # info: intrinsics, T_base_camera
+    """
+
+    kind = "ground_waypoint"
+
+    def __init__(self, space: gym_spaces.Box, ground_z: float = 0.0, max_range: float | None = None):
+        if not _is_point_box(space):
+            raise ActionSpaceError(f"GroundWaypointAction needs a finite Box of shape (2,), got {space}")
+        self.space, self.ground_z, self.max_range = space, ground_z, max_range
+
+    def __call__(self, point: Point, observation: Any = None, info: Any = None) -> np.ndarray:
+        intrinsics, base_T_camera = _camera(info)
+        floor = spaces.pixel_to_ground(point, intrinsics, base_T_camera, self.ground_z, self.max_range)
+        waypoint = floor[:2]
+        if np.any(waypoint < self.space.low) or np.any(waypoint > self.space.high):
+            raise ActionSpaceError(f"waypoint {np.round(waypoint, 3).tolist()} is outside the action space "
+                                   f"[{self.space.low.tolist()}, {self.space.high.tolist()}]")
+        return waypoint.astype(self.space.dtype)
+
+
+SUPPORTED = (BoxPointAction, DictPointAction, DiscreteElementAction, CameraGraspAction, GroundWaypointAction)
+
+
+def _image_like_box(space: gym_spaces.Box) -> bool:
+    """Boxes a picture plausibly spans: pixel/target boxes starting at 0, and [-1, 1] normalized ones."""
+    return bool(np.all(space.low == 0) or (np.all(space.low == -1) and np.all(space.high == 1)))
 
 
 def make_converter(space: Any, boxes: Callable | None = None, **kwargs: Any):
-    """The converter for ``space`` (Box(2,), Dict with a point entry, Discrete with ``boxes``)."""
+    """The converter for ``space`` when it is unambiguous; otherwise pass one explicitly.
+
+    Box(2,) starting at 0 or spanning [-1, 1] -> BoxPointAction; Dict with a point entry ->
+    DictPointAction; Discrete with ``boxes`` -> DiscreteElementAction. A Box(2,) in metres (a
+    waypoint) or a Box(6,) grasp needs ``GroundWaypointAction`` / ``CameraGraspAction``.
+    """
     if BoxPointAction.supports(space):
+        if not _image_like_box(space):
+            raise ActionSpaceError(
+                f"{space} does not look like an image-spanning box; pass a converter explicitly "
+                "(BoxPointAction if the image spans it, GroundWaypointAction for floor waypoints)")
         return BoxPointAction(space, **kwargs)
     if DictPointAction.supports(space):
         return DictPointAction(space, **kwargs)
@@ -150,4 +231,5 @@ def make_converter(space: Any, boxes: Callable | None = None, **kwargs: Any):
         return DiscreteElementAction(space, boxes)
     raise ActionSpaceError(
         f"unsupported action space {space}; supported: Box of shape (2,) (pixel, normalized or target points), "
-        "Dict with a point entry, Discrete element choice with boxes")
+        "Dict with a point entry, Discrete element choice with boxes; explicitly: CameraGraspAction (Box(6,)), "
+        "GroundWaypointAction (floor waypoints)")

@@ -41,7 +41,7 @@ def make_env(env_id: str):
 
     import gymnasium as gym
 
-    from molmo_agent.adapters.gym import make_converter
+    from molmo_agent.adapters.gym import CameraGraspAction, GroundWaypointAction, make_converter
 
     if env_id.startswith("miniwob/"):
         from molmo_agent.adapters.gym.miniwob import make_miniwob_env, miniwob_click_converter
@@ -58,6 +58,10 @@ def make_env(env_id: str):
             pass
     kwargs = {"obs_type": "pixels"} if namespace == "gym_pusht" else {}
     env = gym.make(env_id, **kwargs)
+    if env_id.startswith("molmo_agent/TabletopGrasp"):
+        return env, CameraGraspAction(env.action_space), None, None
+    if env_id.startswith("molmo_agent/Waypoint"):
+        return env, GroundWaypointAction(env.action_space), None, None
     return env, make_converter(env.action_space), None, None
 
 

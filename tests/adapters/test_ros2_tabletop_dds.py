@@ -23,33 +23,13 @@ from scipy.spatial.transform import Rotation
 from molmo_agent.adapters.ros2 import conversions, messages
 from molmo_agent.adapters.ros2.dds_transport import DdsTransport
 from tests.adapters.ros2_scene import header, tf_message
+from tests.adapters.sims_oracles import tabletop_text
 from tests.conftest import REPO_ROOT
 
 pytestmark = [pytest.mark.dds, pytest.mark.slow]
 SEEDS = (1_000_000, 1_000_001, 1_000_002)
 DOMAIN_ID = 10 + (os.getpid() + 101) % 200
 CAMERA = "camera_color_optical_frame"
-
-
-def _text_for(obs: dict, info: dict) -> str:
-    """Molmo-1 text pointing at the middle of the target's top surface, found from ground truth.
-
-    The target's pixels come from the env's segmentation; their 3-D points (env intrinsics and
-    camera pose) within 5 mm of the highest one form the top surface; the pixel nearest to that
-    surface's centroid is the answer (pixel centres at +0.5).
-    """
-    from molmo_agent.sims.camera import deproject
-
-    target = info["objects"][info["target_index"]]
-    K, T = np.array(info["intrinsics"]["K"]), np.array(info["T_base_camera"])
-    rows, cols = np.nonzero(info["segmentation"] == info["target_index"] + 1)
-    z = np.array([deproject(c, r, obs["depth"][r, c], K, T)[2] for r, c in zip(rows, cols)])
-    top = z >= z.max() - 0.005
-    cu, cv = cols[top].mean(), rows[top].mean()
-    i = int(np.argmin(np.where(top, (cols - cu) ** 2 + (rows - cv) ** 2, np.inf)))
-    u, v = cols[i] + 0.5, rows[i] + 0.5
-    w, h = info["intrinsics"]["width"], info["intrinsics"]["height"]
-    return f'<point x="{100 * u / w:.3f}" y="{100 * v / h:.3f}" alt="{target["name"]}">{target["name"]}</point>'
 
 
 def _publish(pubs: dict, obs: dict, info: dict) -> None:
@@ -70,7 +50,7 @@ def test_tabletop_grasps_from_the_node_succeed_in_the_env():
     env = gym.make("molmo_agent/TabletopGrasp-v0")
     try:
         episodes = [env.reset(seed=seed) for seed in SEEDS]
-        answers = {info["instruction"]: _text_for(obs, info) for obs, info in episodes}
+        answers = {info["instruction"]: tabletop_text(obs, info) for obs, info in episodes}
         node = subprocess.Popen(
             [sys.executable, "-m", "tests.adapters.ros2_node_proc", json.dumps(answers), "--transport", "dds",
              "--target-frame", "base_link", "--max-age-s", "2.0", "--depth-window", "5"],
