@@ -302,8 +302,8 @@ class MolmoImageProcessor:
         global_view, _, _ = self._resize_and_pad(unit, self.base_image_input_size)
 
         images = np.empty((rows * cols + 1, self.patches_per_crop, self.patch_dim), dtype=np.float32)
-        images[0] = self._patches(global_view, 1, 1)[0]
-        images[1:] = self._patches(grid, rows, cols)
+        self._cut_patches(global_view, 1, 1, out=images[:1])
+        self._cut_patches(grid, rows, cols, out=images[1:])
         tokens, positions = self._image_tokens(rows, cols, token_ids)
         return ImageInputs(
             image_token_ids=tokens,
@@ -330,38 +330,41 @@ class MolmoImageProcessor:
         # once gives the same float32 values as normalising every padded pixel. The work is done on
         # [rows, width * 3] views with mean/std tiled along a row: broadcasting a 3-vector over
         # [H, W, 3] would run NumPy's inner loop 3 elements at a time (~10x slower).
-        mean = np.tile(np.asarray(self.image_mean, dtype=np.float32), target_w)
-        std = np.tile(np.asarray(self.image_std, dtype=np.float32), target_w)
+        mean = np.tile(np.asarray(self.image_mean, dtype=np.float32), scaled_w)
+        std = np.tile(np.asarray(self.image_std, dtype=np.float32), scaled_w)
+        pad_value = (np.float32(0.0) - mean[:3]) / std[:3] if self.do_normalize else np.zeros(3, np.float32)
         out = np.empty((target_h, target_w * 3), dtype=np.float32)
-        out[:] = (np.float32(0.0) - mean) / std if self.do_normalize else np.float32(0.0)
-        region = out[top:top + scaled_h, 3 * left:3 * (left + scaled_w)]
-        resized = self._resize(unit, (scaled_h, scaled_w)).reshape(scaled_h, scaled_w * 3)
-        np.clip(resized, 0.0, 1.0, out=region)
-        if self.do_normalize:
-            region -= mean[:scaled_w * 3]
-            region /= std[:scaled_w * 3]
+        out[:] = np.tile(pad_value, target_w)
         out = out.reshape(target_h, target_w, 3)
+        window = out[top:top + scaled_h, left:left + scaled_w]
+        self._resize(unit, (scaled_h, scaled_w), out=window)
+        region = window.reshape(scaled_h, scaled_w * 3)  # a view: each row of the window is contiguous
+        np.clip(region, 0.0, 1.0, out=region)
+        if self.do_normalize:
+            region -= mean
+            region /= std
         covered_rows = np.zeros(target_h, dtype=bool)
         covered_rows[top:top + scaled_h] = True
         covered_cols = np.zeros(target_w, dtype=bool)
         covered_cols[left:left + scaled_w] = True
         return out, covered_rows, covered_cols
 
-    def _resize(self, unit: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    def _resize(self, unit: np.ndarray, size: tuple[int, int], out: np.ndarray) -> None:
         if self.resize_method == "tensorflow":
-            return resize_antialiased_bilinear(unit, size)
+            resize_antialiased_bilinear(unit, size, out=out)
+            return
         import torch  # only this option needs it
 
         channels_first = torch.from_numpy(np.ascontiguousarray(unit)).permute(2, 0, 1)[None]
         resized = torch.nn.functional.interpolate(channels_first, size=size, mode="bilinear", antialias=True,
                                                   align_corners=False)
-        return resized[0].permute(1, 2, 0).numpy()
+        np.copyto(out, resized[0].permute(1, 2, 0).numpy())
 
-    def _patches(self, grid: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    def _cut_patches(self, grid: np.ndarray, rows: int, cols: int, out: np.ndarray) -> None:
         """Cut ``rows x cols`` overlapping crops (row-major, one window apart) into patches.
 
-        Returns [rows*cols, patches, patch*patch*3]: patches row-major, each patch's values in
-        (y, x, channel) order. One strided view and one copy.
+        Writes ``out`` [rows*cols, patches, patch*patch*3]: patches row-major, each patch's values
+        in (y, x, channel) order. One strided view, copied straight into ``out``.
         """
         p = self.image_patch_size
         side = self.crop_size // p
@@ -373,7 +376,7 @@ class MolmoImageProcessor:
             strides=(step * stride_y, step * stride_x, p * stride_y, p * stride_x, stride_y, stride_x, stride_c),
             writeable=False,
         )
-        return view.reshape(rows * cols, side * side, p * p * 3)
+        np.copyto(out.reshape(rows, cols, side, side, p, p, 3), view)
 
     def _crop_masks(self, covered_rows: np.ndarray, covered_cols: np.ndarray, rows: int, cols: int) -> np.ndarray:
         """Per-patch image coverage of each high-resolution crop, plus the reference's trailing -1 row."""
