@@ -208,6 +208,11 @@ def test_auto_processor_finds_molmo_processor_without_remote_code():
 
     loaded = AutoProcessor.from_pretrained(str(TINY_QWEN2))
     assert isinstance(loaded, MolmoProcessor)
+    # The official model card's call: the fixture has no remote-code .py files, so this only works
+    # because our local class is used and the extra arguments are ignored.
+    official_style = AutoProcessor.from_pretrained(str(TINY_QWEN2), trust_remote_code=True, torch_dtype="auto",
+                                                   device_map="auto")
+    assert isinstance(official_style, MolmoProcessor)
 
 
 def test_olmo_style_tokenizer_image_tokens_found_by_string(tmp_path):
