@@ -38,6 +38,9 @@ def run(args: argparse.Namespace) -> int:
                           max_image_pixels=args.max_image_pixels, queue_size=args.queue_size,
                           max_batch_size=args.max_batch_size, batch_wait_s=args.batch_wait_ms / 1000,
                           request_timeout_s=args.timeout, default_max_new_tokens=args.max_new_tokens)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: binding {args.host}: the server has no authentication; anyone who can reach "
+              "this port can use the model", file=sys.stderr)
     server = make_server(backend, config)
     print(f"molmo-agent serving {args.model} on {server.url}", file=sys.stderr, flush=True)
     try:

@@ -8,6 +8,8 @@ import sys
 import warnings
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import molmo_agent
 from molmo_agent.errors import ParseError, ParseWarning
@@ -186,3 +188,23 @@ def test_import_molmo_agent_does_not_import_torch_or_numpy():
 def test_every_lazy_export_resolves():
     for name in molmo_agent.__all__:
         assert getattr(molmo_agent, name) is not None, name
+
+
+_PIECES = st.sampled_from(['<point x="', '<points x1="', '" y="', '" y1="', '" x2="', '" y2="', '" alt="', '">',
+                           "</point>", "</points>", '<points coords="', "Click(", ", ", ")", "p=", ",", ";", "1 ",
+                           "There are none.", "☕", "&amp;", "'", "=", " "])
+_NUMBERS = st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(str), st.integers(-5, 2000).map(str))
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts=st.lists(st.one_of(_PIECES, _NUMBERS, st.text(max_size=5)), max_size=30),
+       size=st.tuples(st.integers(1, 5000), st.integers(1, 5000)), strict=st.booleans())
+def test_any_text_gives_points_inside_the_image_or_a_parse_error(parts, size, strict):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ParseWarning)
+        try:
+            points = parse_points("".join(parts), image_size=size, strict=strict)
+        except ParseError:
+            assert strict
+            return
+    assert all(0.0 <= p.x <= size[0] and 0.0 <= p.y <= size[1] for p in points)
