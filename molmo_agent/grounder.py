@@ -29,7 +29,7 @@ from molmo_agent.actions import (
     TypeText,
     Wait,
 )
-from molmo_agent.backends import Backend
+from molmo_agent.backends import Backend, GenerationRequest
 from molmo_agent.errors import ActionError, ParseError, UnknownActionError
 from molmo_agent.images import as_image
 from molmo_agent.parsing import parse
@@ -163,7 +163,11 @@ class Grounder:
         image = as_image(image)
         prompts = [self.point_prompt.format(query=q) for q in queries]
         start = time.perf_counter()
-        texts = self.backend.generate_many(image, prompts, self.max_new_tokens)
+        many = getattr(self.backend, "generate_many", None)
+        if many is not None:
+            texts = many(image, prompts, self.max_new_tokens)
+        else:  # a minimal Backend: one request per prompt, in one batch
+            texts = self.backend.generate_batch([GenerationRequest([image], p, self.max_new_tokens) for p in prompts])
         seconds = (time.perf_counter() - start) / max(len(queries), 1)
         results = []
         for prompt, text in zip(prompts, texts):

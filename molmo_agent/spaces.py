@@ -341,8 +341,12 @@ class CameraIntrinsics:
         return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
 
 
-def _camera_pixel(xy: Any, intrinsics: CameraIntrinsics) -> tuple[float, float]:
-    """(x, y) or a Point -> continuous pixel coordinates of the camera image (rescaled if needed)."""
+def camera_pixel(xy: Any, intrinsics: CameraIntrinsics) -> tuple[float, float]:
+    """(x, y) or a Point -> continuous pixel coordinates of the camera image.
+
+    A Point from a resized copy of the camera image is rescaled to the camera's resolution (the
+    aspect ratio must match); a plain (x, y) must already be in the camera's pixels.
+    """
     if hasattr(xy, "image_size"):
         if tuple(xy.image_size) != intrinsics.size:
             iw, ih = xy.image_size
@@ -383,7 +387,7 @@ def pixel_to_ray(xy: Any, intrinsics: CameraIntrinsics) -> np.ndarray:
 
     Lens distortion in ``intrinsics.distortion`` is removed first.
     """
-    x, y = _camera_pixel(xy, intrinsics)
+    x, y = camera_pixel(xy, intrinsics)
     # Continuous coordinates put pixel centres at i + 0.5; OpenCV intrinsics put them at i.
     nx, ny = (x - 0.5 - intrinsics.cx) / intrinsics.fx, (y - 0.5 - intrinsics.cy) / intrinsics.fy
     if intrinsics.is_distorted:
@@ -530,7 +534,7 @@ def surface_normal(depth: Any, xy: Any, intrinsics: CameraIntrinsics, window: in
     A gripper approaches along the opposite direction (see :func:`grasp_approach`).
     """
     if hasattr(xy, "image_size"):
-        xy = _camera_pixel(xy, intrinsics)
+        xy = camera_pixel(xy, intrinsics)
     array = _depth_array(depth, intrinsics.size)
     values, cols, rows = _window(array, xy[0], xy[1], window)
     z = values * float(depth_scale)

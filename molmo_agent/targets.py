@@ -22,7 +22,7 @@ import numpy as np
 from molmo_agent.actions import GraspTarget, Waypoint
 from molmo_agent.spaces import (
     CameraIntrinsics,
-    _camera_pixel,
+    camera_pixel,
     check_transform,
     pixel_to_camera_point,
     pixel_to_ground,
@@ -38,7 +38,7 @@ def locate_3d(point: Any, depth: Any, intrinsics: CameraIntrinsics, t_base_camer
     ``point`` is a Point (rescaled to the camera's resolution when it refers to a resized copy) or
     (x, y) in pixels of the camera image. The depth map must have the camera's size.
     """
-    xy = _camera_pixel(point, intrinsics)
+    xy = camera_pixel(point, intrinsics)
     z = robust_depth(depth, xy, window=window, min_depth=min_depth, max_depth=max_depth,
                      depth_scale=depth_scale, image_size=intrinsics.size)
     position = pixel_to_camera_point(xy, z, intrinsics)
@@ -72,7 +72,7 @@ def grasp_from_depth(point: Any, depth: Any, intrinsics: CameraIntrinsics, t_bas
     """A GraspTarget at ``point``: robust 3-D position, approach against the local surface normal."""
     position = locate_3d(point, depth, intrinsics, t_base_camera, **depth_options)
     normal_options = {k: v for k, v in depth_options.items() if k in ("depth_scale", "min_depth", "max_depth")}
-    approach_camera = -surface_normal(depth, _camera_pixel(point, intrinsics), intrinsics, window=normal_window,
+    approach_camera = -surface_normal(depth, camera_pixel(point, intrinsics), intrinsics, window=normal_window,
                                       **normal_options)
     approach = check_transform(t_base_camera, "t_base_camera")[:3, :3] @ approach_camera
     return GraspTarget(tuple(position.tolist()), tuple(approach.tolist()), frame=frame, label=_label(point, label))

@@ -113,3 +113,16 @@ def test_dry_run_writes_annotated_image_and_executes_nothing(tmp_path):
     assert record["plan"] == "p." and record["decision"]["rule"] == "dry_run"
     annotated = Image.open(tmp_path / record["annotated_image"])
     assert annotated.getpixel((100, 50)) == (0, 200, 0)  # green crosshair at the would-be click
+
+
+def test_ground_many_with_a_minimal_backend():
+    class Minimal:  # only what the Backend protocol asks for
+        def generate(self, images, prompt, max_new_tokens=None):
+            return '<point x="10" y="10">a</point>' if "mug" in prompt else "There are none."
+
+        def generate_batch(self, requests):
+            return [self.generate(r.images, r.prompt) for r in requests]
+
+    results = Grounder(Minimal()).ground_many(IMAGE, ["the mug", "the lid"])
+    assert [r.prompt for r in results] == ["Point to the mug.", "Point to the lid."]
+    assert [(p.x, p.y) for p in results[0].points] == [(20.0, 10.0)] and results[1].said_none
