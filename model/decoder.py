@@ -20,8 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from molmo_agent.model.configuration_molmo import MolmoConfig
-
-KVCache = list[tuple[torch.Tensor, torch.Tensor]]  # per layer: (keys, values) [B, kv_heads, S, head_dim], after RoPE
+from molmo_agent.model.kv_cache import KVCache
 
 
 class RMSNorm(nn.Module):
@@ -153,26 +152,30 @@ class DecoderBlock(nn.Module):
         x: torch.Tensor,
         position_ids: torch.Tensor,
         attention_mask: torch.Tensor | None = None,
-        layer_past: tuple[torch.Tensor, torch.Tensor] | None = None,
+        kv_cache: KVCache | None = None,
+        layer_index: int = 0,
         dropout_mask: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    ) -> torch.Tensor:
+        """One layer. ``attention_mask`` None means plain causal attention (or, for a single new
+        token, attend to everything cached); ``kv_cache`` is extended in place."""
         norm_after = self.config.norm_after  # OLMo-7B-1024 normalises sub-layer outputs instead of inputs
-        att, present = self.attention(x if norm_after else self.attn_norm(x), position_ids, attention_mask, layer_past)
+        att = self.attention(x if norm_after else self.attn_norm(x), position_ids, attention_mask, kv_cache, layer_index)
         if norm_after:
             att = self.attn_norm(att)
         x = x + self._dropout(att, dropout_mask)
         ff = self.feed_forward(x if norm_after else self.ff_norm(x))
         if norm_after:
             ff = self.ff_norm(ff)
-        return x + self._dropout(ff, dropout_mask), present
+        return x + self._dropout(ff, dropout_mask)
 
     def attention(
         self,
         x: torch.Tensor,
         position_ids: torch.Tensor,
         attention_mask: torch.Tensor | None,
-        layer_past: tuple[torch.Tensor, torch.Tensor] | None,
-    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        kv_cache: KVCache | None,
+        layer_index: int,
+    ) -> torch.Tensor:
         batch, length, _ = x.shape
         qkv = self.att_proj(x)
         if self.config.clip_qkv is not None:
@@ -184,17 +187,16 @@ class DecoderBlock(nn.Module):
         k = k.view(batch, length, self.num_kv_heads, self.head_dim).transpose(1, 2)
         v = v.view(batch, length, self.num_kv_heads, self.head_dim).transpose(1, 2)
         q, k = self.rotary(q, position_ids), self.rotary(k, position_ids)
-        if layer_past is not None:
-            k = torch.cat((layer_past[0], k), dim=2)
-            v = torch.cat((layer_past[1], v), dim=2)
+        if kv_cache is not None:
+            k, v = kv_cache.update(layer_index, k, v)
         out = F.scaled_dot_product_attention(
             q, k, v,
             attn_mask=attention_mask,
-            is_causal=attention_mask is None and layer_past is None and length > 1,
+            is_causal=attention_mask is None and length > 1,
             enable_gqa=self.num_heads != self.num_kv_heads,
         )
         out = out.transpose(1, 2).reshape(batch, length, self.config.hidden_size)
-        return self.attn_out(out), (k, v)
+        return self.attn_out(out)
 
     def feed_forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.config.decoder_kind == "moe":
@@ -210,4 +212,4 @@ class DecoderBlock(nn.Module):
         return torch.where(dropout_mask[..., None], F.dropout(h, p, training=True), h)
 
 
-__all__ = ["DecoderBlock", "KVCache", "StackedExperts", "MoEMLP", "RMSNorm", "RotaryEmbedding", "build_norm"]
+__all__ = ["DecoderBlock", "StackedExperts", "MoEMLP", "RMSNorm", "RotaryEmbedding", "build_norm"]

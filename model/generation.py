@@ -62,6 +62,8 @@ def generate(
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Decode up to ``max_new_tokens`` tokens; returns prompt + new tokens [B, T + new].
 
+    A ``past_key_values`` cache passed in is extended in place (``fork()`` it to keep a copy).
+
     ``eos_token_id`` defaults to the config's (end-of-text for the releases). With
     ``return_step_logits`` also returns the logits of each step [B, new, V] (used by parity tests).
     """
@@ -83,6 +85,7 @@ def generate(
 
     output = model(input_ids, attention_mask=attention_mask, past_key_values=past_key_values,
                    use_cache=True, last_logits_only=True, **extra)
+    output.past_key_values.reserve(max_new_tokens)  # decoding then writes in place
     tokens = input_ids
     finished = torch.zeros(batch, dtype=torch.bool, device=device)
     step_logits = []

@@ -27,8 +27,9 @@ from torch import nn
 
 from molmo_agent.model._auto import register_with_transformers
 from molmo_agent.model.configuration_molmo import MolmoConfig
-from molmo_agent.model.decoder import DecoderBlock, KVCache, build_norm
+from molmo_agent.model.decoder import DecoderBlock, build_norm
 from molmo_agent.model.errors import ProcessorError
+from molmo_agent.model.kv_cache import KVCache
 from molmo_agent.model.vision import VisionBackbone
 
 
@@ -112,7 +113,7 @@ class MolmoForCausalLM(nn.Module):
         image_input_idx: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
         position_ids: torch.Tensor | None = None,
-        past_key_values: KVCache | None = None,
+        past_key_values: KVCache | list | None = None,
         use_cache: bool = False,
         labels: torch.Tensor | None = None,
         text_dropout_mask: torch.Tensor | None = None,
@@ -121,10 +122,16 @@ class MolmoForCausalLM(nn.Module):
     ) -> MolmoOutput:
         """Shapes: ``input_ids`` [B, T]; ``images`` [B, N, 576, 588]; ``image_masks`` [B, N, 576];
         ``image_input_idx`` [B, N, 144]; ``attention_mask`` [B, past+T] (1 = token, 0 = padding)
-        or a bool [B, 1, T, past+T] (True = may attend, used as given)."""
+        or a bool [B, 1, T, past+T] (True = may attend, used as given). ``past_key_values`` (a
+        :class:`KVCache`) is extended in place; ``use_cache`` starts a new one."""
         transformer = self.model.transformer
         batch, length = input_ids.shape
-        past_length = past_key_values[0][0].shape[2] if past_key_values else 0
+        cache = past_key_values
+        if cache is not None and not isinstance(cache, KVCache):
+            cache = KVCache.from_legacy(cache)
+        if cache is None and use_cache:
+            cache = KVCache(len(transformer.blocks))
+        past_length = cache.length if cache is not None else 0
         self._check_token_ids(input_ids)
         x = transformer.wte(input_ids.clamp(min=0))  # -1 marks padding in the reference's batches
         if images is not None:
@@ -132,12 +139,8 @@ class MolmoForCausalLM(nn.Module):
         position_ids = self._position_ids(attention_mask, position_ids, batch, length, past_length, x.device)
         mask = self._attention_mask(attention_mask, batch, length, past_length, x.device)
 
-        presents: KVCache = []
         for index, block in enumerate(transformer.blocks):
-            layer_past = past_key_values[index] if past_key_values else None
-            x, present = block(x, position_ids, mask, layer_past, text_dropout_mask)
-            if use_cache:
-                presents.append(present)
+            x = block(x, position_ids, mask, cache, index, text_dropout_mask)
         if last_logits_only:
             x = x[:, -1:]
         x = transformer.ln_f(x)
@@ -148,7 +151,7 @@ class MolmoForCausalLM(nn.Module):
         loss = None
         if labels is not None:
             loss = F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(), ignore_index=-100)
-        return MolmoOutput(logits=logits, loss=loss, past_key_values=presents if use_cache else None)
+        return MolmoOutput(logits=logits, loss=loss, past_key_values=cache)
 
     def _check_token_ids(self, input_ids: torch.Tensor) -> None:
         rows = self.model.transformer.wte.num_rows
@@ -197,8 +200,10 @@ class MolmoForCausalLM(nn.Module):
         if attention_mask is not None and attention_mask.dim() == 4:
             return attention_mask.bool()
         total = past_length + length
-        if attention_mask is None and (past_length == 0 or length == 1):
-            return None  # causal via is_causal, or a single new token that may see everything
+        if length == 1 and (attention_mask is None or bool(attention_mask[:, :total].all())):
+            return None  # a single new token that may see everything cached
+        if attention_mask is None and past_length == 0:
+            return None  # plain causal attention (is_causal)
         query_pos = torch.arange(past_length, total, device=device)[:, None]
         key_pos = torch.arange(total, device=device)[None, :]
         allowed = (key_pos <= query_pos)[None, None]

@@ -18,9 +18,9 @@ from typing import Any
 
 import torch
 
-from molmo_agent.model.decoder import KVCache
 from molmo_agent.model.errors import ProcessorError
 from molmo_agent.model.generation import generate
+from molmo_agent.model.kv_cache import KVCache
 
 
 def image_prefix_length(input_ids: torch.Tensor, image_input_idx: torch.Tensor) -> int:
@@ -46,9 +46,8 @@ class PrefixSession:
         return self.prefix_ids.shape[1]
 
     def _cache_for(self, batch: int) -> KVCache:
-        if batch == 1:
-            return self.past_key_values
-        return [(k.expand(batch, -1, -1, -1), v.expand(batch, -1, -1, -1)) for k, v in self.past_key_values]
+        """A copy of the prefix cache for ``batch`` questions (generation extends it in place)."""
+        return self.past_key_values.fork(batch)
 
     def generate_many(self, queries: list[torch.Tensor], max_new_tokens: int = 32, **kwargs: Any) -> list[torch.Tensor]:
         """Token ids of several questions (each without the prefix) -> their new tokens, one batch."""

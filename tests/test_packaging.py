@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -16,9 +17,12 @@ PACKAGES = ["molmo_agent", "molmo_agent.model", "molmo_agent.training", "molmo_a
 @pytest.mark.slow
 def test_plain_install_imports_every_package_from_elsewhere(tmp_path):
     target = tmp_path / "site"
+    # Build from a copy: setuptools writes build/ and *.egg-info into the source tree.
+    source = tmp_path / "source"
+    shutil.copytree(REPO_ROOT, source, ignore=shutil.ignore_patterns(".git", "tests", "build", "*.egg-info", "__pycache__"))
     build = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(REPO_ROOT)],
+         "--target", str(target), str(source)],
         capture_output=True, text=True, cwd=tmp_path, timeout=300,
     )
     assert build.returncode == 0, build.stderr
@@ -32,7 +36,7 @@ def test_plain_install_imports_every_package_from_elsewhere(tmp_path):
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     files = result.stdout.strip()
-    assert str(REPO_ROOT) not in files and str(target) in files
+    assert str(REPO_ROOT) not in files and str(source) not in files and str(target) in files
     help_text = subprocess.run([sys.executable, "-m", "molmo_agent", "--help"], capture_output=True, text=True,
                                cwd=tmp_path, env=env)
     assert help_text.returncode == 0 and "molmo-agent" in help_text.stdout
