@@ -16,7 +16,13 @@ import numpy as np  # noqa: E402
 
 
 class MjScene:
-    """Owns ``model``, ``data`` and a lazily created ``mujoco.Renderer``."""
+    """Owns ``model``, ``data`` and a lazily created ``mujoco.Renderer``.
+
+        scene = MjScene(xml, width=320, height=240)
+        scene.forward()
+        rgb, depth, geom_ids = scene.render("cam")
+        scene.close()
+    """
 
     def __init__(self, xml: str, width: int, height: int):
         self.model = mujoco.MjModel.from_xml_string(xml)

@@ -20,7 +20,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from molmo_agent.sims.errors import InvalidActionError, ResetNeeded
+from molmo_agent.sims.errors import InvalidActionError, ResetNeeded, SimsConfigError
 from molmo_agent.sims.gui.layout import generate_screen
 from molmo_agent.sims.gui.screens import DEFAULT_PROFILE, ScreenProfile, get_profile
 from molmo_agent.sims.gui.tasks import make_task
@@ -54,6 +54,8 @@ class GuiClickEnv(gym.Env):
     def __init__(self, screen: str | ScreenProfile = DEFAULT_PROFILE, render_mode: str | None = "rgb_array",
                  dialog_probability: float = 0.3):
         self.profile = get_profile(screen)
+        if not 0.0 <= dialog_probability <= 1.0:
+            raise SimsConfigError(f"dialog_probability must be in [0, 1], got {dialog_probability}")
         self.render_mode = render_mode
         self.dialog_probability = float(dialog_probability)
         w, h = self.profile.width, self.profile.height

@@ -15,6 +15,11 @@ WINDOW_TYPES = {"application": 1, "input_method": 2, "system": 3}
 
 @dataclass
 class Node:
+    """An accessibility node; field names follow android_env's ``AndroidAccessibilityNodeInfo``.
+
+        node.contains(x, y)   # True when the pixel is inside ``bounds_in_screen``
+    """
+
     unique_id: int
     bounds_in_screen: Bounds
     class_name: str
@@ -53,6 +58,13 @@ class Node:
 
 @dataclass
 class Window:
+    """One window of the forest; ``add`` appends a node and links it to its parent.
+
+        w = Window(2, "application", 1, (0, 36, 540, 1128), "Notes")
+        root = w.add(None, w.bounds_in_screen, "android.widget.FrameLayout", "com.molmo.sims.notes")
+        w.add(root, (0, 36, 540, 120), "android.widget.TextView", "com.molmo.sims.notes", text="Notes")
+    """
+
     id: int
     window_type: str
     layer: int

@@ -20,7 +20,11 @@ class Page:
 
 @dataclass
 class PhoneState:
-    """The phone: an empty stack means the home screen."""
+    """The phone: an empty stack means the home screen.
+
+        state = PhoneState(stack=[Page("list", "Notes")])
+        state.app, state.page.kind   # ('Notes', 'list')
+    """
 
     stack: list[Page] = field(default_factory=list)
     loading: bool = False
