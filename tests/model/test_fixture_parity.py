@@ -78,3 +78,22 @@ def test_kv_cache_decoding_matches_full_forward(model):
     prompt_length = inputs["input_ids"].shape[1]
     # Greedy: each generated token is the argmax of the full forward at the previous position.
     assert full[0, prompt_length - 1 : -1].argmax(-1).tolist() == tokens[0, prompt_length:].tolist()
+
+
+@pytest.mark.parametrize("case", ["point_landscape", "point_wide"])
+def test_processor_to_model_end_to_end_matches_reference(model, case):
+    """Image file + prompt -> our processor -> (the fixture's id mapping) -> our model == reference."""
+    from PIL import Image
+
+    from molmo_agent.model import MolmoProcessor
+
+    spec = next(c for c in json.loads((TINY_QWEN2 / "cases.json").read_text())["cases"] if c["case"] == case)
+    processor = MolmoProcessor.from_pretrained(TINY_QWEN2)
+    inputs = processor(images=[Image.open(TINY_QWEN2 / spec["image"])], text=spec["prompt"])
+    ids = inputs["input_ids"]
+    tiny_ids = torch.where(ids >= 152064, 512 + (ids - 152064), ids % 512)  # the fixture README's mapping
+    _, expected = load_case(case)
+    with torch.no_grad():
+        logits = model(tiny_ids, images=inputs["images"], image_masks=inputs["image_masks"],
+                       image_input_idx=inputs["image_input_idx"]).logits[0].numpy()
+    np.testing.assert_allclose(logits, expected["logits"], atol=1e-4, rtol=0)
