@@ -1,0 +1,233 @@
+"""Training data of the embedded model, generated from the sims (training seeds only).
+
+Each source is written as a conversation JSON Lines file (``<out>/<source>/train.jsonl``, the
+trainer's ``conversations`` format) with PNG images; several Q/A pairs about one image go in one
+row's ``annotations`` (the trainer packs them into one sequence that cannot see across pairs), so
+the image is encoded once for all of them. Answers come from the sims' ground truth in Molmo's
+formats (see :mod:`molmo_agent.embedded.answers`).
+
+| source | image | prompts |
+|---|---|---|
+| ``gui`` | GuiClick screens | the env's instructions for several elements; "Point to the X button." |
+| ``phone`` | PhoneControl screens along oracle trajectories | ``low_level: <step>`` -> ``Action: ...`` |
+| ``tabletop`` | TabletopGrasp RGB | "pick up the red mug" / "Point to the red mug." for each visible object |
+| ``waypoint`` | Waypoint RGB | "go to the blue cone" / "Point to the blue cone." for each visible landmark |
+| ``pointing`` | shape scenes and GUI screens | pointing and counting (PixMo-Points style) |
+
+    from molmo_agent.embedded.data import generate_training_data
+    generate_training_data("data/embedded", counts={"gui": 400, "phone": 300, "tabletop": 400,
+                                                    "waypoint": 400, "pointing": 600})
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from molmo_agent.embedded.answers import (
+    gui_answer,
+    phone_action_text,
+    tabletop_answer,
+    waypoint_answer,
+)
+from molmo_agent.errors import MolmoAgentError
+from molmo_agent.sims.splits import HELD_OUT_SEED_START
+
+SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing")
+# Seeds per source start at distinct offsets inside the training range, so sources never share one.
+SEED_OFFSETS = {"gui": 0, "phone": 100_000, "tabletop": 200_000, "waypoint": 300_000, "pointing": 400_000}
+GUI_TASKS_PER_SCREEN = 6
+PHONE_STEPS_PER_EPISODE = 4
+
+
+class DataGenerationError(MolmoAgentError):
+    """The training data cannot be generated as asked."""
+
+
+def _check_seed(seed: int) -> int:
+    if seed >= HELD_OUT_SEED_START:
+        raise DataGenerationError(f"seed {seed} is in the held-out range (>= {HELD_OUT_SEED_START})")
+    return seed
+
+
+def _qa(prompt: str, answer: str) -> list[dict[str, str]]:
+    return [{"prompt": prompt, "answer": answer}]
+
+
+# ------------------------------------------------------------------------------------ per source
+
+def gui_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
+    """One laptop screen with several instructions (the env's phrasing) and pointing questions."""
+    from molmo_agent.sims.gui.layout import generate_screen
+    from molmo_agent.sims.gui.screens import get_profile
+    from molmo_agent.sims.gui.tasks import make_task
+
+    rng = np.random.default_rng(_check_seed(seed))
+    screen = generate_screen(rng, get_profile("laptop"), 0.3)
+    image = np.asarray(screen.image, dtype=np.uint8)
+    annotations, seen = [], set()
+    for _ in range(GUI_TASKS_PER_SCREEN):
+        task = make_task(rng, screen)
+        if task.instruction in seen:
+            continue
+        seen.add(task.instruction)
+        info = {"target": {**task.target.to_dict(), "center": list(task.target.center)}}
+        annotations.append(_qa(*gui_answer({"image": image, "instruction": task.instruction}, info)))
+    yield image, annotations
+
+
+def phone_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
+    """Screens along one oracle trajectory, each with its low-level step instruction and action."""
+    import molmo_agent.sims  # noqa: F401
+    from molmo_agent.sims.phone import PhoneControlEnv, phone_oracle
+
+    env = PhoneControlEnv()
+    obs, info = env.reset(seed=_check_seed(seed))
+    for _ in range(PHONE_STEPS_PER_EPISODE):
+        action, step_instruction = phone_oracle(info)
+        image = obs["image"]
+        answer = phone_action_text(action, image.shape[1], image.shape[0])
+        yield image, [_qa(f"low_level: {step_instruction}", answer)]
+        obs, _, terminated, truncated, info = env.step(action)
+        if terminated or truncated:
+            break
+    env.close()
+
+
+def _visible(info: dict, index: int, answer: str, image: np.ndarray) -> bool:
+    """The answer's pixel lies on the object (its segmentation), i.e. it is not hidden or cut off."""
+    from molmo_agent.parsing import parse
+
+    points = parse(answer, (image.shape[1], image.shape[0])).points
+    if not points:
+        return False
+    x, y = int(points[0].x), int(points[0].y)
+    seg = info["segmentation"]
+    near = seg[max(0, y - 2):y + 3, max(0, x - 2):x + 3]
+    return bool((near == index + 1).any())
+
+
+def _scene_rows(env, seed: int, objects_key: str, answer_fn: Callable, verbs: tuple[str, ...],
+                rng: np.random.Generator) -> Iterator[tuple[np.ndarray, list]]:
+    obs, info = env.reset(seed=_check_seed(seed))
+    image = obs["image"]
+    annotations = []
+    for index, thing in enumerate(info[objects_key]):
+        view = {**info, "target_index": index}
+        instruction = f"{verbs[int(rng.integers(len(verbs)))]} the {thing['name']}"
+        prompt, answer = answer_fn({"image": image, "instruction": instruction}, view)
+        if not _visible(info, index, answer, image):
+            continue
+        annotations.append(_qa(prompt, answer))
+        if rng.random() < 0.3:
+            annotations.append(_qa(f"Point to the {thing['name']}.", answer))
+    if annotations:
+        yield image, annotations
+
+
+def tabletop_rows(seed: int, env=None) -> Iterator[tuple[np.ndarray, list]]:
+    """Every visible object of one tabletop scene: "pick up the X" -> its top face's pixel."""
+    rng = np.random.default_rng(seed + 7)
+    yield from _scene_rows(env, seed, "objects", tabletop_answer, ("pick up", "grasp", "grab"), rng)
+
+
+def waypoint_rows(seed: int, env=None) -> Iterator[tuple[np.ndarray, list]]:
+    """Every visible landmark of one floor scene: "go to the X" -> its footprint centre's pixel."""
+    rng = np.random.default_rng(seed + 7)
+    yield from _scene_rows(env, seed, "landmarks", waypoint_answer,
+                           ("go to", "walk to", "move to", "navigate to"), rng)
+
+
+def pointing_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
+    """Shape scenes and GUI screens with pointing and counting questions (sims.datasets.pointing)."""
+    from molmo_agent.sims.datasets.pointing import pointing_example
+
+    image, rows = pointing_example(_check_seed(seed))
+    yield np.asarray(image.convert("RGB")), [_qa(r["prompt"], r["answer"]) for r in rows]
+
+
+# ------------------------------------------------------------------------------------------ writing
+
+def _png(image: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG", optimize=False, compress_level=1)
+    return buffer.getvalue()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
+def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int | None = None,
+                 progress: Callable[[int], None] | None = None) -> Path:
+    """Write ``count`` seeds' worth of ``source`` rows to ``out_dir/source/train.jsonl`` (+ images)."""
+    if source not in SOURCES:
+        raise DataGenerationError(f"unknown source {source!r}; choose from {', '.join(SOURCES)}")
+    first = SEED_OFFSETS[source] if seed is None else seed
+    _check_seed(first + count - 1)
+    directory = Path(out_dir) / source
+    (directory / "images").mkdir(parents=True, exist_ok=True)
+    env = None
+    if source in ("tabletop", "waypoint"):
+        import molmo_agent.sims  # noqa: F401
+        from molmo_agent.sims.tabletop import TabletopGraspEnv
+        from molmo_agent.sims.waypoint import WaypointEnv
+
+        env = TabletopGraspEnv() if source == "tabletop" else WaypointEnv()
+    make = {"gui": gui_rows, "phone": phone_rows, "pointing": pointing_rows}.get(source)
+    lines: list[str] = []
+    try:
+        for i in range(count):
+            rows = make(first + i) if make else (tabletop_rows if source == "tabletop" else waypoint_rows)(
+                first + i, env)
+            for k, (image, annotations) in enumerate(rows):
+                name = f"images/{first + i:07d}_{k}.png"
+                _write_atomic(directory / name, _png(image))
+                lines.append(json.dumps({"image": name, "annotations": annotations}))
+            if progress:
+                progress(1)
+    finally:
+        if env is not None:
+            env.close()
+    path = directory / "train.jsonl"
+    _write_atomic(path, ("\n".join(lines) + "\n").encode("utf-8"))
+    return path
+
+
+def generate_training_data(out_dir: str | os.PathLike, counts: dict[str, int],
+                           show_progress: bool = True) -> dict[str, Path]:
+    """All sources (``counts``: seeds per source); returns the JSONL path of each."""
+    from tqdm import tqdm
+
+    paths = {}
+    with tqdm(total=sum(counts.values()), desc="sims data", unit="seed", disable=not show_progress) as bar:
+        for source, count in counts.items():
+            bar.set_postfix_str(source)
+            paths[source] = write_source(out_dir, source, count, progress=bar.update)
+    return paths
+
+
+def training_texts(paths: dict[str, Path] | list[Path]) -> Iterator[str]:
+    """Every prompt and answer of the generated data (for training the tokenizer)."""
+    from molmo_agent.training.data.packing import format_prompt
+
+    for path in (paths.values() if isinstance(paths, dict) else paths):
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            for conversation in json.loads(line)["annotations"]:
+                for turn in conversation:
+                    yield format_prompt(turn["prompt"])
+                    yield turn["answer"]
+
+
+def iter_annotations(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        yield json.loads(line)

@@ -1,0 +1,54 @@
+"""Prepare the embedded model's training run: sims data + a BPE tokenizer trained on it.
+
+    python -m molmo_agent.embedded.prepare runs/embedded-data          # the full recipe's sizes
+    python -m molmo_agent.embedded.prepare /tmp/pilot --scale 0.05     # a small pilot
+
+Writes ``<out>/<source>/train.jsonl`` + images (see :mod:`molmo_agent.embedded.data`) and
+``<out>/tokenizer/`` (tokenizer.json, tokenizer_config.json, special_tokens_map.json and the
+processor's preprocessor_config.json), which ``configs/embedded.yaml`` points at.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from molmo_agent.embedded.data import SOURCES, generate_training_data, training_texts
+
+COUNTS = {"tabletop": 1200, "waypoint": 1200, "gui": 1200, "phone": 600, "pointing": 1500}
+VOCAB_SIZE = 768
+MAX_CROPS = 1  # global view + one crop: what a loaded 2-core CPU can train on in an hour
+
+
+def build_tokenizer(data_dir: str | os.PathLike, vocab_size: int = VOCAB_SIZE, max_crops: int = MAX_CROPS) -> Path:
+    """Train the BPE on every prompt/answer of the data; save it with the processor config."""
+    from molmo_agent.model.image_processing_molmo import MolmoImageProcessor
+    from molmo_agent.training.tokenizer import train_tokenizer
+
+    data_dir = Path(data_dir)
+    paths = [data_dir / s / "train.jsonl" for s in SOURCES if (data_dir / s / "train.jsonl").is_file()]
+    output = data_dir / "tokenizer"
+    texts = list(training_texts(paths))
+    # Numbers appear in every coordinate: make sure each digit pair with a dot is seen.
+    texts += [f"{i / 10:.1f}" for i in range(1001)]
+    train_tokenizer(texts, vocab_size=vocab_size, output_dir=output)
+    MolmoImageProcessor(max_crops=max_crops).save_pretrained(output)
+    return output
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out_dir")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply the number of seeds per source")
+    parser.add_argument("--skip-data", action="store_true", help="only (re)train the tokenizer")
+    args = parser.parse_args(argv)
+    if not args.skip_data:
+        counts = {s: max(1, round(n * args.scale)) for s, n in COUNTS.items()}
+        generate_training_data(args.out_dir, counts)
+    print(f"tokenizer: {build_tokenizer(args.out_dir)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,65 @@
+"""Copy a trained checkpoint into molmo_agent/embedded (the shipped default) with its training record.
+
+    python -m molmo_agent.embedded.ship runs/embedded/final --run-dir runs/embedded --eval runs/embedded/eval
+
+Copies the official-format files (config.json, safetensors + index, tokenizer files,
+preprocessor_config.json, generation_config.json) and writes ``embedded_model.json``: trained = true,
+the steps and final loss from the run, and the held-out results when given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+from pathlib import Path
+
+from molmo_agent.embedded import EMBEDDED_DIR
+
+SHIPPED = ("config.json", "generation_config.json", "preprocessor_config.json", "tokenizer.json",
+           "tokenizer_config.json", "special_tokens_map.json")
+MAX_BYTES = 40 * 1024 * 1024
+
+
+def ship(checkpoint: str | os.PathLike, run_dir: str | os.PathLike | None = None,
+         eval_dir: str | os.PathLike | None = None, target: str | os.PathLike = EMBEDDED_DIR) -> Path:
+    source, target = Path(checkpoint), Path(target)
+    weights = sorted(source.glob("*.safetensors")) + sorted(source.glob("*.safetensors.index.json"))
+    if not (source / "config.json").is_file() or not weights:
+        raise FileNotFoundError(f"{source} is not an official-format checkpoint (config.json + safetensors)")
+    size = sum(p.stat().st_size for p in weights)
+    if size > MAX_BYTES:
+        raise ValueError(f"{size / 2**20:.1f} MiB of weights is over the 40 MiB budget of the repository")
+    for old in list(target.glob("*.safetensors")) + list(target.glob("*.safetensors.index.json")):
+        old.unlink()
+    for path in [*(source / n for n in SHIPPED if (source / n).is_file()), *weights]:
+        shutil.copyfile(path, target / path.name)
+    record: dict = {"trained": True, "source": str(source)}
+    if run_dir is not None:
+        summary = Path(run_dir) / "summary.json"
+        if summary.is_file():
+            record["training"] = json.loads(summary.read_text())
+        metrics = Path(run_dir) / "metrics.jsonl"
+        if metrics.is_file():
+            rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
+            record["train_seconds"] = round(sum(r.get("seconds", 0.0) for r in rows), 1)
+            record["last_step"] = rows[-1]["step"] if rows else 0
+    if eval_dir is not None and (Path(eval_dir) / "results.json").is_file():
+        record["held_out"] = json.loads((Path(eval_dir) / "results.json").read_text())
+    (target / "embedded_model.json").write_text(json.dumps(record, indent=1) + "\n")
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("checkpoint")
+    parser.add_argument("--run-dir", default=None)
+    parser.add_argument("--eval", default=None, help="directory with results.json from molmo_agent.embedded.evaluate")
+    args = parser.parse_args(argv)
+    print(f"shipped into {ship(args.checkpoint, args.run_dir, args.eval)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
