@@ -173,7 +173,13 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer: torch.
         optim_state = torch.load(path / "optimizer.pt", weights_only=True) if optimizer is not None else {}
     except (OSError, json.JSONDecodeError, RuntimeError) as error:
         raise ResumeError(f"cannot read checkpoint {path}: {error}") from error
-    options = StateDictOptions(full_state_dict=True, strict=True)
+    expected = {name for name, _ in model.named_parameters()} | {name for name, _ in model.named_buffers()}
+    if set(model_state) - expected or {n for n, p in model.named_parameters()} - set(model_state):
+        missing = sorted({n for n, p in model.named_parameters()} - set(model_state))[:5]
+        raise ResumeError(f"{path} does not fit this model (missing {missing}); was it made by another run?")
+    # strict=False: parameters that never received a gradient (e.g. the ViT after text-only steps)
+    # have no AdamW state yet; the model's keys were checked above.
+    options = StateDictOptions(full_state_dict=True, strict=False)
     if optimizer is not None:
         set_state_dict(model, optimizer, model_state_dict=model_state, optim_state_dict=optim_state, options=options)
     else:

@@ -46,22 +46,48 @@ def quantize_decoder_4bit(model: nn.Module, compute_dtype: torch.dtype | None = 
     return count
 
 
-def _dequantized_state(model: nn.Module) -> dict[str, torch.Tensor]:
-    """The merged model's state dict with 4-bit weights dequantized to float32."""
-    state = {}
-    for name, module in model.named_modules():
-        if module.__class__.__name__ == "Linear4bit":
-            import bitsandbytes.functional as bnbf
+def _base_weight(layer: nn.Module) -> torch.Tensor:
+    """A linear layer's weight in float32, dequantized when it is a bitsandbytes 4-bit layer."""
+    if layer.__class__.__name__ == "Linear4bit":
+        import bitsandbytes.functional as bnbf
 
-            weight = bnbf.dequantize_4bit(module.weight.data, module.weight.quant_state).float()
-            state[f"{name}.weight"] = weight
-            if module.bias is not None:
-                state[f"{name}.bias"] = module.bias.data.float()
-    for name, tensor in model.state_dict().items():
-        base = name.rsplit(".", 1)[0]
-        if f"{base}.weight" in state or any(k in name for k in ("absmax", "quant_map", "quant_state", "nested")):
+        return bnbf.dequantize_4bit(layer.weight.data, layer.weight.quant_state).float()
+    return layer.weight.data.float()
+
+
+def merged_state_dict(peft_model: nn.Module) -> dict[str, torch.Tensor]:
+    """Official-name state dict with every adapter folded in: W = dequant(W_base) + scale * B @ A.
+
+    Computed in float32 from the (dequantized) base weight, so a QLoRA merge is not re-quantized.
+    """
+    state: dict[str, torch.Tensor] = {}
+    lora_layers = {}
+    for name, module in peft_model.named_modules():
+        if hasattr(module, "lora_A") and hasattr(module, "base_layer"):
+            lora_layers[name] = module
+    for name, module in lora_layers.items():
+        clean = name.removeprefix("base_model.model.")
+        weight = _base_weight(module.base_layer)
+        for adapter in module.active_adapters:
+            if adapter in module.lora_A:
+                weight = weight + module.get_delta_weight(adapter).float()
+        state[f"{clean}.weight"] = weight
+        if module.base_layer.bias is not None:
+            state[f"{clean}.bias"] = module.base_layer.bias.data.float()
+    quantized = {name: module for name, module in peft_model.named_modules()
+                 if module.__class__.__name__ == "Linear4bit" and not any(name.startswith(f"{n}.") for n in lora_layers)}
+    for name, module in quantized.items():  # frozen 4-bit layers without an adapter
+        clean = name.removeprefix("base_model.model.")
+        state[f"{clean}.weight"] = _base_weight(module)
+        if module.bias is not None:
+            state[f"{clean}.bias"] = module.bias.data.float()
+    for name, tensor in peft_model.state_dict().items():
+        if "lora_" in name or any(name.startswith(f"{n}.") for n in (*lora_layers, *quantized)):
             continue
-        state[name] = tensor.float()
+        clean = name.removeprefix("base_model.model.")
+        if any(k in clean for k in ("absmax", "quant_map", "quant_state", "nested", "offset")):
+            continue
+        state[clean] = tensor.float()
     return state
 
 
@@ -72,9 +98,8 @@ def export_lora(peft_model: nn.Module, model_config, output_dir: str | os.PathLi
 
     output_dir = Path(output_dir)
     peft_model.save_pretrained(str(output_dir / "adapter"))
-    merged = peft_model.merge_and_unload()
     plain = MolmoForCausalLM(model_config)
-    missing, unexpected = plain.load_state_dict(_dequantized_state(merged), strict=False)
+    missing, unexpected = plain.load_state_dict(merged_state_dict(peft_model), strict=False)
     if missing or unexpected:
         raise RuntimeError(f"merge produced missing {missing[:4]} / unexpected {unexpected[:4]} keys")
     plain.to(dtype).save_pretrained(output_dir)

@@ -68,9 +68,30 @@ def build_model(config: TrainConfig):
         model = MolmoForCausalLM.from_pretrained(config.model.path, dtype=torch.float32)
     else:
         model = MolmoForCausalLM(MolmoConfig(**config.model.config)).init_weights(seed=config.seed)
+        rescale_connector_init(model, seed=config.seed)
     if config.model.residual_dropout is not None:
         model.config.residual_dropout = float(config.model.residual_dropout)
     return model
+
+
+def rescale_connector_init(model, seed: int = 0) -> None:
+    """Give the connector's linear layers fan-in scaled weights (std 1/sqrt(fan_in)) in a new model.
+
+    With the releases' flat normal(0, 0.02) init, the attention pooling followed by the SwiGLU
+    projector (a product of two small branches) shrinks image features to ~1e-7 in a small random
+    model: the decoder cannot see the image and learns the answer prior only. Pretrained releases
+    are not affected; this runs only for randomly initialised models.
+    """
+    generator = torch.Generator().manual_seed(seed + 1)
+    backbone = model.model.vision_backbone
+    for module in (backbone.image_pooling_2d, backbone.image_projector):
+        for linear in module.modules():
+            if isinstance(linear, torch.nn.Linear):
+                with torch.no_grad():
+                    std = linear.in_features ** -0.5
+                    linear.weight.copy_(torch.randn(linear.weight.shape, generator=generator) * std)
+                    if linear.bias is not None:
+                        linear.bias.zero_()
 
 
 def build_sources(config: TrainConfig) -> tuple[list, list[float] | None]:
@@ -121,9 +142,13 @@ def apply_lora(model, config: TrainConfig):
         from molmo_agent.training.lora import quantize_decoder_4bit
 
         quantize_decoder_4bit(model)
-    peft_config = LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                             target_modules=[rf"model\.transformer\.blocks\.\d+\.{m}" for m in lora.target_modules
-                                             if m != "ff_out"] + (["model.transformer.ff_out"] if "ff_out" in lora.target_modules else []))
+    block_modules = [m for m in lora.target_modules if m != "ff_out"]
+    alternatives = [rf"blocks\.\d+\.({'|'.join(block_modules)})"] if block_modules else []
+    if "ff_out" in lora.target_modules:
+        alternatives.append("ff_out")
+    # One regular expression (peft full-matches a string): decoder linears only, never the ViT's.
+    pattern = rf"model\.transformer\.({'|'.join(alternatives)})"
+    peft_config = LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=pattern)
     model = get_peft_model(model, peft_config)
     if lora.train_vision:
         for name, param in model.named_parameters():

@@ -1,0 +1,89 @@
+"""Atomic checkpoints: complete or absent, never half-written; exact resume of model/optimizer/RNG."""
+
+import pytest
+import torch
+
+from molmo_agent.training import checkpointing
+from molmo_agent.training.checkpointing import (
+    export_pretrained,
+    find_latest_checkpoint,
+    list_checkpoints,
+    load_checkpoint,
+    remove_partial_checkpoints,
+    save_checkpoint,
+)
+from molmo_agent.training.errors import ResumeError
+from molmo_agent.training.optim import GroupSettings, build_optimizer
+from tests.training.tiny_model import tiny_model
+
+GROUPS = {g: GroupSettings(1e-3, 2) for g in ("vit", "connector", "llm")}
+
+
+def _step(model, optimizer, scheduler):
+    ids = torch.randint(0, 300, (2, 7))
+    model(ids, labels=ids).loss.backward()
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad()
+
+
+def test_save_and_restore_model_optimizer_scheduler_rng(tmp_path):
+    torch.manual_seed(0)
+    model = tiny_model()
+    optimizer, scheduler = build_optimizer(model, GROUPS, total_steps=10)
+    _step(model, optimizer, scheduler)
+    save_checkpoint(tmp_path, 1, model, optimizer, scheduler, {"next_sample": 8})
+    expected_rand = torch.rand(3)
+    _step(model, optimizer, scheduler)
+    expected = {k: v.clone() for k, v in model.state_dict().items()}
+
+    model2 = tiny_model(seed=5)
+    optimizer2, scheduler2 = build_optimizer(model2, GROUPS, total_steps=10)
+    state = load_checkpoint(find_latest_checkpoint(tmp_path), model2, optimizer2, scheduler2)
+    assert state["step"] == 1 and state["next_sample"] == 8
+    assert torch.equal(torch.rand(3), expected_rand)  # RNG restored (and advanced exactly as before)
+    _step(model2, optimizer2, scheduler2)
+    for key, value in model2.state_dict().items():
+        assert torch.equal(value, expected[key]), key
+
+
+def test_a_crash_during_the_write_leaves_no_checkpoint(tmp_path, monkeypatch):
+    model = tiny_model()
+    optimizer, scheduler = build_optimizer(model, GROUPS, total_steps=10)
+    save_checkpoint(tmp_path, 2, model, optimizer, scheduler, {})
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt("killed mid-write")
+
+    monkeypatch.setattr(checkpointing.torch, "save", crash)  # dies after model.safetensors, before the rest
+    monkeypatch.setattr(checkpointing, "_fsync_file", lambda path: None)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(tmp_path, 4, model, optimizer, scheduler, {})
+    monkeypatch.undo()
+    assert [p.name for p in list_checkpoints(tmp_path)] == ["step_000002"]
+    assert (tmp_path / "checkpoints" / ".tmp-step_000004").exists()
+    assert remove_partial_checkpoints(tmp_path) == 1
+    assert not (tmp_path / "checkpoints" / ".tmp-step_000004").exists()
+
+
+def test_keep_only_the_newest_and_reject_incomplete(tmp_path):
+    model = tiny_model()
+    optimizer, scheduler = build_optimizer(model, GROUPS, total_steps=10)
+    for step in (1, 2, 3):
+        save_checkpoint(tmp_path, step, model, optimizer, scheduler, {}, keep=2)
+    assert [p.name for p in list_checkpoints(tmp_path)] == ["step_000002", "step_000003"]
+    (tmp_path / "checkpoints" / "step_000003" / "trainer_state.json").unlink()
+    assert find_latest_checkpoint(tmp_path).name == "step_000002"
+    with pytest.raises(ResumeError):
+        load_checkpoint(tmp_path / "checkpoints" / "step_000003", model, optimizer, scheduler)
+
+
+def test_export_is_the_official_format(tmp_path):
+    from molmo_agent.model import MolmoForCausalLM
+
+    model = tiny_model()
+    export_pretrained(model, model.config, tmp_path / "final")
+    loaded = MolmoForCausalLM.from_pretrained(tmp_path / "final", dtype=torch.float32)
+    ids = torch.randint(0, 300, (1, 6))
+    torch.testing.assert_close(loaded(ids).logits, model(ids).logits)
+    assert (tmp_path / "final" / "config.json").exists()
