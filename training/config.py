@@ -28,7 +28,7 @@ class ModelSection:
 
 @dataclass
 class DatasetSection:
-    type: str  # conversations | pixmo | android_control
+    type: str  # conversations | pixmo | sims | android_control
     path: str | None = None
     name: str | None = None  # pixmo dataset name
     image_root: str | None = None
@@ -139,7 +139,7 @@ class TrainConfig:
         if not self.data.datasets:
             problems.append("data.datasets is empty")
         for ds in self.data.datasets:
-            if ds.type not in ("conversations", "pixmo", "android_control"):
+            if ds.type not in ("conversations", "pixmo", "sims", "android_control"):
                 problems.append(f"unknown dataset type {ds.type!r}")
         t = self.train
         if t.steps < 1 or t.global_batch_size < 1 or t.micro_batch_size < 1:

@@ -106,6 +106,10 @@ def build_sources(config: TrainConfig) -> tuple[list, list[float] | None]:
             source = load_conversations(ds.path, ds.image_root, name=ds.name)
         elif ds.type == "pixmo":
             source = load_pixmo(ds.name, ds.path, ds.image_root)
+        elif ds.type == "sims":
+            from molmo_agent.training.data.sims_source import SimsSource
+
+            source = SimsSource(ds.path, name=ds.name)
         else:
             source = _android_control_source(ds)
         if len(source) == 0:
