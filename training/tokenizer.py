@@ -109,3 +109,49 @@ def load_tokenizer(directory: str | os.PathLike) -> TrainedTokenizer:
     if None in image_ids.values() or tokenizer.token_to_id(EOS_TOKEN) is None:
         raise DataError(f"{path} lacks the end-of-text or image tokens")
     return TrainedTokenizer(tokenizer, min(image_ids.values()), tokenizer.token_to_id(EOS_TOKEN), image_ids)
+
+
+def texts_from_datasets(paths: Iterable[str | os.PathLike]) -> list[str]:
+    """Prompt/answer/caption text of sims JSONL datasets or conversation JSONL files, in Molmo's layout."""
+    from molmo_agent.training.data.tables import read_rows
+
+    texts = []
+    for path in paths:
+        path = Path(path)
+        files = sorted(path.rglob("data.jsonl")) or sorted(path.rglob("*.jsonl")) if path.is_dir() else [path]
+        for file in files:
+            for row in read_rows(file):
+                for key in ("prompt", "answer", "caption"):
+                    if isinstance(row.get(key), str):
+                        texts.append(f" User: {row[key]} Assistant:" if key == "prompt" else f" {row[key]}")
+                for qa in row.get("qa", []) or []:
+                    texts += [f" User: {qa.get('prompt', '')} Assistant:", f" {qa.get('answer', '')}"]
+                for message in row.get("messages", []) or []:
+                    texts.append(f" {message.get('content', '')}")
+    if not texts:
+        raise DataError(f"no text found in {list(paths)}")
+    return texts
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m molmo_agent.training.tokenizer OUT --data DIR [DIR ...] --vocab-size N [--max-crops K]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Train a small byte-level BPE tokenizer for a new Molmo model "
+                                     "and write it with the image-processor settings into OUT.")
+    parser.add_argument("out")
+    parser.add_argument("--data", nargs="+", required=True, help="sims dataset dirs or conversation JSONL files")
+    parser.add_argument("--vocab-size", type=int, default=2048)
+    parser.add_argument("--max-crops", type=int, default=12, help="image crops the model will use (1 for tiny CPU runs)")
+    args = parser.parse_args(argv)
+    from molmo_agent.model.image_processing_molmo import MolmoImageProcessor
+
+    trained = train_tokenizer(texts_from_datasets(args.data), args.vocab_size, args.out)
+    MolmoImageProcessor(max_crops=args.max_crops).save_pretrained(args.out)
+    print(f"wrote {args.out}: base vocabulary {trained.base_vocab_size} (use it as vocab_size and embedding_size), "
+          f"image tokens {trained.image_token_ids}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

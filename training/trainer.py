@@ -60,14 +60,23 @@ def load_processor(config: TrainConfig):
     return MolmoProcessor.from_pretrained(directory, max_crops=config.model.max_crops)
 
 
-def build_model(config: TrainConfig):
-    """A float32 model: a checkpoint to fine-tune, or a random one from ``model.config``."""
+def build_model(config: TrainConfig, processor=None):
+    """A float32 model: a checkpoint to fine-tune, or a random one from ``model.config``.
+
+    ``vocab_size: auto`` (new models with our own BPE tokenizer) takes the base vocabulary from the
+    processor: the image tokens follow it, so they index the 128 extra embedding rows.
+    """
     from molmo_agent.model import MolmoConfig, MolmoForCausalLM
 
     if config.model.path:
         model = MolmoForCausalLM.from_pretrained(config.model.path, dtype=torch.float32)
     else:
-        model = MolmoForCausalLM(MolmoConfig(**config.model.config)).init_weights(seed=config.seed)
+        values = dict(config.model.config)
+        if values.get("vocab_size", "auto") == "auto":
+            if processor is None:
+                raise TrainConfigError("vocab_size: auto needs the processor (tokenizer) to be loaded")
+            values["vocab_size"] = values["embedding_size"] = int(processor.image_token_ids.start)
+        model = MolmoForCausalLM(MolmoConfig(**values)).init_weights(seed=config.seed)
         rescale_connector_init(model, seed=config.seed)
     if config.model.residual_dropout is not None:
         model.config.residual_dropout = float(config.model.residual_dropout)
@@ -248,7 +257,7 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> d
     sources, rates = build_sources(config)
     dataset = PackedDataset(sources, Packer.from_processor(processor, config.data.max_length), seed=config.seed,
                             rates=rates, on_bad_example=config.data.on_bad_example)
-    model = build_model(config)
+    model = build_model(config, processor)
     model_config = model.config
     if config.lora.enabled:
         model = apply_lora(model, config)

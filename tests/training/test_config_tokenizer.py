@@ -1,0 +1,58 @@
+"""Training configs (strict YAML, example configs) and the BPE tokenizer for our own models."""
+
+from pathlib import Path
+
+import pytest
+
+from molmo_agent.training.config import TrainConfig
+from molmo_agent.training.errors import TrainConfigError
+from molmo_agent.training.tokenizer import IMAGE_TOKENS, load_tokenizer, train_tokenizer
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "configs" / "train"
+
+
+@pytest.mark.parametrize("name", ["tiny_cpu_sims.yaml", "molmo_7b_d_full_8gpu.yaml", "molmo_7b_d_qlora_24gb.yaml",
+                                  "android_control_finetune.yaml"])
+def test_example_configs_are_valid(name):
+    config = TrainConfig.from_yaml(EXAMPLES / name)
+    assert Path(config.run_dir).is_absolute()
+    assert config.train.global_batch_size % config.train.micro_batch_size == 0
+    if name == "molmo_7b_d_qlora_24gb.yaml":
+        assert config.lora.enabled and config.lora.quantize_4bit
+    if name == "molmo_7b_d_full_8gpu.yaml":
+        assert config.train.fsdp == "on" and config.train.mixed_precision == "bf16"
+        assert config.train.global_batch_size % (8 * config.train.micro_batch_size) == 0
+
+
+def test_unknown_keys_and_impossible_values_are_errors(tmp_path):
+    base = {"run_dir": "r", "model": {"path": "m"}, "data": {"datasets": [{"type": "conversations", "path": "x"}]}}
+    with pytest.raises(TrainConfigError, match="unknown key"):
+        TrainConfig.from_dict({**base, "trian": {}})
+    with pytest.raises(TrainConfigError, match="unknown key"):
+        TrainConfig.from_dict({**base, "train": {"stpes": 3}})
+    with pytest.raises(TrainConfigError, match="exactly one of"):
+        TrainConfig.from_dict({**base, "model": {}})
+    with pytest.raises(TrainConfigError, match="mixed_precision"):
+        TrainConfig.from_dict({**base, "train": {"mixed_precision": "fp8"}})
+    with pytest.raises(TrainConfigError, match="dataset type"):
+        TrainConfig.from_dict({**base, "data": {"datasets": [{"type": "webdataset"}]}})
+    (tmp_path / "bad.yaml").write_text("- just a list")
+    with pytest.raises(TrainConfigError, match="mapping"):
+        TrainConfig.from_yaml(tmp_path / "bad.yaml")
+
+
+def test_tokenizer_files_round_trip_and_image_tokens_follow_the_base_vocabulary(tmp_path):
+    from transformers import PreTrainedTokenizerFast
+
+    texts = [' User: Point to the red mug. Assistant: <point x="61.5" y="40.2" alt="mug">mug</point>'] * 30
+    trained = train_tokenizer(texts, vocab_size=320, output_dir=tmp_path)
+    ids = [trained.image_token_ids[t] for t in IMAGE_TOKENS]
+    assert ids == list(range(trained.base_vocab_size, trained.base_vocab_size + 5))
+    assert trained.eos_token_id == 0 and trained.base_vocab_size <= 320
+    text = ' <point x="61.5" y="40.2" alt="mug">mug</point>'
+    assert trained.decode(trained.encode(text)) == text
+    loaded = load_tokenizer(tmp_path)
+    assert loaded.encode(text) == trained.encode(text) and loaded.image_token_ids == trained.image_token_ids
+    hf = PreTrainedTokenizerFast.from_pretrained(str(tmp_path))
+    assert hf.encode(text, add_special_tokens=False) == trained.encode(text)
+    assert hf.eos_token_id == 0 and hf.convert_tokens_to_ids("<im_patch>") == trained.image_token_ids["<im_patch>"]
