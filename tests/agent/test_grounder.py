@@ -126,3 +126,12 @@ def test_ground_many_with_a_minimal_backend():
     results = Grounder(Minimal()).ground_many(IMAGE, ["the mug", "the lid"])
     assert [r.prompt for r in results] == ["Point to the mug.", "Point to the lid."]
     assert [(p.x, p.y) for p in results[0].points] == [(20.0, 10.0)] and results[1].said_none
+
+
+def test_image_to_screen_maps_both_ends_of_a_drag():
+    from molmo_agent.actions import Drag
+
+    to_screen = ImageToScreen(Monitor(-1920, -200, 1920, 1080), image_size=(960, 540))
+    drag = to_screen(Drag(0.0, 0.0, frame="image", to_x=960.0, to_y=270.0))
+    assert (drag.x, drag.y, drag.to_x, drag.to_y, drag.frame) == (-1920.0, -200.0, 0.0, 340.0, "screen")
+    assert to_screen(TypeText("hi")) == TypeText("hi")  # nothing to map

@@ -8,7 +8,7 @@ import pytest
 
 from molmo_agent.actions import Click, Drag, GraspTarget, KeyPress, Scroll, TypeText, Waypoint
 from molmo_agent.errors import ActionError, ActionRefused
-from molmo_agent.safety import Region, SafetyPolicy, WorkspaceBounds
+from molmo_agent.safety import Region, SafetyPolicy, WorkspaceBounds, terminal_approval
 
 
 class Recorder:
@@ -138,3 +138,16 @@ def test_bad_policy_input():
         SafetyPolicy(rate_limit="sometimes")
     with pytest.raises(ActionError):
         SafetyPolicy().check({"type": "click", "x": 1, "y": 1})
+
+
+@pytest.mark.parametrize("answer,allowed", [("y\n", True), ("YES", True), ("n", False), ("", False), (EOFError, False)])
+def test_terminal_approval(monkeypatch, answer, allowed):
+    def fake_input(prompt):
+        if answer is EOFError:
+            raise EOFError
+        return answer
+
+    monkeypatch.setattr("builtins.input", fake_input)
+    run = Recorder()
+    decision = SafetyPolicy(approve=terminal_approval).execute(Click(3, 4), run)
+    assert decision.allowed is allowed and len(run.done) == int(allowed)

@@ -227,3 +227,17 @@ def test_surface_normal_and_grasp_approach():
     sparse[240, 320] = 1.0
     with pytest.raises(DepthError, match="at least 3"):
         surface_normal(sparse, (320.0, 240.0), K)
+
+
+def test_point_helpers():
+    point = Point(640.0, 360.0, (1280, 720), label="x")
+    assert point.to_space("pct100") == (50.0, 50.0) and point.to_space(Space.NORM1000) == (500.0, 500.0)
+    assert point.rescaled((1920, 1080)).xy == (960.0, 540.0)
+    assert Point(1280.0, 720.0, (1280, 720)).pixel_index() == (1279, 719)
+    assert Point.from_json(point.to_json()) == point
+    with pytest.raises(CoordinateError, match="outside"):
+        Point(1281.0, 0.0, (1280, 720))
+    with pytest.raises(CoordinateError):
+        Point(math.inf, 0.0, (1280, 720))
+    with pytest.raises(CoordinateError, match="not a point"):
+        Point.from_json({"x": 1})
