@@ -130,7 +130,8 @@ class LocalMolmoBackend(BaseBackend):
         with self._lock, torch.inference_mode():
             session = self.model.prefill(**inputs, processor=self.processor)
             return session.ask_many(list(prompts), max_new_tokens=max_new_tokens or self.default_max_new_tokens,
-                                    do_sample=self.do_sample, temperature=self.temperature)
+                                    do_sample=self.do_sample, temperature=self.temperature,
+                                    eos_token_id=self.processor.eos_token_id)
 
     def _run(self, requests: Sequence[GenerationRequest]) -> list[str]:
         import torch
@@ -144,8 +145,9 @@ class LocalMolmoBackend(BaseBackend):
             inputs = self.processor(text=texts)
         inputs = {k: v.to(self.model.device) if hasattr(v, "to") else v for k, v in inputs.items()}
         with self._lock, torch.inference_mode():
+            # The tokenizer's end-of-text, not a default: it differs between releases (Qwen2, OLMo, ours).
             out = self.model.generate(**inputs, max_new_tokens=max(limits), do_sample=self.do_sample,
-                                      temperature=self.temperature)
+                                      temperature=self.temperature, eos_token_id=self.processor.eos_token_id)
         start = inputs["input_ids"].shape[1]
         eos = self.processor.eos_token_id
         answers = []
