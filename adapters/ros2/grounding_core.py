@@ -104,30 +104,6 @@ class GroundingResult:
         return json.dumps(data)
 
 
-def undistort_pixel(x: float, y: float, model: conversions.CameraModel, iterations: int = 20) -> tuple[float, float]:
-    """Continuous distorted pixel -> the pixel an ideal pinhole camera with the same K would see.
-
-    TODO(molmo_agent.spaces): lens distortion belongs in the coordinate module; it has no
-    undistortion yet, so this inverts the plumb_bob / rational_polynomial model here
-    (fixed-point iteration, as OpenCV's undistortPoints does).
-    """
-    if not model.is_distorted:
-        return x, y
-    d = np.zeros(8)
-    d[: min(8, model.d.size)] = model.d[:8]
-    k1, k2, p1, p2, k3, k4, k5, k6 = d
-    # Continuous pixel (centres at i + 0.5) -> OpenCV pixel (centres at i) -> normalized coordinates.
-    xd, yd = (x - 0.5 - model.cx) / model.fx, (y - 0.5 - model.cy) / model.fy
-    xu, yu = xd, yd
-    for _ in range(iterations):
-        r2 = xu * xu + yu * yu
-        radial = (1 + k1 * r2 + k2 * r2**2 + k3 * r2**3) / (1 + k4 * r2 + k5 * r2**2 + k6 * r2**3)
-        dx = 2 * p1 * xu * yu + p2 * (r2 + 2 * xu * xu)
-        dy = p1 * (r2 + 2 * yu * yu) + 2 * p2 * xu * yu
-        xu, yu = (xd - dx) / radial, (yd - dy) / radial
-    return xu * model.fx + model.cx + 0.5, yu * model.fy + model.cy + 0.5
-
-
 def approach_quaternion(approach: np.ndarray) -> np.ndarray:
     """xyzw quaternion of a gripper frame whose z axis points along ``approach`` (x axis kept level)."""
     z = approach / np.linalg.norm(approach)
@@ -209,14 +185,15 @@ class GroundingCore:
         if depth.shape != rgb.shape[:2] or (model.width, model.height) != size:
             raise MessageError(f"color {size[0]}x{size[1]}, depth {depth.shape[1]}x{depth.shape[0]} and CameraInfo "
                                f"{model.width}x{model.height} must have the same size (aligned depth)")
-        intrinsics = spaces.CameraIntrinsics.from_matrix(model.k, model.width, model.height)
+        # K and D from CameraInfo; the coordinate module removes the lens distortion.
+        distortion = tuple(float(v) for v in model.d[:8]) if model.is_distorted else ()
+        intrinsics = spaces.CameraIntrinsics.from_matrix(model.k, model.width, model.height, distortion)
 
         point, result.model_text = self._point(rgb, request.instruction)
         result.pixel = (point.x, point.y)
-        ideal = undistort_pixel(point.x, point.y, model)
         z = spaces.robust_depth(depth, point, window=self.config.depth_window,
                                 min_depth=self.config.min_depth_m, max_depth=self.config.max_depth_m)
-        p_camera = spaces.pixel_to_camera_point(ideal, z, intrinsics)
+        p_camera = spaces.pixel_to_camera_point(point, z, intrinsics)
         target = (request.frame or self.config.target_frame).lstrip("/")
         target_T_camera = self.tf.lookup(target, camera_frame, frame.stamp_ns)
         p_target = spaces.transform_point(target_T_camera, p_camera)
