@@ -22,7 +22,7 @@ def tiny_setup(tmp_path_factory):
     from tests.training.pointing_data import make_pointing_data, tokenizer_texts
 
     root = tmp_path_factory.mktemp("tiny")
-    make_pointing_data(root / "data", n_train=96, n_eval=16, seed=0)
+    make_pointing_data(root / "data", n_train=256, n_eval=16, seed=0)
     tok = train_tokenizer(tokenizer_texts(), 600, root / "tok")
     MolmoImageProcessor(max_crops=1).save_pretrained(root / "tok")
     return {"root": root, "data": root / "data", "tokenizer": root / "tok", "vocab": tok.base_vocab_size}
