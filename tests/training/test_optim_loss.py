@@ -85,3 +85,21 @@ def test_loss_normalisation_does_not_depend_on_accumulation_or_sequence_lengths(
     for i in range(4):
         (model(seqs[i], labels=labels[i]).loss / 4).backward()
     assert not torch.allclose(_grads(model), together, rtol=1e-3)
+
+
+def test_activation_checkpointing_keeps_names_and_gradients():
+    from molmo_agent.training.distributed import enable_activation_checkpointing
+
+    ids = torch.randint(0, 300, (2, 11))
+    reference = tiny_model()
+    reference(ids, labels=ids).loss.backward()
+    model = tiny_model()
+    names = [n for n, _ in model.named_parameters()]
+    enable_activation_checkpointing(model)
+    assert [n for n, _ in model.named_parameters()] == names
+    calls = []
+    inner = next(m for m in model.model.transformer.blocks[0].modules() if isinstance(m, torch.nn.Linear))
+    inner.register_forward_hook(lambda *args: calls.append(1))
+    model(ids, labels=ids).loss.backward()
+    assert len(calls) == 2  # forward, then recomputed in the backward pass
+    torch.testing.assert_close(_grads(model), _grads(reference))

@@ -33,10 +33,19 @@ from molmo_agent.training.evaluation.metrics import (
 
 
 def _rows(data_dir: Path) -> list[dict[str, Any]]:
-    path = data_dir / "eval.jsonl" if data_dir.is_dir() else data_dir
-    if not path.exists():
-        raise DataError(f"no eval.jsonl in {data_dir}")
-    return read_rows(path)
+    """eval.jsonl rows, or the rows of a sims pointing dataset (a directory with manifest.json)."""
+    if data_dir.is_dir() and (data_dir / "manifest.json").exists() and not (data_dir / "eval.jsonl").exists():
+        manifest = json.loads((data_dir / "manifest.json").read_text())
+        rows = [row for shard in sorted(manifest.get("shards", {})) for row in read_rows(data_dir / shard / "data.jsonl")]
+    else:
+        path = data_dir / "eval.jsonl" if data_dir.is_dir() else data_dir
+        if not path.exists():
+            raise DataError(f"no eval.jsonl (or sims manifest.json) in {data_dir}")
+        rows = read_rows(path)
+    for row in rows:  # points as [[x, y], ...] or [{"x": .., "y": ..}, ...], percent
+        if "points" in row and row["points"] is not None:
+            row["points"] = [[p["x"], p["y"]] if isinstance(p, dict) else list(p) for p in row["points"]]
+    return rows
 
 
 def _image(row: dict, base: Path) -> Image.Image:
