@@ -260,6 +260,9 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> d
     model = build_model(config, processor)
     model_config = model.config
     if config.lora.enabled:
+        if world > 1:
+            raise TrainConfigError("LoRA/QLoRA runs are single-process here (one GPU); use full fine-tuning with FSDP "
+                                   "for several devices")
         model = apply_lora(model, config)
     if t.activation_checkpointing:
         enable_activation_checkpointing(model)
@@ -271,17 +274,15 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> d
     optimizer, scheduler = build_optimizer(model, groups, t.steps, t.final_lr_ratio)
 
     start_step = 0
-    if rank == 0:
-        removed = remove_partial_checkpoints(run_dir)
-        if removed:
-            print(f"removed {removed} partial checkpoint(s) left by an interrupted run")
-    elif dist.is_initialized():
-        dist.barrier()
+    removed = remove_partial_checkpoints(run_dir)  # rank 0 deletes, every rank waits
+    if removed:
+        print(f"removed {removed} partial checkpoint(s) left by an interrupted run")
     latest = find_latest_checkpoint(run_dir)
     if resume and latest is not None:
         state = load_checkpoint(latest, model, optimizer, scheduler)
         start_step = int(state["step"])
-        print(f"[rank {rank}] resumed from {latest} at step {start_step}") if rank == 0 else None
+        if rank == 0:
+            print(f"resumed from {latest} at step {start_step}")
     elif latest is not None and not resume:
         raise ResumeError(f"{run_dir} already has checkpoints; pass --resume to continue or use a new run_dir")
     torch.manual_seed(config.seed * 7919 + rank + 1000 * start_step)  # dropout stream after (re)start

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-TASKS = ("pointing", "counting", "android_control")
+TASKS = ("pointing", "counting", "captions", "android_control")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -14,6 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Evaluate a Molmo checkpoint (official format, local directory). pointing: precision/recall/F1 "
             "with one-to-one matching (inside the mask, or within --threshold percent); counting: accuracy; "
+            "captions: length-following of long_caption_N prompts; "
             "android_control: step accuracy at low and high level under both scoring rules (the protocol is "
             "printed and stored). Writes <output>/results.json and results.png."
         ),
@@ -43,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
         results = tasks.evaluate_pointing(predictor, args.data, args.threshold, args.limit)
     elif args.task == "counting":
         results = tasks.evaluate_counting(predictor, args.data, args.limit)
+    elif args.task == "captions":
+        results = tasks.evaluate_captions(predictor, args.data, args.limit)
     else:
         results = tasks.evaluate_android_control(predictor, args.data, args.split, limit=args.limit)
         print(results["protocol"])

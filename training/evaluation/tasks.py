@@ -5,6 +5,8 @@ Data layouts (``--data DIR``):
 - ``pointing``: ``DIR/eval.jsonl``, rows ``{"image": "a.png", "prompt": "Point to ...", "points": [[x, y], ...]}``
   with points in percent of the image (0-100); optional ``"masks": ["mask0.png", ...]`` per point.
 - ``counting``: same file, rows with ``"count"`` (the model's points or stated total are compared).
+- ``captions``: rows with a reference ``"caption"`` (a sims captions dataset or eval.jsonl); the
+  model is asked for ``long_caption_N:`` at 0.5x, 1x and 2x the reference length.
 - ``android_control``: the release files (``android_control*`` TFRecord shards, ``splits.json``).
 
     >>> results = evaluate_pointing(predictor, "data/points_eval", threshold=5.0)
@@ -84,6 +86,28 @@ def evaluate_counting(predictor, data: str | os.PathLike, limit: int | None = No
     return {"task": "counting", "accuracy": result.pop("accuracy"), "count": len(rows), **result}
 
 
+def evaluate_captions(predictor, data: str | os.PathLike, limit: int | None = None,
+                      factors: tuple[float, ...] = (0.5, 1.0, 2.0)) -> dict[str, Any]:
+    """Caption length-following: ask for ``long_caption_N:`` at several N per image (relative to the
+    reference caption's own hint), compare the realised length (characters / 15) with N."""
+    from molmo_agent.training.evaluation.metrics import caption_length_following
+
+    data = Path(data)
+    base = data if data.is_dir() else data.parent
+    rows = [r for r in _rows(data) if r.get("caption")][:limit]
+    hints, captions, examples = [], [], []
+    for row in rows:
+        image = _image(row, base)
+        reference = max(1, len(row["caption"]) // 15)
+        for factor in factors:
+            hint = max(1, int(round(reference * factor)))
+            text = predictor.answer(image, f"long_caption_{hint}:")
+            hints.append(hint)
+            captions.append(text)
+            examples.append({"hint": hint, "realised": round(len(text) / 15, 1)})
+    return {"task": "captions", **caption_length_following(hints, captions), "images": len(rows), "examples": examples}
+
+
 def evaluate_android_control(predictor, data: str | os.PathLike, split: str | None = "test",
                              levels: tuple[str, ...] = ("low", "high"), limit: int | None = None) -> dict[str, Any]:
     """Step accuracy under both rules, per level, with the protocol in the result."""
@@ -154,6 +178,9 @@ def _headline(results: dict[str, Any]) -> dict[str, float]:
         return {k: results[k] for k in ("precision", "recall", "f1")}
     if task == "counting":
         return {"accuracy": results["accuracy"]}
+    if task == "captions":
+        return {"length correlation": max(0.0, results["correlation"]),
+                "1 - rel. error": max(0.0, 1.0 - results["mean_abs_relative_error"])}
     if task == "android_control":
         return {f"{lv} rule {r}": results[lv][f"rule_{r}_accuracy"] for lv in ("low", "high") if lv in results for r in ("a", "b")}
     return {}
