@@ -305,7 +305,7 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> d
     for step in range(start_step, t.steps):
         began = time.time()
         micro = [next(batches) for _ in range(sampler.accumulation_steps)]
-        n_tokens = global_token_count([b["labels"] for b in micro])
+        n_tokens = global_token_count([b["labels"] for b in micro], device=device)  # NCCL needs a GPU tensor
         loss_sum = torch.zeros((), device=device)
         for batch in micro:
             packing_total.add(batch["packing_stats"])

@@ -78,3 +78,4 @@ def test_tiny_fine_tune_then_eval_cli_reports_both_rules_at_both_levels(sims_and
         assert results[level]["steps"] == expected_steps > 0
         assert 0.0 <= results[level]["rule_a_accuracy"] <= 1.0 and 0.0 <= results[level]["rule_b_accuracy"] <= 1.0
     assert (out / "results.png").stat().st_size > 1000
+

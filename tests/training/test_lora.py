@@ -66,3 +66,37 @@ def test_qlora_4bit_decoder_trains_on_cpu_and_exports_dequantized(tmp_path):
     export_lora(model, model.base_model.model.config, tmp_path / "q")
     merged = MolmoForCausalLM.from_pretrained(tmp_path / "q", dtype=torch.float32)
     torch.testing.assert_close(merged(ids).logits, expected, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_lora_fine_tune_of_an_exported_checkpoint_through_the_trainer(tiny_setup, tmp_path):
+    """model.path (official-format directory with its tokenizer) + lora: adapter and merged model exported."""
+    import torch
+    import yaml
+
+    from molmo_agent.model import MolmoForCausalLM
+    from molmo_agent.training.checkpointing import export_pretrained
+    from molmo_agent.training.config import TrainConfig
+    from molmo_agent.training.trainer import build_model, load_processor
+    from tests.training.conftest import tiny_train_config
+
+    base = TrainConfig.from_dict(tiny_train_config(tiny_setup, tmp_path / "unused"))
+    processor = load_processor(base)
+    model = build_model(base, processor)
+    export_pretrained(model, model.config, tmp_path / "base")
+    processor.save_pretrained(tmp_path / "base")
+
+    config = tiny_train_config(tiny_setup, tmp_path / "lora", steps=2, global_batch_size=2, micro_batch_size=1)
+    config["model"] = {"path": str(tmp_path / "base"), "max_crops": 1}
+    config["lora"] = {"enabled": True, "r": 4, "alpha": 8}
+    config["train"]["lr"] = {"vit": 0.0, "connector": 0.0, "llm": 5e-2}
+    (tmp_path / "lora.yaml").write_text(yaml.safe_dump(config))
+    from molmo_agent.cli import main as cli_main
+
+    assert cli_main(["train", str(tmp_path / "lora.yaml"), "--no-progress"]) == 0
+    final = tmp_path / "lora" / "final"
+    assert (final / "adapter" / "adapter_model.safetensors").exists()
+    merged = MolmoForCausalLM.from_pretrained(final, dtype=torch.float32)
+    before = MolmoForCausalLM.from_pretrained(tmp_path / "base", dtype=torch.float32)
+    changed = [n for n, p in merged.named_parameters() if not torch.equal(p, dict(before.named_parameters())[n])]
+    assert changed and all(n.startswith("model.transformer.") for n in changed)
