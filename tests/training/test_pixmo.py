@@ -114,3 +114,30 @@ def test_conversation_jsonl_messages_annotations_style_and_missing_image(tmp_pat
     path.write_text(json.dumps({"image": None, "messages": [{"role": "assistant", "content": "hi"}]}))
     with pytest.raises(DataError, match="without a user message"):
         load_conversations(path)
+
+
+def test_trainer_mixture_of_pixmo_and_own_data_uses_sqrt_rates_and_overrides(tmp_path):
+    from molmo_agent.training.config import TrainConfig
+    from molmo_agent.training.trainer import build_sources
+
+    images = tmp_path / "images"
+    rows = []
+    for i in range(16):
+        write_image(images / f"s{i}.png", size=(40, 40))
+        rows.append({"image_url": f"https://e.com/{i}.png", "image_sha256": f"s{i}", "points": [{"x": 5.0, "y": 5.0}],
+                     "count": 1, "label": "dot", "collection_method": "pointing"})
+    _parquet(tmp_path / "points.parquet", rows)
+    write_image(tmp_path / "own" / "a.png")
+    (tmp_path / "own" / "train.jsonl").write_text("\n".join(json.dumps({"image": "a.png", "prompt": f"q{i}", "answer": "a"})
+                                                            for i in range(4)))
+    base = {"run_dir": str(tmp_path / "run"), "model": {"path": "unused"}}
+    datasets = [{"type": "pixmo", "name": "pixmo-points", "path": str(tmp_path / "points.parquet"), "image_root": str(images)},
+                {"type": "conversations", "path": str(tmp_path / "own" / "train.jsonl")}]
+    sources, rates = build_sources(TrainConfig.from_dict({**base, "data": {"datasets": datasets}}))
+    assert [len(s) for s in sources] == [16, 4] and rates == pytest.approx([4 / 6, 2 / 6])
+    datasets[1]["rate_multiplier"] = 2.0
+    _, rates = build_sources(TrainConfig.from_dict({**base, "data": {"datasets": datasets}}))
+    assert rates == pytest.approx([0.5, 0.5])
+    datasets[1]["rate"] = 0.1
+    _, rates = build_sources(TrainConfig.from_dict({**base, "data": {"datasets": datasets}}))
+    assert rates == pytest.approx([0.9, 0.1])
