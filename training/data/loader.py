@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from molmo_agent.model.errors import ImageError
 from molmo_agent.training.data.mixture import MixtureSchedule, example_rng
 from molmo_agent.training.data.packing import PackedSequence, Packer, collate
 from molmo_agent.training.data.sources import ExampleSource
@@ -61,7 +62,7 @@ class PackedDataset:
             try:
                 example = source.get((index + attempt) % len(source), rng)
                 sequence = self.packer.pack(example)
-            except DataError as error:
+            except (DataError, ImageError) as error:  # undecodable/unusable image, unpackable example
                 if self.on_bad_example == "error":
                     raise
                 warnings.warn(f"skipping a bad example of {source.name}: {error}", stacklevel=2)
