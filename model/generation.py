@@ -58,7 +58,6 @@ def generate(
     generator: torch.Generator | None = None,
     return_step_logits: bool = False,
     past_key_values: Any = None,
-    **unused: Any,
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Decode up to ``max_new_tokens`` tokens; returns prompt + new tokens [B, T + new].
 

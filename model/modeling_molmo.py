@@ -118,7 +118,6 @@ class MolmoForCausalLM(nn.Module):
         labels: torch.Tensor | None = None,
         text_dropout_mask: torch.Tensor | None = None,
         last_logits_only: bool = False,
-        **unused: Any,
     ) -> MolmoOutput:
         """Shapes: ``input_ids`` [B, T]; ``images`` [B, N, 576, 588]; ``image_masks`` [B, N, 576];
         ``image_input_idx`` [B, N, 144]; ``attention_mask`` [B, past+T] (1 = token, 0 = padding)
@@ -225,9 +224,11 @@ class MolmoForCausalLM(nn.Module):
         return generate(self, input_ids, max_new_tokens=max_new_tokens, **kwargs)
 
     def prefill(self, input_ids: torch.Tensor, images: torch.Tensor, image_masks: torch.Tensor | None = None,
-                image_input_idx: torch.Tensor | None = None, processor: Any = None, **unused: Any):
+                image_input_idx: torch.Tensor | None = None, processor: Any = None,
+                attention_mask: torch.Tensor | None = None):
         """Encode a frame once; returns a :class:`~molmo_agent.model.prefix_cache.PrefixSession`
-        that answers any number of questions about it from the cached image prefix."""
+        that answers any number of questions about it from the cached image prefix. Takes the
+        processor's output for one frame (its ``attention_mask`` is all ones and not needed)."""
         from molmo_agent.model.prefix_cache import prefill
 
         if image_input_idx is None:

@@ -94,7 +94,6 @@ def prefill(
     image_masks: torch.Tensor | None,
     image_input_idx: torch.Tensor,
     processor: Any = None,
-    **unused: Any,
 ) -> PrefixSession:
     """Run one frame's image prefix through the model and keep its keys/values."""
     if input_ids.dim() == 1:
