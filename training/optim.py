@@ -33,7 +33,10 @@ GROUPS = ("vit", "connector", "llm")
 
 @dataclass
 class GroupSettings:
-    """Peak learning rate, warm-up steps and weight decay of one module group."""
+    """Peak learning rate, warm-up steps and weight decay of one module group.
+
+        >>> GroupSettings(lr=2e-4, warmup_steps=200)   # the connector in pre-training
+    """
 
     lr: float
     warmup_steps: int = 0

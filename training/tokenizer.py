@@ -30,7 +30,10 @@ IMAGE_TOKENS = ("<im_start>", "<im_end>", "<im_patch>", "<im_col>", "<|image|>")
 
 @dataclass
 class TrainedTokenizer:
-    """A trained tokenizer and the ids a Molmo model needs."""
+    """A trained tokenizer and the ids a Molmo model needs.
+
+        >>> tok = load_tokenizer("runs/tiny-tokenizer"); tok.encode(" User: hi Assistant:")
+    """
 
     tokenizer: object  # tokenizers.Tokenizer
     base_vocab_size: int

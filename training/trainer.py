@@ -172,7 +172,10 @@ def apply_lora(model, config: TrainConfig):
 
 # ------------------------------------------------------------------------------------ logging
 class MetricsLog:
-    """metrics.jsonl + metrics.csv, one row per step; rows at or after a resume step are replaced."""
+    """metrics.jsonl + metrics.csv, one row per step; rows after a resume step are replaced.
+
+        >>> log = MetricsLog(Path("runs/x"), start_step=0); log.append({"step": 1, "loss": 2.3})
+    """
 
     FIELDS = ("step", "loss", "tokens", "grad_norm", "lr_vit", "lr_connector", "lr_llm", "seconds")
 

@@ -18,7 +18,11 @@ from molmo_agent.training.android_control.wire import iter_fields, signed64
 
 @dataclass(frozen=True)
 class UINode:
-    """One accessibility node: its screen rectangle (pixels) and what identifies it."""
+    """One accessibility node: its screen rectangle (pixels) and what identifies it.
+
+        >>> UINode(0, 0, 100, 50, text="OK", is_visible=True).contains(10, 10)
+        True
+    """
 
     left: int
     top: int

@@ -30,6 +30,11 @@ LEVELS = ("low", "high", "both")
 
 @dataclass
 class Step:
+    """One step of an episode: its screenshot, the true action and the context before it.
+
+        >>> step = next(episode_steps(episode)); step.instruction, step.action
+    """
+
     episode_id: int
     index: int
     screenshot: bytes
@@ -80,7 +85,10 @@ def episode_examples(episode: Episode, level: str = "both") -> list[Example]:
 
 
 class AndroidControlSource:
-    """An example source over the steps of a set of episodes (for the training mixture)."""
+    """An example source over the steps of a set of episodes (for the training mixture).
+
+        >>> source = AndroidControlSource(read_episodes(files).episodes, level="both"); len(source)
+    """
 
     def __init__(self, episodes: list[Episode], level: str = "both", name: str = "android_control") -> None:
         self.name = name

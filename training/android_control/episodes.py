@@ -29,6 +29,11 @@ from molmo_agent.training.errors import DataError, EpisodeError, RecordError
 
 @dataclass
 class Episode:
+    """One AndroidControl episode, validated (n screenshots, n - 1 actions and instructions).
+
+        >>> episode.goal, episode.num_steps, episode.actions[0].action_type
+    """
+
     episode_id: int
     goal: str
     screenshots: list[bytes]
@@ -44,6 +49,11 @@ class Episode:
 
 @dataclass
 class EpisodeSet:
+    """Episodes read from shards and what was skipped (``skips.summary()``).
+
+        >>> result = read_episodes(files); print(result.skips.summary())
+    """
+
     episodes: list[Episode] = field(default_factory=list)
     skips: SkipCounter = field(default_factory=lambda: SkipCounter("android_control"))
 

@@ -38,6 +38,12 @@ NORMALISED_DISTANCE = 140.0
 
 @dataclass(frozen=True)
 class StepScore:
+    """Whether one predicted step is right under rule (a) and under rule (b).
+
+        >>> step_accuracy([StepScore(True, True), StepScore(False, True)])["rule_a_accuracy"]
+        0.5
+    """
+
     rule_a: bool
     rule_b: bool
 

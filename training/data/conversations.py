@@ -68,7 +68,10 @@ def parse_conversation_row(row: dict[str, Any], where: str) -> tuple[Any, list[l
 
 
 class ConversationSource:
-    """Examples from a conversation JSONL file; rows whose image is missing are skipped and counted."""
+    """Examples from a conversation JSONL file; rows whose image is missing are skipped and counted.
+
+        >>> source = ConversationSource("my_data/train.jsonl"); source.get(0, rng).annotations
+    """
 
     def __init__(self, path: str | os.PathLike, image_root: str | os.PathLike | None = None,
                  name: str | None = None, on_missing_image: str = "skip") -> None:

@@ -76,7 +76,11 @@ class PackedDataset:
 
 
 class StepBatchSampler:
-    """Yields this rank's micro-batches of sample positions, from ``start_step`` on."""
+    """Yields this rank's micro-batches of sample positions, from ``start_step`` on.
+
+        >>> list(StepBatchSampler(8, 2, rank=1, world_size=2, start_step=0, num_steps=1))
+        [[4, 5], [6, 7]]
+    """
 
     def __init__(self, global_batch_size: int, micro_batch_size: int, rank: int, world_size: int,
                  start_step: int, num_steps: int) -> None:

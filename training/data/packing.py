@@ -46,7 +46,10 @@ def format_answer(answer: str) -> str:
 
 @dataclass
 class PackingStats:
-    """What packing had to cut; summed over a run and reported (never a silent truncation)."""
+    """What packing had to cut; summed over a run and reported (never a silent truncation).
+
+        >>> total = PackingStats(); total.add(sequence.stats); total.as_dict()["dropped_annotations"]
+    """
 
     sequences: int = 0
     annotations: int = 0
@@ -65,7 +68,10 @@ class PackingStats:
 
 @dataclass
 class PackedSequence:
-    """One training sequence (numpy, unbatched); see :func:`collate` for batching."""
+    """One training sequence (numpy, unbatched); see :func:`collate` for batching.
+
+        >>> seq = packer.pack(example); batch = collate([seq]); seq.num_loss_tokens
+    """
 
     input_ids: np.ndarray  # int64 [T]
     labels: np.ndarray  # int64 [T], IGNORE_INDEX where there is no loss

@@ -104,7 +104,11 @@ def _points_xy(points: Any) -> list[tuple[float, float]]:
 
 
 class PixmoSource:
-    """Rows of one PixMo dataset grouped by image (several annotations of an image -> one example)."""
+    """Rows of one PixMo dataset grouped by image (several annotations of an image -> one example).
+
+        >>> source = load_pixmo("pixmo-count", "pixmo-count/data", image_root="images")
+        >>> len(source), source.skips.summary()
+    """
 
     def __init__(
         self,

@@ -47,6 +47,12 @@ def parse_points(text: str) -> list[tuple[float, float]]:
 
 @dataclass(frozen=True)
 class PointScore:
+    """Pointing scores of one image.
+
+        >>> pointing_scores([(10, 10)], [(11, 10), (50, 50)], threshold=5).recall
+        0.5
+    """
+
     precision: float
     recall: float
     f1: float
