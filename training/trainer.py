@@ -364,3 +364,25 @@ def _export(model, model_config, config: TrainConfig, export_dir: Path, processo
         export_pretrained(model, model_config, export_dir, dtype=dtype)
     if not dist.is_initialized() or dist.get_rank() == 0:
         processor.save_pretrained(export_dir)
+
+
+def export_checkpoint(config: TrainConfig, checkpoint_dir: str | os.PathLike, output_dir: str | os.PathLike) -> Path:
+    """Write a resumable checkpoint (``<run>/checkpoints/step_N``) in the official Molmo format.
+
+        >>> export_checkpoint(TrainConfig.from_yaml("run.yaml"), "runs/x/checkpoints/step_000500", "runs/x/step500")
+    """
+    from safetensors.torch import load_file
+
+    if config.lora.enabled:
+        raise TrainConfigError("checkpoints of LoRA runs hold adapter names; export them by finishing the run")
+    path = Path(checkpoint_dir)
+    if not (path / "model.safetensors").is_file():
+        raise ResumeError(f"{path} is not a checkpoint directory (no model.safetensors)")
+    processor = load_processor(config)
+    model = build_model(config, processor)
+    missing, unexpected = model.load_state_dict(load_file(str(path / "model.safetensors")), strict=False)
+    if missing or unexpected:
+        raise ResumeError(f"{path} does not match the config's model: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    model.to(getattr(torch, config.export.dtype)).save_pretrained(output_dir)
+    processor.save_pretrained(output_dir)
+    return Path(output_dir)

@@ -19,6 +19,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("config", help="training config (YAML)")
     parser.add_argument("--resume", action="store_true", help="continue from the newest complete checkpoint")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--export-checkpoint", metavar="STEP_DIR", default=None,
+                        help="do not train: write this checkpoint (<run_dir>/checkpoints/step_N) in the official "
+                        "Molmo format to --output")
+    parser.add_argument("--output", default=None, help="output directory for --export-checkpoint")
     parser.set_defaults(func=run)
 
 
@@ -30,6 +34,12 @@ def run(args: argparse.Namespace) -> int:
     from molmo_agent.training.trainer import train
 
     config = TrainConfig.from_yaml(args.config)
+    if args.export_checkpoint:
+        from molmo_agent.training.trainer import export_checkpoint
+
+        out = export_checkpoint(config, args.export_checkpoint, args.output or f"{args.export_checkpoint}-export")
+        print(f"wrote {out}")
+        return 0
     try:
         summary = train(config, resume=args.resume, progress=not args.no_progress)
     finally:

@@ -87,3 +87,22 @@ def test_export_is_the_official_format(tmp_path):
     ids = torch.randint(0, 300, (1, 6))
     torch.testing.assert_close(loaded(ids).logits, model(ids).logits)
     assert (tmp_path / "final" / "config.json").exists()
+
+
+@pytest.mark.slow
+def test_cli_exports_a_resumable_checkpoint_in_the_official_format(tiny_setup, tmp_path):
+    import yaml
+
+    from molmo_agent.cli import main
+    from molmo_agent.model import MolmoForCausalLM
+    from tests.training.conftest import tiny_train_config
+
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(tiny_train_config(tiny_setup, tmp_path / "run", steps=2)))
+    assert main(["train", str(tmp_path / "c.yaml"), "--no-progress"]) == 0
+    step = tmp_path / "run" / "checkpoints" / "step_000002"
+    assert main(["train", str(tmp_path / "c.yaml"), "--export-checkpoint", str(step), "--output", str(tmp_path / "x")]) == 0
+    exported = MolmoForCausalLM.from_pretrained(tmp_path / "x", dtype=torch.float32)
+    final = MolmoForCausalLM.from_pretrained(tmp_path / "run" / "final", dtype=torch.float32)
+    for (name, a), (_, b) in zip(exported.state_dict().items(), final.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name
+    assert (tmp_path / "x" / "tokenizer.json").exists() and (tmp_path / "x" / "preprocessor_config.json").exists()
