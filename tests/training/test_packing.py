@@ -97,3 +97,15 @@ def test_collate_pads_tokens_labels_and_images(small_tokenizer):
     assert (batch["images"][1] == -1).all() and (batch["image_input_idx"][1] == -100).all()
     assert (batch["labels"][0, len(with_image):] == IGNORE_INDEX).all()
     assert batch["packing_stats"].sequences == 2
+
+
+def test_trainer_applies_residual_dropout_to_text_tokens_only_in_pretraining_mode(small_tokenizer):
+    import torch
+
+    from molmo_agent.training.trainer import _model_inputs
+
+    seq = _packer(small_tokenizer).pack(Example(b"x", [[Turn("a", "b")]]), image=object())
+    batch = collate([seq])
+    text_only = _model_inputs(batch, torch.device("cpu"), "text")["text_dropout_mask"]
+    assert text_only.dtype == torch.bool and not text_only[0, 1:11].any() and text_only[0, 11:].all()
+    assert _model_inputs(batch, torch.device("cpu"), "all")["text_dropout_mask"].all()
