@@ -79,3 +79,20 @@ def test_tiny_fine_tune_then_eval_cli_reports_both_rules_at_both_levels(sims_and
         assert 0.0 <= results[level]["rule_a_accuracy"] <= 1.0 and 0.0 <= results[level]["rule_b_accuracy"] <= 1.0
     assert (out / "results.png").stat().st_size > 1000
 
+
+
+def test_undecodable_screenshot_is_counted_not_scored(tmp_path):
+    from tests.training.android_fixtures import episode_record, png, write_shard
+
+    shots = [png((108, 240)), b"\x89PNG broken", png((108, 240))]
+    record = episode_record(3, "goal", [{"action_type": "wait"}, {"action_type": "navigate_back"}], ["Wait", "Back"],
+                            screenshots=shots)
+    write_shard(tmp_path / "android_control-00000-of-00001", [record])
+
+    class Always:
+        def answer(self, image, prompt):
+            return "Plan: x Action: Wait"
+
+    result = evaluate_android_control(Always(), tmp_path, split=None, levels=("low",))
+    assert result["skipped"]["undecodable screenshot"] == 1
+    assert result["low"]["steps"] == 1 and result["low"]["rule_a_accuracy"] == 1.0

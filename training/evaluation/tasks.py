@@ -133,11 +133,18 @@ def evaluate_android_control(predictor, data: str | os.PathLike, split: str | No
     steps = [s for e in episodes.episodes for s in episode_steps(e)][:limit]
     result: dict[str, Any] = {"task": "android_control", "protocol": PROTOCOL, "split": split,
                               "skipped": dict(episodes.skips.counts)}
+    images, usable = {}, []
+    for step in steps:  # a screenshot that does not decode is counted, never scored as a wrong step
+        try:
+            with Image.open(io.BytesIO(step.screenshot)) as shot:
+                images[id(step)] = shot.convert("RGB")
+            usable.append(step)
+        except OSError:
+            result["skipped"]["undecodable screenshot"] = result["skipped"].get("undecodable screenshot", 0) + 1
     for level in levels:
         scores = []
-        for step in steps:
-            with Image.open(io.BytesIO(step.screenshot)) as shot:
-                image = shot.convert("RGB")
+        for step in usable:
+            image = images[id(step)]
             text = predictor.answer(image, step_prompt(step, level))
             nodes = parse_forest(step.accessibility_tree) if step.accessibility_tree else []
             scores.append(score_step(parse_action(text, step.screen), step.action, nodes, step.screen))
