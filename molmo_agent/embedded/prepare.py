@@ -19,6 +19,9 @@ from molmo_agent.embedded.data import SOURCES, generate_training_data, training_
 COUNTS = {"tabletop": 1200, "waypoint": 1200, "gui": 1200, "phone": 600, "pointing": 1500}
 VOCAB_SIZE = 768
 MAX_CROPS = 1  # global view + one crop: what a loaded 2-core CPU can train on in an hour
+# A reduced crop geometry (official config fields, supported by the processor and the model):
+# 224 px crops of 14 px patches = 16x16 patches, 8x8 image tokens per crop after 2x2 pooling.
+CROP_SIZE = 224
 
 
 def build_tokenizer(data_dir: str | os.PathLike, vocab_size: int = VOCAB_SIZE, max_crops: int = MAX_CROPS) -> Path:
@@ -33,7 +36,9 @@ def build_tokenizer(data_dir: str | os.PathLike, vocab_size: int = VOCAB_SIZE, m
     # Numbers appear in every coordinate: make sure each digit pair with a dot is seen.
     texts += [f"{i / 10:.1f}" for i in range(1001)]
     train_tokenizer(texts, vocab_size=vocab_size, output_dir=output)
-    MolmoImageProcessor(max_crops=max_crops).save_pretrained(output)
+    tokens = (CROP_SIZE // 14 + 1) // 2
+    MolmoImageProcessor(max_crops=max_crops, base_image_input_size=(CROP_SIZE, CROP_SIZE),
+                        image_token_length_w=tokens, image_token_length_h=tokens).save_pretrained(output)
     return output
 
 

@@ -1,0 +1,96 @@
+"""CPU speed of one grounding query with the embedded model (issue 7: target < 1 s).
+
+One query = what ``Grounder.ground`` does: preprocessing (crops, patches, tokens), prefill (vision +
+prompt), greedy decoding of the answer, parsing. Measured on a tabletop frame (320x240) and a GUI
+screen (1280x800), after a warm-up. Baseline in the same run: the prefill alone (a forward pass over
+image + prompt, no decoding), so the ratio says how much the answer's decoding adds.
+
+    python benchmarks/bench_embedded.py              # 3 repeats, 1 thread (seconds)
+    python benchmarks/bench_embedded.py --full       # 20 repeats, 1 and 2 threads
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+
+import numpy as np
+import torch
+
+
+def scenes() -> dict[str, tuple[np.ndarray, str]]:
+    import gymnasium as gym
+
+    import molmo_agent.sims  # noqa: F401
+    from molmo_agent.sims.splits import HELD_OUT_SEED_START
+
+    out = {}
+    for name, env_id in (("tabletop 320x240", "molmo_agent/TabletopGrasp-v0"),
+                         ("gui 1280x800", "molmo_agent/GuiClick-v0")):
+        env = gym.make(env_id)
+        obs, _ = env.reset(seed=HELD_OUT_SEED_START)
+        out[name] = (obs["image"], obs["instruction"])
+        env.close()
+    return out
+
+
+def median_seconds(fn, repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def run(repeats: int, threads: list[int], model: str | None) -> list[dict]:
+    from molmo_agent.demo import make_grounder, resolve_model
+
+    model_dir, trained = resolve_model(model)
+    grounder = make_grounder(model_dir)
+    backend = grounder.backend
+    rows = []
+    for n_threads in threads:
+        torch.set_num_threads(n_threads)
+        for name, (image, instruction) in scenes().items():
+            from PIL import Image
+
+            pil = Image.fromarray(image)
+
+            def prefill(pil=pil, instruction=instruction):
+                inputs = backend.processor(images=[pil], text=instruction)
+                with torch.inference_mode():
+                    backend.model(**inputs)
+
+            def query(pil=pil, instruction=instruction):
+                return grounder.ground(pil, instruction)
+
+            answer = grounder.ground(pil, instruction)
+            rows.append({"scene": name, "threads": n_threads, "prefill_s": median_seconds(prefill, repeats),
+                         "query_s": median_seconds(query, repeats), "answer": answer.text,
+                         "trained": trained})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--full", action="store_true")
+    parser.add_argument("--model", default=None, help="checkpoint (default: the embedded model)")
+    args = parser.parse_args()
+    repeats, threads = (20, [1, 2]) if args.full else (3, [1])
+    rows = run(repeats, threads, args.model)
+    print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads max, "
+          f"torch {torch.__version__}")
+    print("| scene | threads | one grounding query (s) | prefill only (s) | query / prefill |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['scene']} | {r['threads']} | {r['query_s']:.3f} | {r['prefill_s']:.3f} | "
+              f"{r['query_s'] / r['prefill_s']:.2f} |")
+    print(f"trained model: {rows[0]['trained']}; sample answer: {rows[0]['answer']!r}")
+
+
+if __name__ == "__main__":
+    main()
