@@ -40,3 +40,14 @@ def tiny_train_config(setup, run_dir, **train):
     }
     config["train"].update(train)
     return config
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    """One intra-op thread: on a shared 2-core machine two threads oversubscribe (a step ran 5x slower)."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
