@@ -277,6 +277,7 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> d
     optimizer, scheduler = build_optimizer(model, groups, t.steps, t.final_lr_ratio)
 
     start_step = 0
+    torch.manual_seed(config.seed * 7919 + rank)  # dropout stream; a resumed run restores it from the checkpoint
     removed = remove_partial_checkpoints(run_dir)  # rank 0 deletes, every rank waits
     if removed:
         print(f"removed {removed} partial checkpoint(s) left by an interrupted run")
@@ -288,11 +289,10 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> d
             print(f"resumed from {latest} at step {start_step}")
     elif latest is not None and not resume:
         raise ResumeError(f"{run_dir} already has checkpoints; pass --resume to continue or use a new run_dir")
-    torch.manual_seed(config.seed * 7919 + rank + 1000 * start_step)  # dropout stream after (re)start
 
     sampler = StepBatchSampler(t.global_batch_size, t.micro_batch_size, rank, world, start_step, t.steps)
     loader = build_loader(dataset, t.global_batch_size, t.micro_batch_size, rank, world, start_step, t.steps,
-                          config.data.num_workers, pad_token_id=processor.eos_token_id)
+                          config.data.num_workers, pad_token_id=processor.eos_token_id, seed=config.seed)
     log = MetricsLog(run_dir, start_step) if rank == 0 else None
     autocast = (torch.autocast(device.type, dtype=DTYPES[t.mixed_precision])
                 if t.mixed_precision in DTYPES and not use_fsdp else contextlib.nullcontext())

@@ -81,13 +81,19 @@ def _kill_when(process, condition, timeout=240):
 @pytest.mark.slow
 def test_sigkill_at_a_random_step_and_during_a_checkpoint_write_then_resume_gives_identical_weights(tiny_setup, tmp_path):
     steps = 7
-    reference = _write(tiny_train_config(tiny_setup, tmp_path / "ref", steps=steps, checkpoint_every=1),
+
+    def with_dropout(config):  # dropout draws from the RNG: resuming must restore it exactly
+        config["model"]["residual_dropout"] = 0.2
+        return config
+
+    reference = _write(with_dropout(tiny_train_config(tiny_setup, tmp_path / "ref", steps=steps, checkpoint_every=1)),
                        tmp_path / "ref.yaml")
     _run(_train_cmd(reference))
     expected = _final_weights(tmp_path / "ref")
 
     run_dir = tmp_path / "killed"
-    config = _write(tiny_train_config(tiny_setup, run_dir, steps=steps, checkpoint_every=1), tmp_path / "killed.yaml")
+    config = _write(with_dropout(tiny_train_config(tiny_setup, run_dir, steps=steps, checkpoint_every=1)),
+                    tmp_path / "killed.yaml")
     metrics = run_dir / "metrics.jsonl"
     kill_step = random.Random().randint(1, steps - 2)
 

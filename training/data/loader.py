@@ -110,10 +110,11 @@ class StepBatchSampler:
 
 def build_loader(dataset: PackedDataset, global_batch_size: int, micro_batch_size: int, rank: int = 0,
                  world_size: int = 1, start_step: int = 0, num_steps: int = 1, num_workers: int = 0,
-                 pad_token_id: int = 0) -> Any:
+                 pad_token_id: int = 0, seed: int = 0) -> Any:
     """A torch DataLoader over this rank's micro-batches (workers only parallelise; order is fixed)."""
     from functools import partial
 
+    import torch
     from torch.utils.data import DataLoader
 
     sampler = StepBatchSampler(global_batch_size, micro_batch_size, rank, world_size, start_step, num_steps)
@@ -124,6 +125,9 @@ def build_loader(dataset: PackedDataset, global_batch_size: int, micro_batch_siz
         collate_fn=partial(collate, pad_token_id=pad_token_id),
         persistent_workers=False,
         multiprocessing_context="fork" if num_workers else None,
+        # Its own generator: worker seeding must not draw from the global RNG, whose state (dropout)
+        # is part of a checkpoint and has to be the same in a resumed and an uninterrupted run.
+        generator=torch.Generator().manual_seed(seed),
     )
 
 
