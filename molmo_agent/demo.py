@@ -358,7 +358,8 @@ def write_index(summary: DemoSummary) -> Path:
     """out_dir/index.html: the model, a success table and links to each sim's step report."""
     from molmo_agent.trajectory import atomic_write_bytes
 
-    label = "trained embedded model" if summary.trained else "UNTRAINED random model (results are chance level)"
+    label = ("trained model (the embedded one is tiny and cannot yet localise: see docs/embedded-model.md)"
+             if summary.trained else "UNTRAINED random model (results are chance level)")
     rows = []
     for name, r in summary.results.items():
         step = "" if r.step_accuracy is None else f"{r.step_accuracy:.0%} of {len(r.step_correct)}"

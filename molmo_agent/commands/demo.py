@@ -35,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import json
+    from pathlib import Path
 
     from molmo_agent import demo
 
@@ -53,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
     if not summary.trained:
         print("NOTE: no trained model found: this ran an UNTRAINED random model, so the rates are chance level.")
     print(f"model: {summary.model}")
+    if summary.trained and Path(summary.model).resolve() == demo.embedded_model_dir():
+        print("  (the embedded model is a 2.6M-parameter model trained from scratch on a CPU: it knows the answer "
+              "formats but cannot yet localise; held-out scores in docs/embedded-model.md)")
     for name, result in summary.results.items():
         extra = "" if result.step_accuracy is None else f", step accuracy {result.step_accuracy:.0%}"
         print(f"  {name:9s} success {result.success_rate:6.1%} "
