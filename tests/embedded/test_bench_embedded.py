@@ -1,0 +1,25 @@
+"""benchmarks/bench_embedded.py in its small setting (a smoke test; no timing is asserted)."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from molmo_agent.parsing import parse
+from tests.conftest import REPO_ROOT
+
+
+@pytest.mark.slow
+def test_embedded_benchmark_measures_real_queries():
+    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+    try:
+        import bench_embedded
+    finally:
+        sys.path.remove(str(REPO_ROOT / "benchmarks"))
+    rows = bench_embedded.run(repeats=1, threads=[1], model=None)
+    assert [r["scene"] for r in rows] == ["tabletop 320x240", "gui 1280x800"]
+    for row in rows:
+        assert row["trained"] is True
+        assert row["query_s"] > 0 and row["prefill_s"] > 0
+        assert parse(row["answer"], (320, 240)).points  # the timed query produced a parseable point
