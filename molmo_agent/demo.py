@@ -253,10 +253,11 @@ def _intrinsics(info: dict):
     return CameraIntrinsics.from_matrix(k["K"], k["width"], k["height"])
 
 
-def tabletop_episode(env, grounder, seed: int, log) -> tuple[bool, list[bool]]:
-    """TabletopGrasp: point at the object, lift the pixel to 3-D with depth, grasp against the normal."""
+def _spatial_episode(env, grounder, seed: int, log, make_action: Callable, env_action: Callable,
+                     workspace: tuple[tuple[float, float, float], tuple[float, float, float]]) -> bool:
+    """Ground the instruction, turn the point into a 3-D action with ``make_action(point, obs, info)``,
+    pass it through a workspace-bounded safety policy, step the env with ``env_action(action)``, log it."""
     from molmo_agent.safety import SafetyPolicy, WorkspaceBounds
-    from molmo_agent.targets import grasp_from_depth
 
     obs, info = env.reset(seed=seed)
     image, instruction = obs["image"], obs["instruction"]
@@ -264,52 +265,47 @@ def tabletop_episode(env, grounder, seed: int, log) -> tuple[bool, list[bool]]:
     success, action, decision, note = False, None, None, ""
     if point is not None:
         try:
-            action = grasp_from_depth(point, obs["depth"], _intrinsics(info), info["T_base_camera"],
-                                      label=instruction)
+            action = make_action(point, obs, info)
         except MolmoAgentError as error:
             note = str(error)
     if action is not None:
         outcome: dict[str, Any] = {}
 
         def execute(a):
-            outcome["step"] = env.step([*a.position, *a.approach])
+            outcome["step"] = env.step(env_action(a))
 
-        policy = SafetyPolicy(workspace=WorkspaceBounds(low=(-1.5, -1.5, -0.1), high=(1.5, 1.5, 1.0)))
+        policy = SafetyPolicy(workspace=WorkspaceBounds(low=workspace[0], high=workspace[1]))
         decision = policy.execute(action, execute)
         success = bool(outcome and outcome["step"][1] > 0)
     log.log_step(image=image, prompt=grounding.prompt, text=grounding.text, points=grounding.points,
                  action=action, decision=decision, timings={"model_s": grounding.seconds},
                  seed=seed, success=success, note=note)
+    return success
+
+
+def tabletop_episode(env, grounder, seed: int, log) -> tuple[bool, list[bool]]:
+    """TabletopGrasp: point at the object, lift the pixel to 3-D with depth, grasp against the normal."""
+    from molmo_agent.targets import grasp_from_depth
+
+    def make_action(point, obs, info):
+        return grasp_from_depth(point, obs["depth"], _intrinsics(info), info["T_base_camera"],
+                                label=obs["instruction"])
+
+    success = _spatial_episode(env, grounder, seed, log, make_action, lambda a: [*a.position, *a.approach],
+                               workspace=((-1.5, -1.5, -0.1), (1.5, 1.5, 1.0)))
     return success, []
 
 
 def waypoint_episode(env, grounder, seed: int, log) -> tuple[bool, list[bool]]:
     """Waypoint: point at the landmark, intersect the viewing ray with the floor, go there."""
-    from molmo_agent.safety import SafetyPolicy, WorkspaceBounds
     from molmo_agent.targets import waypoint_on_ground
 
-    obs, info = env.reset(seed=seed)
-    image, instruction = obs["image"], obs["instruction"]
-    grounding, point = _ground_first(grounder, image, instruction)
-    success, action, decision, note = False, None, None, ""
-    if point is not None:
-        try:
-            action = waypoint_on_ground(point, _intrinsics(info), info["T_base_camera"], max_range=30.0,
-                                        label=instruction)
-        except MolmoAgentError as error:
-            note = str(error)
-    if action is not None:
-        outcome: dict[str, Any] = {}
+    def make_action(point, obs, info):
+        return waypoint_on_ground(point, _intrinsics(info), info["T_base_camera"], max_range=30.0,
+                                  label=obs["instruction"])
 
-        def execute(a):
-            outcome["step"] = env.step([a.position[0], a.position[1]])
-
-        policy = SafetyPolicy(workspace=WorkspaceBounds(low=(-30.0, -30.0, -0.5), high=(30.0, 30.0, 0.5)))
-        decision = policy.execute(action, execute)
-        success = bool(outcome and outcome["step"][1] > 0)
-    log.log_step(image=image, prompt=grounding.prompt, text=grounding.text, points=grounding.points,
-                 action=action, decision=decision, timings={"model_s": grounding.seconds},
-                 seed=seed, success=success, note=note)
+    success = _spatial_episode(env, grounder, seed, log, make_action, lambda a: [a.position[0], a.position[1]],
+                               workspace=((-30.0, -30.0, -0.5), (30.0, 30.0, 0.5)))
     return success, []
 
 
