@@ -11,6 +11,7 @@ import os
 
 os.environ.setdefault("MUJOCO_GL", "osmesa")
 
+import gymnasium as gym  # noqa: E402
 import mujoco  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -69,3 +70,20 @@ def quat_from_matrix(R: np.ndarray) -> np.ndarray:
 
 def quat_from_yaw(yaw: float) -> np.ndarray:
     return np.array([np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2)])
+
+
+class MjSceneEnv(gym.Env):
+    """Base of the MuJoCo environments: ``render`` returns the last observed RGB frame and
+    ``close`` closes the scene's renderer. Subclasses set ``self.scene`` and ``self._obs``."""
+
+    scene: MjScene
+    _obs: dict | None = None
+
+    def render(self) -> np.ndarray | None:
+        if self.render_mode == "rgb_array" and self._obs is not None:
+            return self._obs["image"].copy()
+        return None
+
+    def close(self) -> None:
+        self.scene.close()
+        super().close()

@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import math
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
 from molmo_agent.sims.camera import camera_to_base, intrinsics_dict, intrinsics_matrix, look_at_mujoco
 from molmo_agent.sims.errors import InvalidActionError, ResetNeeded, SimsConfigError
-from molmo_agent.sims.mjscene import MjScene, quat_from_matrix, quat_from_yaw
+from molmo_agent.sims.mjscene import MjScene, MjSceneEnv, quat_from_matrix, quat_from_yaw
 from molmo_agent.sims.spaces import image_space, text_space
 from molmo_agent.sims.tabletop.scene import (
     CATEGORIES,
@@ -48,7 +47,7 @@ Z_ABOVE_TOP = 0.02
 MAX_APPROACH_DEG = 60.0
 
 
-class TabletopGraspEnv(gym.Env):
+class TabletopGraspEnv(MjSceneEnv):
     """RGB-D tabletop grasping (see the module docstring for an example)."""
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 2}
@@ -168,15 +167,6 @@ class TabletopGraspEnv(gym.Env):
         down = 1.0 if norm < 1e-9 else -approach[2] / norm
         from_above = down >= math.cos(math.radians(MAX_APPROACH_DEG))
         return bool(inside and from_above), float(np.linalg.norm(point - np.asarray(target["grasp_point"])))
-
-    def render(self) -> np.ndarray | None:
-        if self.render_mode == "rgb_array" and self._obs is not None:
-            return self._obs["image"].copy()
-        return None
-
-    def close(self) -> None:
-        self.scene.close()
-        super().close()
 
     def _observation(self) -> dict:
         return {"image": self._obs["image"].copy(), "depth": self._obs["depth"].copy(),

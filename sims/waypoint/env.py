@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import math
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
 from molmo_agent.sims.camera import camera_to_base, intrinsics_dict, intrinsics_matrix, project
 from molmo_agent.sims.errors import InvalidActionError, ResetNeeded, SimsConfigError
-from molmo_agent.sims.mjscene import MjScene, quat_from_matrix, quat_from_yaw
+from molmo_agent.sims.mjscene import MjScene, MjSceneEnv, quat_from_matrix, quat_from_yaw
 from molmo_agent.sims.spaces import image_space, text_space
 from molmo_agent.sims.tabletop.scene import color_rgba
 from molmo_agent.sims.waypoint.scene import CATEGORIES, HIDDEN_Z, LANDMARK_COLORS, SHAPES, SLOTS, scene_xml
@@ -46,7 +45,7 @@ def _camera_rotation(pitch_rad: float) -> np.ndarray:
     return np.stack([right, up, -forward], axis=1)
 
 
-class WaypointEnv(gym.Env):
+class WaypointEnv(MjSceneEnv):
     """Go-to-landmark navigation from one forward image (see the module docstring for an example)."""
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 2}
@@ -137,15 +136,6 @@ class WaypointEnv(gym.Env):
         info = self._info()
         info.update(success=success, distance_m=distance)
         return self._observation(), float(success), True, False, info
-
-    def render(self) -> np.ndarray | None:
-        if self.render_mode == "rgb_array" and self._obs is not None:
-            return self._obs["image"].copy()
-        return None
-
-    def close(self) -> None:
-        self.scene.close()
-        super().close()
 
     def _observation(self) -> dict:
         return {"image": self._obs["image"].copy(), "instruction": self._instruction}
