@@ -221,7 +221,8 @@ def _replace_directory(staging: Path, target: Path) -> None:
         for item in target.iterdir():
             ours = item.name == "config.json" or item.name.endswith(".safetensors") or item.name == INDEX_NAME
             if not ours and not (staging / item.name).exists():
-                shutil.move(str(item), staging / item.name) if item.is_dir() else shutil.copy2(item, staging / item.name)
+                # Copy, not move: if the save fails before the rename, the target keeps its files.
+                (shutil.copytree if item.is_dir() else shutil.copy2)(item, staging / item.name)
         backup = target.with_name(f".{target.name}.old")
         shutil.rmtree(backup, ignore_errors=True)
         os.replace(target, backup)

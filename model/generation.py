@@ -87,6 +87,7 @@ def generate(
     output.past_key_values.reserve(max_new_tokens)  # decoding then writes in place
     tokens = input_ids
     finished = torch.zeros(batch, dtype=torch.bool, device=device)
+    eos_tensor = torch.tensor(eos_ids, device=device)
     step_logits = []
     for _ in range(max_new_tokens):
         logits = output.logits[:, -1]
@@ -95,7 +96,7 @@ def generate(
         next_token = sample_next_token(logits, do_sample, temperature, top_k, top_p, generator)
         next_token = torch.where(finished, torch.full_like(next_token, eos_ids[0]), next_token)
         tokens = torch.cat((tokens, next_token[:, None]), dim=1)
-        finished |= torch.isin(next_token, torch.tensor(eos_ids, device=device))
+        finished |= torch.isin(next_token, eos_tensor)
         if finished.all():
             break
         attention_mask = torch.cat((attention_mask, torch.ones_like(attention_mask[:, :1])), dim=1)
