@@ -143,6 +143,11 @@ class SafetyPolicy:
     def resume(self) -> None:
         self._stopped = None
 
+    @property
+    def stopped(self) -> str | None:
+        """Why the policy was stopped (the reason given to :meth:`stop`), or None while it runs."""
+        return self._stopped
+
     # --- rules ---------------------------------------------------------------------------
     @staticmethod
     def _combo(keys: Sequence[str]) -> frozenset[str]:
