@@ -7,6 +7,7 @@ pyautogui is imported only when an action is executed (it needs a display at imp
 """
 
 from molmo_agent.adapters.desktop.desktop import Desktop, DesktopStep
+from molmo_agent.adapters.desktop.hotkey import DEFAULT_KILL_HOTKEY, KillHotkey
 from molmo_agent.adapters.desktop.screen import ScreenCapture
 
-__all__ = ["Desktop", "DesktopStep", "ScreenCapture"]
+__all__ = ["DEFAULT_KILL_HOTKEY", "Desktop", "DesktopStep", "KillHotkey", "ScreenCapture"]

@@ -2,8 +2,10 @@
 
 Every action goes through the agent layer's ``SafetyPolicy`` (allowed regions, dry-run, approval,
 rate limit, budget, stop file); the executor runs only for allowed, non-dry-run actions. In dry-run
-the step writes an annotated screenshot of what would have happened. The kill switch is twofold:
-the policy's stop file, and pyautogui's fail-safe corner (configurable), which stops the policy.
+the step writes an annotated screenshot of what would have happened. Kill switches: the policy's
+stop file (actions refused while it exists), pyautogui's fail-safe corner and a global hotkey
+(default ctrl+alt+q), both configurable. Corner or hotkey stop the policy: from then on every
+action raises ``KillSwitchError`` before the model is even asked, until ``desktop.policy.resume()``.
 
     from molmo_agent.adapters.desktop import Desktop
     desktop = Desktop(grounder, policy=SafetyPolicy(dry_run=True), monitor=2, dry_run_dir="runs/")
@@ -24,6 +26,7 @@ from typing import Any
 
 from molmo_agent import spaces
 from molmo_agent.actions import Action, Click, DoubleClick, Drag, KeyPress, Scroll, TypeText
+from molmo_agent.adapters.desktop.hotkey import DEFAULT_KILL_HOTKEY, KillHotkey
 from molmo_agent.adapters.desktop.screen import ScreenCapture, window_rect
 from molmo_agent.adapters.errors import AdapterError, KillSwitchError
 from molmo_agent.points import Point
@@ -53,15 +56,22 @@ class Desktop:
     ``monitor``: 1-based monitor index (None: the whole desktop). ``region``: (left, top, width,
     height) in screen coordinates, or ``window``: a window title, to ground in that part only.
     ``layout`` declares the monitors (default: ask mss). ``failsafe_corners``: which corners of
-    the desktop stop everything when the mouse is pushed into them (``()`` disables). ``log_dir``:
-    a ``molmo_agent.trajectory`` log of every step (screenshot, point, action, decision).
+    the desktop stop everything when the mouse is pushed into them (``()`` disables). ``kill_hotkey``:
+    a key combination (``"ctrl+alt+q"``) that stops everything when pressed anywhere on the desktop
+    (None disables); its listener runs until :meth:`close`. ``log_dir``: a ``molmo_agent.trajectory``
+    log of every step (screenshot, point, action, decision).
+
+        with Desktop(grounder, kill_hotkey="ctrl+alt+k") as desktop:
+            for query in ("the File menu", "Save as"):
+                desktop.click(query)  # KillSwitchError once ctrl+alt+k was pressed
     """
 
     def __init__(self, grounder: Any, policy: SafetyPolicy | None = None, monitor: int | None = None,
                  region: tuple[int, int, int, int] | None = None, window: str | None = None,
                  layout: spaces.ScreenGeometry | None = None, simulate_scale: float | None = None,
                  dry_run_dir: str | os.PathLike | None = None, failsafe_corners: Sequence[str] = ("top-left",),
-                 executor: Callable[[Action], Any] | None = None, log_dir: str | os.PathLike | None = None):
+                 executor: Callable[[Action], Any] | None = None, log_dir: str | os.PathLike | None = None,
+                 kill_hotkey: str | None = DEFAULT_KILL_HOTKEY):
         self.grounder = grounder
         self.policy = policy or SafetyPolicy()
         self.capture = ScreenCapture(layout, simulate_scale)
@@ -74,6 +84,21 @@ class Desktop:
             from molmo_agent.trajectory import TrajectoryLog
 
             self.log = TrajectoryLog(log_dir)
+        self.kill_hotkey = None
+        if kill_hotkey:
+            self.kill_hotkey = KillHotkey(kill_hotkey, on_press=lambda: self.policy.stop(f"kill hotkey {kill_hotkey}"))
+            self.kill_hotkey.start()
+
+    def close(self) -> None:
+        """Stop the kill hotkey's listener (the Desktop can still act, without the hotkey)."""
+        if self.kill_hotkey is not None:
+            self.kill_hotkey.close()
+
+    def __enter__(self) -> Desktop:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     # ---- geometry ---------------------------------------------------------------------------
     def _corner(self, name: str) -> tuple[int, int]:
@@ -99,6 +124,7 @@ class Desktop:
 
     def locate(self, query: str) -> tuple[tuple[int, int], Point, Any, spaces.Monitor]:
         """Screen position of ``query``: ((x, y) screen ints, the model's point, the screenshot, the area)."""
+        self._refuse_if_stopped()  # a stopped desktop does not even ask the model
         image, area = self.screenshot()
         point = self.grounder.point(image, query)
         if point is None:
@@ -149,7 +175,14 @@ class Desktop:
             image_action = Click(point.x, point.y, frame="image", label=query) if point is not None else None
             self.log.log_step(image=image, prompt=query, points=[point] if point else [], action=action,
                               decision=decision, image_action=image_action)
+        if decision.rule == "stopped":  # a kill switch tripped (possibly while the model was thinking)
+            self._refuse_if_stopped()
         return step
+
+    def _refuse_if_stopped(self) -> None:
+        if self.policy.stopped:
+            raise KillSwitchError(f"the desktop adapter is stopped ({self.policy.stopped}); "
+                                  "call desktop.policy.resume() to continue")
 
     def _execute(self, action: Action) -> None:
         if self._executor is None:

@@ -24,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "click", help="click on something on the screen, found by the model",
         description="Take a screenshot, ask Molmo where QUERY is, and click there through the safety "
-                    "policy (allowed regions, approval, stop file, fail-safe corner). Needs a display.",
+                    "policy (allowed regions, approval, stop file, fail-safe corner, kill hotkey). "
+                    "Needs a display.",
         epilog='example: molmo-agent click "the Save button" --dry-run --monitor 2 --endpoint http://127.0.0.1:8000/v1')
     parser.add_argument("query", help='what to click, e.g. "the Save button"')
     parser.add_argument("--dry-run", action="store_true", help="do not click; write an annotated screenshot instead")
@@ -38,6 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--failsafe-corner", action="append", default=None,
                         choices=("top-left", "top-right", "bottom-left", "bottom-right"),
                         help="mouse in this corner stops everything (default: top-left; repeatable)")
+    parser.add_argument("--kill-hotkey", default="ctrl+alt+q", metavar="COMBO",
+                        help="pressing this anywhere stops everything, e.g. while the model is thinking "
+                             "(default: ctrl+alt+q; 'none' disables)")
     parser.add_argument("--button", choices=("left", "right", "middle"), default="left")
     parser.add_argument("--double", action="store_true", help="double click")
     parser.add_argument("--dry-run-dir", default=None, help="where dry-run / refused screenshots go")
@@ -48,6 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from molmo_agent.adapters.desktop import Desktop
+    from molmo_agent.adapters.errors import KillSwitchError
     from molmo_agent.grounder import Grounder
     from molmo_agent.safety import Region, SafetyPolicy, terminal_approval
 
@@ -55,8 +60,18 @@ def run(args: argparse.Namespace) -> int:
                           approve=terminal_approval if args.approve else None, stop_file=args.stop_file)
     desktop = Desktop(Grounder(backend_from_args(args)), policy, monitor=args.monitor, region=args.region,
                       window=args.window, dry_run_dir=args.dry_run_dir,
-                      failsafe_corners=tuple(args.failsafe_corner or ("top-left",)))
-    step = desktop.double_click(args.query) if args.double else desktop.click(args.query, button=args.button)
+                      failsafe_corners=tuple(args.failsafe_corner or ("top-left",)),
+                      kill_hotkey=None if args.kill_hotkey.lower() == "none" else args.kill_hotkey)
+    try:
+        with desktop:
+            step = desktop.double_click(args.query) if args.double else desktop.click(args.query, button=args.button)
+    except KillSwitchError as error:
+        if args.json:
+            print(json.dumps({"query": args.query, "allowed": False, "executed": False, "rule": "stopped",
+                              "reason": str(error)}, indent=2))
+        else:
+            print(f"stopped: {error}")
+        return 3
     summary = {"query": args.query, "action": step.action.to_json(), "allowed": step.decision.allowed,
                "executed": step.executed, "rule": step.decision.rule, "reason": step.decision.reason,
                "annotated": str(step.annotated) if step.annotated else None}

@@ -27,34 +27,40 @@ def run(config: dict) -> list[dict]:
     desktop = Desktop(grounder, policy, monitor=config.get("monitor"), region=config.get("region"),
                       layout=ScreenGeometry(tuple(Monitor(*m) for m in layout)) if layout else None,
                       simulate_scale=config.get("simulate_scale"), dry_run_dir=config.get("dry_run_dir"),
-                      failsafe_corners=config.get("failsafe_corners", ("top-left",)), log_dir=config.get("log_dir"))
-    results = []
-    for step in config["steps"]:
-        op = step["op"]
-        if op == "xdotool":  # the user moving the mouse
-            subprocess.run(["xdotool", *step["args"]], check=True)
-            continue
-        try:
-            if op == "click":
-                outcome = desktop.click(step["query"])
-            elif op == "type":
-                outcome = desktop.type_text(step["text"])
-            elif op == "press":
-                outcome = desktop.press(*step["keys"])
-            else:
-                raise ValueError(op)
-        except AdapterError as error:
-            results.append({"op": op, "error": type(error).__name__, "message": str(error)})
-            continue
-        calls = grounder.backend.calls
-        results.append({
-            "op": op, "action": outcome.action.to_json(), "allowed": outcome.decision.allowed,
-            "executed": outcome.executed, "rule": outcome.decision.rule, "reason": outcome.decision.reason,
-            "annotated": str(outcome.annotated) if outcome.annotated else None,
-            "point": [outcome.point.x, outcome.point.y] if outcome.point else None,
-            "image_size": list(calls[-1][0][0].size) if calls and step.get("query") else None,
-        })
-    return results
+                      failsafe_corners=config.get("failsafe_corners", ("top-left",)), log_dir=config.get("log_dir"),
+                      kill_hotkey=config.get("kill_hotkey", "ctrl+alt+q"))
+    with desktop:
+        return [_step(desktop, grounder, step) for step in config["steps"]]
+
+
+def _step(desktop: Desktop, grounder, step: dict) -> dict:
+    op = step["op"]
+    if op == "xdotool":  # the user moving the mouse or pressing keys
+        subprocess.run(["xdotool", *step["args"]], check=True)
+        return {"op": op}
+    if op == "await_kill":  # wait until the hotkey listener has seen the key (it runs in its own thread)
+        return {"op": op, "pressed": desktop.kill_hotkey.pressed.wait(step.get("timeout_s", 10))}
+    calls_before = len(grounder.backend.calls)
+    try:
+        if op == "click":
+            outcome = desktop.click(step["query"])
+        elif op == "type":
+            outcome = desktop.type_text(step["text"])
+        elif op == "press":
+            outcome = desktop.press(*step["keys"])
+        else:
+            raise ValueError(op)
+    except AdapterError as error:
+        return {"op": op, "error": type(error).__name__, "message": str(error),
+                "model_asked": len(grounder.backend.calls) > calls_before}
+    calls = grounder.backend.calls
+    return {
+        "op": op, "action": outcome.action.to_json(), "allowed": outcome.decision.allowed,
+        "executed": outcome.executed, "rule": outcome.decision.rule, "reason": outcome.decision.reason,
+        "annotated": str(outcome.annotated) if outcome.annotated else None,
+        "point": [outcome.point.x, outcome.point.y] if outcome.point else None,
+        "image_size": list(calls[-1][0][0].size) if calls and step.get("query") else None,
+    }
 
 
 if __name__ == "__main__":

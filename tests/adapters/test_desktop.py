@@ -99,8 +99,69 @@ def test_dry_run_region_and_kill_switches(xsession, tmp_path):
     assert not region[0]["allowed"] and region[0]["rule"] == "region" and "outside" in region[0]["reason"]
     assert region[0]["annotated"] is not None
     assert not stopped[0]["allowed"] and stopped[0]["rule"] == "stop_file"
-    assert corner[0]["error"] == "KillSwitchError"
-    assert not corner[1]["allowed"] and corner[1]["rule"] == "stopped"
+    assert corner[1]["error"] == "KillSwitchError" and "fail-safe" in corner[1]["message"]
+    # once stopped, the next action is refused before the model is even asked
+    assert corner[2]["error"] == "KillSwitchError" and not corner[2]["model_asked"]
+
+
+def test_kill_hotkey_stops_a_multi_step_run(xsession):
+    """A real key press (XTEST via xdotool) on the X server trips the hotkey; other combos do not."""
+    session = xsession(1024, 768, app_x=300, app_y=150)
+    answers = _answers(session, (0, 0, 1024, 768))
+    default, custom = session.drive([
+        {"answers": answers, "steps": [
+            {"op": "click", "query": "Save"},
+            {"op": "xdotool", "args": ["key", "ctrl+q"]}, {"op": "await_kill", "timeout_s": 1},
+            {"op": "click", "query": "Cancel"},
+            {"op": "xdotool", "args": ["key", "ctrl+alt+q"]}, {"op": "await_kill"},
+            {"op": "click", "query": "Open"}, {"op": "press", "keys": ["enter"]}]},
+        {"answers": answers, "kill_hotkey": "ctrl+shift+k", "steps": [
+            {"op": "xdotool", "args": ["key", "ctrl+alt+q"]}, {"op": "await_kill", "timeout_s": 1},
+            {"op": "click", "query": "Open"},
+            {"op": "xdotool", "args": ["key", "ctrl+shift+k"]}, {"op": "await_kill"},
+            {"op": "click", "query": "Save"}]},
+    ])
+    assert session.clicks() == ["Save", "Cancel", "Open"]  # the last Open (default run) and Save never landed
+
+    assert default[0]["executed"] and default[3]["executed"]
+    assert default[2]["pressed"] is False  # ctrl+q is not the kill combination
+    assert default[5]["pressed"] is True
+    assert default[6]["error"] == "KillSwitchError" and "kill hotkey ctrl+alt+q" in default[6]["message"]
+    assert not default[6]["model_asked"]  # stopped before the next action: the model was not asked
+    assert default[7]["error"] == "KillSwitchError"  # every later action, not only clicks
+
+    assert custom[1]["pressed"] is False and custom[2]["executed"]  # the default combo is not armed here
+    assert custom[4]["pressed"] is True and custom[5]["error"] == "KillSwitchError"
+
+
+def test_kill_hotkey_refuses_bad_combos_and_a_server_without_record(tmp_path, monkeypatch):
+    """An X server without RECORD (Xvfb -extension RECORD) gets a clear DisplayError, not a hang."""
+    import os
+    import subprocess
+
+    from molmo_agent.adapters.desktop.hotkey import KillHotkey, pynput_combo
+    from molmo_agent.adapters.errors import AdapterError, DisplayError
+
+    assert pynput_combo("Ctrl+Alt+Q") == "<ctrl>+<alt>+q" and pynput_combo("<ctrl>+f12") == "<ctrl>+<f12>"
+    for bad in ("", "ctrl++q", "+"):
+        with pytest.raises(AdapterError, match="ctrl\\+alt\\+q"):
+            pynput_combo(bad)
+
+    require_executable("Xvfb")
+    read_fd, write_fd = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-extension", "RECORD", "-nolisten", "tcp"],
+                            pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write_fd)
+    try:
+        with os.fdopen(read_fd) as pipe:
+            monkeypatch.setenv("DISPLAY", ":" + pipe.readline().strip())
+        with pytest.raises(AdapterError, match="not a key combination"):
+            KillHotkey("ctrl+alt+nosuchkey").start()
+        with pytest.raises(DisplayError, match="no RECORD extension"):
+            KillHotkey("ctrl+alt+q").start()
+    finally:
+        xvfb.terminate()
+        xvfb.wait(timeout=10)
 
 
 def test_typing_and_keys_reach_the_focused_widget(xsession):
@@ -113,15 +174,23 @@ def test_typing_and_keys_reach_the_focused_widget(xsession):
 
 def test_click_command_through_an_http_backend(xsession, tmp_path):
     """`molmo-agent click` as a user runs it: real X, a real HTTP chat endpoint (answers canned)."""
-    import json
     import subprocess
     import sys
+    import time
 
     from tests.adapters.helpers import chat_endpoint
 
     session = xsession(1024, 768, app_x=500, app_y=300)
     answer = point_text(session.center("Open"), (0, 0, 1024, 768), 1.0, "Open")
-    with chat_endpoint(lambda request: answer) as endpoint:
+    user = {"presses_kill_key": False}
+
+    def model(request):
+        if user["presses_kill_key"]:  # the user hits ctrl+alt+q while the model is thinking
+            subprocess.run(["xdotool", "key", "ctrl+alt+q"], env=session.env, check=True)
+            time.sleep(1.5)  # and the model takes a moment longer to answer
+        return answer
+
+    with chat_endpoint(model) as endpoint:
         base = [sys.executable, "-m", "molmo_agent", "click", "the Open button", "--endpoint", endpoint, "--json"]
         dry = subprocess.run(base + ["--dry-run", "--dry-run-dir", str(tmp_path / "d")], env=session.env,
                              capture_output=True, text=True, timeout=60)
@@ -130,6 +199,12 @@ def test_click_command_through_an_http_backend(xsession, tmp_path):
         refused = subprocess.run(base + ["--allow", "0,0,400,768"], env=session.env, capture_output=True, text=True,
                                  timeout=60)
         assert refused.returncode == 3 and json.loads(refused.stdout)["rule"] == "region"
-        done = subprocess.run(base + ["--monitor", "1"], env=session.env, capture_output=True, text=True, timeout=60)
+        user["presses_kill_key"] = True
+        stopped = subprocess.run(base, env=session.env, capture_output=True, text=True, timeout=60)
+        assert stopped.returncode == 3, stopped.stdout + stopped.stderr
+        assert json.loads(stopped.stdout)["rule"] == "stopped" and session.clicks() == []
+        # --kill-hotkey none: the same key press no longer stops the click
+        done = subprocess.run(base + ["--monitor", "1", "--kill-hotkey", "none"], env=session.env,
+                              capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["executed"] and session.clicks() == ["Open"]
