@@ -46,3 +46,7 @@ class ActionSpaceError(AdapterError):
 
 class KillSwitchError(AdapterError):
     """The user triggered the kill switch (pyautogui fail-safe corner); every later action is refused."""
+
+
+class ServiceCallError(TransportError):
+    """A ROS 2 service call got no answer: no server matched, or it did not reply within the timeout."""
