@@ -21,7 +21,8 @@ class GroundingConfig:
     color_topic: str = "/camera/color/image_raw"
     depth_topic: str = "/camera/aligned_depth_to_color/image_raw"
     camera_info_topic: str = "/camera/color/camera_info"
-    instruction_topic: str = "~/instruction"
+    ground_service: str = "~/ground"  # molmo_agent_interfaces/srv/Ground
+    instruction_topic: str = "~/instruction"  # std_msgs/String (plain or JSON), results on result_topic
     point_topic: str = "~/point"
     pose_topic: str = "~/grasp_pose"
     result_topic: str = "~/result"
@@ -35,6 +36,11 @@ class GroundingConfig:
     workspace_min: tuple[float, float, float] | None = None
     workspace_max: tuple[float, float, float] | None = None
     publish_debug_image: bool = True
+    ground_frame: str = ""  # waypoints lie on z = 0 of this frame; "" = the request's target frame
+    waypoint_max_range_m: float = 20.0
+    nav2_goal: bool = False  # send waypoints to Nav2 as NavigateToPose goals
+    nav2_action: str = "/navigate_to_pose"
+    nav2_behavior_tree: str = ""
 
 
 def add_node_arguments(parser: argparse.ArgumentParser) -> None:

@@ -98,13 +98,14 @@ class DdsTransport:
         self.node_name = node_name
         self.namespace = namespace
         domain = int(os.environ.get("ROS_DOMAIN_ID", "0")) if domain_id is None else domain_id
-        self._participant = DomainParticipant(domain)
-        self._waitset = WaitSet(self._participant)
+        self.participant = DomainParticipant(domain)
+        self._waitset = WaitSet(self.participant)
         self._mask = SampleState.Any | ViewState.Any | InstanceState.Any
         self._read_condition = ReadCondition
         self._topics: dict[str, Any] = {}
         self._readers: list[tuple[Any, Any, Callable[[Any], None]]] = []
         self._writers: list[Any] = []
+        self._services: list[Any] = []
         self._closed = False
 
     def _topic(self, name: str, type_name: str):
@@ -114,21 +115,42 @@ class DdsTransport:
             raise TransportError(f"unsupported message type {type_name!r}; known: {sorted(_TYPES)}")
         dds_name = messages.ros_topic(resolve_topic(name, self.node_name, self.namespace))
         if dds_name not in self._topics:
-            self._topics[dds_name] = Topic(self._participant, dds_name, _TYPES[type_name])
+            self._topics[dds_name] = Topic(self.participant, dds_name, _TYPES[type_name])
         return self._topics[dds_name]
 
     def subscribe(self, topic: str, type_name: str, callback: Callable[[Any], None], qos: str = "default") -> None:
         from cyclonedds.sub import DataReader
 
-        reader = DataReader(self._participant, self._topic(topic, type_name), qos=_qos(qos))
+        self.attach_reader(DataReader(self.participant, self._topic(topic, type_name), qos=_qos(qos)), callback)
+
+    def attach_reader(self, reader: Any, callback: Callable[[Any], None]) -> None:
+        """Run ``callback(sample)`` in ``spin`` for every sample of ``reader`` (``sample.sample_info`` is set)."""
         condition = self._read_condition(reader, self._mask)
         self._waitset.attach(condition)
         self._readers.append((reader, condition, callback))
 
+    def service(self, name: str, type_name: str, handler: Callable[[Any], Any]) -> None:
+        from molmo_agent.adapters.ros2.dds_services import DdsServiceServer
+
+        resolved = resolve_topic(name, self.node_name, self.namespace)
+        self._services.append(DdsServiceServer(self, resolved, type_name, handler))
+
+    def service_client(self, name: str, type_name: str):
+        """A ``DdsServiceClient``: ``client.call(messages.GroundRequest(...), timeout_s=10)``."""
+        from molmo_agent.adapters.ros2.dds_services import DdsServiceClient
+
+        return DdsServiceClient(self, resolve_topic(name, self.node_name, self.namespace), type_name)
+
+    def goal_sender(self, action: str, type_name: str):
+        """A ``DdsGoalSender``: ``send(messages.NavigateToPoseGoal(pose=...))`` submits a goal, no waiting."""
+        from molmo_agent.adapters.ros2.dds_services import DdsGoalSender
+
+        return DdsGoalSender(self, resolve_topic(action, self.node_name, self.namespace), type_name)
+
     def publisher(self, topic: str, type_name: str, qos: str = "default") -> Callable[[Any], None]:
         from cyclonedds.pub import DataWriter
 
-        writer = DataWriter(self._participant, self._topic(topic, type_name), qos=_qos(qos))
+        writer = DataWriter(self.participant, self._topic(topic, type_name), qos=_qos(qos))
         self._writers.append(writer)
         return writer.write
 
@@ -161,3 +183,4 @@ class DdsTransport:
         self._closed = True
         self._readers.clear()
         self._writers.clear()
+        self._services.clear()

@@ -1,19 +1,24 @@
 """Transport-free heart of the ROS 2 grounding node: camera messages + instruction -> 3-D targets.
 
 Both transports feed messages in (``on_color``, ``on_depth``, ``on_camera_info``, ``on_tf``) and
-call ``handle_request``; the result holds ready-to-publish ``PointStamped``/``PoseStamped``
+call ``handle`` (a ``GroundingRequest``, e.g. from the Ground service) or ``handle_request`` (the
+text of the instruction topic); the result holds ready-to-publish ``PointStamped``/``PoseStamped``
 messages (Cyclone DDS structs; the rclpy transport copies them into rclpy messages).
 
-Geometry, in order: the newest color/depth/CameraInfo set (approximate-time synchronized, refused
-when older than ``max_age_s``) -> the grounder's point in color pixels -> undistorted with
-CameraInfo D -> robust depth (median of valid readings around the point) -> 3-D point in the
-camera optical frame (CameraInfo K) -> transform to ``target_frame`` looked up *at the image
-stamp* -> workspace check -> messages. The grasp orientation's z axis is the approach direction
-(into the local surface, from the depth normal).
+Geometry of ``grasp`` and ``point`` requests, in order: the newest color/depth/CameraInfo set
+(approximate-time synchronized, refused when older than ``max_age_s``) -> the grounder's point in
+color pixels -> undistorted with CameraInfo D -> robust depth (median of valid readings around
+the point) -> 3-D point in the camera optical frame (CameraInfo K) -> transform to
+``target_frame`` looked up *at the image stamp* -> workspace check -> messages. The grasp
+orientation's z axis is the approach direction (into the local surface, from the depth normal).
+
+``waypoint`` requests need no depth: the pixel's viewing ray (K, D) is intersected with the
+z = 0 plane of ``ground_frame`` (TF at the image stamp); the pose faces along the ray's ground
+track (the robot arrives looking at the target) and can be sent to Nav2 by the node.
 
     core = GroundingCore(Grounder(backend), GroundingConfig(target_frame="base_link"))
     core.on_color(color_msg); core.on_depth(depth_msg); core.on_camera_info(info_msg); core.on_tf(tf_msg)
-    result = core.handle_request("pick up the red mug", now_ns=time.time_ns())
+    result = core.handle(GroundingRequest("pick up the red mug", kind="grasp"), now_ns=time.time_ns())
     result.pose  # geometry_msgs/PoseStamped in base_link
 """
 
@@ -37,17 +42,30 @@ from molmo_agent.adapters.ros2.tf_buffer import TfBuffer
 from molmo_agent.errors import MolmoAgentError
 from molmo_agent.safety import Decision, SafetyPolicy, WorkspaceBounds
 
-REQUEST_KINDS = ("grasp", "point")
+REQUEST_KINDS = ("grasp", "point", "waypoint")
 
 
 @dataclass
 class GroundingRequest:
-    """An instruction; on the wire a plain string or JSON ``{"id", "instruction", "kind", "frame"}``."""
+    """An instruction and what to make of it: ``kind`` is ``grasp``, ``point`` or ``waypoint``;
+    ``frame`` overrides the node's target frame. On the instruction topic a plain string or JSON
+    ``{"id", "instruction", "kind", "frame"}``; on the Ground service its request fields.
+
+        GroundingRequest("go to the door", kind="waypoint", frame="map")
+    """
 
     instruction: str
     kind: str = "grasp"
     frame: str | None = None
     request_id: str = ""
+
+    def check(self) -> GroundingRequest:
+        """Raise ``MessageError`` for an empty instruction or an unknown kind; return self."""
+        if not self.instruction.strip():
+            raise MessageError("empty instruction")
+        if self.kind not in REQUEST_KINDS:
+            raise MessageError(f"unknown request kind {self.kind!r}; use one of {REQUEST_KINDS}")
+        return self
 
     @classmethod
     def parse(cls, text: str) -> GroundingRequest:
@@ -63,11 +81,7 @@ class GroundingRequest:
                           str(data.get("id", "")))
         else:
             request = cls(text)
-        if not request.instruction:
-            raise MessageError("empty instruction")
-        if request.kind not in REQUEST_KINDS:
-            raise MessageError(f"unknown request kind {request.kind!r}; use one of {REQUEST_KINDS}")
-        return request
+        return request.check()
 
 
 @dataclass
@@ -84,6 +98,7 @@ class GroundingResult:
     action: Action | None = None
     decision: Decision | None = None
     camera_frame: str = ""
+    nav2_goal: str = ""  # what happened to the Nav2 goal of a waypoint (set by the node)
     debug_image: np.ndarray | None = field(default=None, repr=False)
 
     def to_json(self) -> str:
@@ -98,6 +113,8 @@ class GroundingResult:
             data["orientation_xyzw"] = [q.x, q.y, q.z, q.w]
         if self.action is not None:
             data["action"] = self.action.to_json()
+        if self.nav2_goal:
+            data["nav2_goal"] = self.nav2_goal
         if self.decision is not None:
             data["decision"] = {"allowed": self.decision.allowed, "rule": self.decision.rule,
                                 "reason": self.decision.reason, "executed": self.decision.executed}
@@ -148,17 +165,23 @@ class GroundingCore:
     # ---- requests -----------------------------------------------------------------------------
     def handle_request(self, text: str, now_ns: int,
                        executor: Callable[[GroundingResult], Any] | None = None) -> GroundingResult:
-        """Ground one instruction and hand the result to ``executor`` (e.g. publish) via the safety policy.
-
-        Errors of the agent layer and refusals of the policy become ``result.error`` (with no
-        point/pose), never exceptions: a node must keep running after a bad request.
-        """
+        """``handle`` for the text of the instruction topic (plain or JSON, see ``GroundingRequest``)."""
         try:
             request = GroundingRequest.parse(text)
         except MessageError as error:
             return GroundingResult(GroundingRequest(text.strip()[:200], "grasp"), error=str(error))
+        return self.handle(request, now_ns, executor)
+
+    def handle(self, request: GroundingRequest, now_ns: int,
+               executor: Callable[[GroundingResult], Any] | None = None) -> GroundingResult:
+        """Ground one request and hand the result to ``executor`` (e.g. publish) via the safety policy.
+
+        Errors of the agent layer and refusals of the policy become ``result.error`` (with no
+        point/pose), never exceptions: a node must keep running after a bad request.
+        """
         result = GroundingResult(request)
         try:
+            request.check()
             self._ground(request, now_ns, result)
             result.decision = self.safety.execute(result.action, lambda _: executor(result) if executor else None)
         except MolmoAgentError as error:
@@ -170,38 +193,36 @@ class GroundingCore:
         return result
 
     def _ground(self, request: GroundingRequest, now_ns: int, result: GroundingResult) -> None:
-        frame = self.sync.latest(now_ns)
+        waypoint = request.kind == "waypoint"
+        frame = self.sync.latest(now_ns, need_depth=not waypoint)
         result.stamp_ns = frame.stamp_ns
         camera_frame = str(frame.color.header.frame_id).lstrip("/")
         result.camera_frame = camera_frame
-        for name, msg in (("depth", frame.depth), ("CameraInfo", frame.info)):
-            if str(msg.header.frame_id).lstrip("/") != camera_frame:
-                raise MessageError(f"{name} is in frame {msg.header.frame_id!r} but color is in {camera_frame!r}; "
-                                   "the node needs depth registered (aligned) to the color camera")
         rgb = conversions.color_image_to_rgb(frame.color)
-        depth = conversions.depth_image_to_meters(frame.depth)
         model = conversions.camera_info_to_model(frame.info)
         size = (rgb.shape[1], rgb.shape[0])
-        if depth.shape != rgb.shape[:2] or (model.width, model.height) != size:
-            raise MessageError(f"color {size[0]}x{size[1]}, depth {depth.shape[1]}x{depth.shape[0]} and CameraInfo "
-                               f"{model.width}x{model.height} must have the same size (aligned depth)")
+        if str(frame.info.header.frame_id).lstrip("/") != camera_frame or (model.width, model.height) != size:
+            raise MessageError(f"CameraInfo ({frame.info.header.frame_id!r}, {model.width}x{model.height}) does not "
+                               f"describe the color image ({camera_frame!r}, {size[0]}x{size[1]})")
         # K and D from CameraInfo; the coordinate module removes the lens distortion.
         distortion = tuple(float(v) for v in model.d[:8]) if model.is_distorted else ()
         intrinsics = spaces.CameraIntrinsics.from_matrix(model.k, model.width, model.height, distortion)
+        depth = None if waypoint else self._aligned_depth(frame.depth, camera_frame, size)
 
         point, result.model_text = self._point(rgb, request.instruction)
         result.pixel = (point.x, point.y)
-        z = spaces.robust_depth(depth, point, window=self.config.depth_window,
-                                min_depth=self.config.min_depth_m, max_depth=self.config.max_depth_m)
-        p_camera = spaces.pixel_to_camera_point(point, z, intrinsics)
         target = (request.frame or self.config.target_frame).lstrip("/")
-        target_T_camera = self.tf.lookup(target, camera_frame, frame.stamp_ns)
-        p_target = spaces.transform_point(target_T_camera, p_camera)
-
         header = _header(frame.stamp_ns, target)
+        label = point.label or request.instruction
+        if waypoint:
+            p_target, q = self._ground_waypoint(point, intrinsics, camera_frame, target, frame.stamp_ns)
+        else:
+            z = spaces.robust_depth(depth, point, window=self.config.depth_window,
+                                    min_depth=self.config.min_depth_m, max_depth=self.config.max_depth_m)
+            target_T_camera = self.tf.lookup(target, camera_frame, frame.stamp_ns)
+            p_target = spaces.transform_point(target_T_camera, spaces.pixel_to_camera_point(point, z, intrinsics))
         result.point = messages.PointStamped(header=header, point=messages.Point(
             x=float(p_target[0]), y=float(p_target[1]), z=float(p_target[2])))
-        label = point.label or request.instruction
         result.action = Waypoint(tuple(p_target), frame=target, label=label)
         if request.kind == "grasp":
             approach_camera = spaces.grasp_approach(depth, point, intrinsics, min_depth=self.config.min_depth_m,
@@ -209,11 +230,36 @@ class GroundingCore:
             approach = spaces.transform_direction(target_T_camera, approach_camera)
             result.action = GraspTarget(tuple(p_target), tuple(approach), frame=target, label=label)
             q = approach_quaternion(approach)
+        if request.kind != "point":
             result.pose = messages.PoseStamped(header=header, pose=messages.Pose(
                 position=result.point.point,
                 orientation=messages.Quaternion(x=float(q[0]), y=float(q[1]), z=float(q[2]), w=float(q[3]))))
         if self.config.publish_debug_image:
             result.debug_image = _annotate(rgb, point.x, point.y)
+
+    @staticmethod
+    def _aligned_depth(msg: Any, camera_frame: str, size: tuple[int, int]) -> np.ndarray:
+        if str(msg.header.frame_id).lstrip("/") != camera_frame:
+            raise MessageError(f"depth is in frame {msg.header.frame_id!r} but color is in {camera_frame!r}; "
+                               "the node needs depth registered (aligned) to the color camera")
+        depth = conversions.depth_image_to_meters(msg)
+        if (depth.shape[1], depth.shape[0]) != size:
+            raise MessageError(f"color {size[0]}x{size[1]} and depth {depth.shape[1]}x{depth.shape[0]} must have "
+                               "the same size (aligned depth)")
+        return depth
+
+    def _ground_waypoint(self, point: Any, intrinsics: spaces.CameraIntrinsics, camera_frame: str, target: str,
+                         stamp_ns: int) -> tuple[np.ndarray, np.ndarray]:
+        """Ray/ground-plane intersection -> (position in ``target``, xyzw orientation facing along the ray)."""
+        ground = (self.config.ground_frame or target).lstrip("/")
+        ground_T_camera = self.tf.lookup(ground, camera_frame, stamp_ns)
+        p_ground = spaces.pixel_to_ground(point, intrinsics, ground_T_camera, ground_z=0.0,
+                                          max_range=self.config.waypoint_max_range_m)
+        track = p_ground[:2] - ground_T_camera[:2, 3]
+        ground_R_goal = Rotation.from_euler("z", float(np.arctan2(track[1], track[0]))).as_matrix()
+        target_T_ground = self.tf.lookup(target, ground, stamp_ns)
+        p_target = spaces.transform_point(target_T_ground, p_ground)
+        return p_target, Rotation.from_matrix(target_T_ground[:3, :3] @ ground_R_goal).as_quat()
 
     def _point(self, rgb: np.ndarray, instruction: str):
         from PIL import Image as PILImage

@@ -6,11 +6,15 @@
     # or any OpenAI-compatible Molmo server: --endpoint http://127.0.0.1:8000/v1
     # on a ROS 2 Humble/Jazzy machine: ros2 launch adapters/ros2/launch/grounding.launch.py model:=PATH
 
-Topics (defaults; see ``GroundingConfig``): subscribes to color, aligned depth and CameraInfo
-(sensor-data QoS), ``/tf``, ``/tf_static`` and ``~/instruction`` (std_msgs/String: plain text or
-JSON ``{"id", "instruction", "kind": "grasp"|"point", "frame"}``); publishes ``~/point``
-(PointStamped), ``~/grasp_pose`` (PoseStamped), ``~/result`` (std_msgs/String JSON, also for
-errors and refusals) and ``~/debug_image``.
+Interface (defaults; see ``GroundingConfig``): the service ``~/ground``
+(molmo_agent_interfaces/srv/Ground: instruction, mode grasp|point|waypoint, target_frame ->
+success, message, point, pose, raw_answer) is the primary way in; the topic ``~/instruction``
+(std_msgs/String: plain text or JSON ``{"id", "instruction", "kind", "frame"}``) does the same
+for clients without the interface package. Subscribes to color, aligned depth and CameraInfo
+(sensor-data QoS), ``/tf`` and ``/tf_static``; publishes every answer on ``~/point``
+(PointStamped), ``~/grasp_pose`` (PoseStamped, grasps and waypoints), ``~/result``
+(std_msgs/String JSON, also for errors and refusals) and ``~/debug_image``. With
+``--nav2-goal true`` a waypoint also becomes a Nav2 ``NavigateToPose`` goal on ``--nav2-action``.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ import signal
 import sys
 from typing import Any
 
+from molmo_agent.adapters.errors import MessageError, ServiceCallError
 from molmo_agent.adapters.ros2 import conversions, messages
 from molmo_agent.adapters.ros2.config import add_node_arguments, config_from_args
-from molmo_agent.adapters.ros2.grounding_core import GroundingCore, GroundingResult
+from molmo_agent.adapters.ros2.grounding_core import GroundingCore, GroundingRequest, GroundingResult
 from molmo_agent.adapters.ros2.transport import Transport, make_transport
 
 
@@ -46,22 +51,51 @@ class GroundingNode:
         self._publish_pose = transport.publisher(cfg.pose_topic, "geometry_msgs/PoseStamped")
         self._publish_result = transport.publisher(cfg.result_topic, "std_msgs/String")
         self._publish_debug = transport.publisher(cfg.debug_image_topic, "sensor_msgs/Image", qos="sensor")
+        self._send_nav2_goal = (transport.goal_sender(cfg.nav2_action, "nav2_msgs/action/NavigateToPose")
+                                if cfg.nav2_goal else None)
+        transport.service(cfg.ground_service, "molmo_agent_interfaces/srv/Ground", self.on_ground_request)
         self.handled = 0
 
+    def on_ground_request(self, request: Any) -> messages.GroundResponse:
+        """The Ground service: empty mode means grasp, empty target_frame the node's ``target_frame``."""
+        grounding = GroundingRequest(str(request.instruction).strip(), str(request.mode).strip() or "grasp",
+                                     str(request.target_frame).strip() or None, request_id="service")
+        result = self._answer(grounding)
+        return messages.GroundResponse(
+            success=not result.error, message=result.error, raw_answer=result.model_text,
+            point=result.point or messages.PointStamped(), pose=result.pose or messages.PoseStamped())
+
     def on_instruction(self, msg: Any) -> None:
-        result = self.core.handle_request(str(msg.data), self.transport.now_ns(), executor=self._publish_targets)
+        try:
+            request = GroundingRequest.parse(str(msg.data))
+        except MessageError as error:
+            self._publish_result(messages.String(data=GroundingResult(
+                GroundingRequest(str(msg.data).strip()[:200]), error=str(error)).to_json()))
+            return
+        self._answer(request)
+
+    def _answer(self, request: GroundingRequest) -> GroundingResult:
+        """Ground, publish the targets (if the safety policy allows), the JSON result and the debug image."""
+        result = self.core.handle(request, self.transport.now_ns(), executor=self._publish_targets)
         self._publish_result(messages.String(data=result.to_json()))
         if result.debug_image is not None and self.core.config.publish_debug_image:
             sec, nanosec = conversions.ns_to_stamp_fields(result.stamp_ns)
             header = messages.Header(stamp=messages.Time(sec=sec, nanosec=nanosec), frame_id=result.camera_frame)
             self._publish_debug(conversions.numpy_to_image(result.debug_image, "rgb8", header))
         self.handled += 1
+        return result
 
     def _publish_targets(self, result: GroundingResult) -> None:
         """The executor the safety policy runs for an allowed target."""
         self._publish_point(result.point)
         if result.pose is not None:
             self._publish_pose(result.pose)
+        if self._send_nav2_goal is not None and result.request.kind == "waypoint":
+            goal = messages.NavigateToPoseGoal(pose=result.pose, behavior_tree=self.core.config.nav2_behavior_tree)
+            try:
+                result.nav2_goal = "sent " + bytes(self._send_nav2_goal(goal)).hex()
+            except ServiceCallError as error:  # the waypoint itself is still answered and published
+                result.nav2_goal = f"not sent: {error}"
 
     def spin(self, **kwargs: Any) -> None:
         self.transport.spin(**kwargs)

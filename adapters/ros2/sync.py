@@ -26,7 +26,7 @@ STREAMS = ("color", "depth", "info")
 
 @dataclass(frozen=True)
 class FrameSet:
-    """One synchronized observation; ``stamp_ns`` is the color image's stamp."""
+    """One synchronized observation; ``stamp_ns`` is the color image's stamp (``depth`` None if not asked for)."""
 
     stamp_ns: int
     color: Any
@@ -51,17 +51,18 @@ class FrameSynchronizer:
         with self._lock:
             self._queues[stream].append((int(stamp_ns), message))
 
-    def latest(self, now_ns: int) -> FrameSet:
-        """Newest color frame with a depth and CameraInfo within ``slop``; refuses stale or missing data."""
+    def latest(self, now_ns: int, need_depth: bool = True) -> FrameSet:
+        """Newest color frame with a depth (unless ``need_depth`` is False) and CameraInfo within ``slop``;
+        refuses stale or missing data."""
         with self._lock:
-            queues = {name: list(queue) for name, queue in self._queues.items()}
+            queues = {name: list(queue) for name, queue in self._queues.items() if need_depth or name != "depth"}
         missing = [name for name, queue in queues.items() if not queue]
         if missing:
             raise StaleFrameError(f"no {', '.join(missing)} message received yet; check the topic names")
         for stamp, color in sorted(queues["color"], key=lambda item: -item[0]):
-            depth = _closest(queues["depth"], stamp, self.slop_ns)
+            depth = _closest(queues["depth"], stamp, self.slop_ns) if need_depth else None
             info = _closest(queues["info"], stamp, self.slop_ns)
-            if depth is None or info is None:
+            if (need_depth and depth is None) or info is None:
                 continue
             age = now_ns - stamp
             if age > self.max_age_ns:
@@ -71,7 +72,7 @@ class FrameSynchronizer:
                 )
             return FrameSet(stamp, color, depth, info)
         raise StaleFrameError(
-            f"no color/depth/CameraInfo set within {self.slop_ns / 1e6:.1f} ms of each other; "
+            f"no color/{'depth/' if need_depth else ''}CameraInfo set within {self.slop_ns / 1e6:.1f} ms of each other; "
             "is depth aligned to color and published with the same stamps?"
         )
 

@@ -7,6 +7,8 @@ interface, so it is the same code on both.
     transport = make_transport("dds", node_name="molmo_grounding")
     transport.subscribe("/camera/color/image_raw", "sensor_msgs/Image", on_color, qos="sensor")
     publish_point = transport.publisher("~/point", "geometry_msgs/PointStamped")
+    transport.service("~/ground", "molmo_agent_interfaces/srv/Ground", lambda request: make_response(request))
+    send_goal = transport.goal_sender("/navigate_to_pose", "nav2_msgs/action/NavigateToPose")
     transport.spin(until=lambda: done)
 """
 
@@ -28,6 +30,9 @@ MESSAGE_TYPES = (
     "sensor_msgs/Image", "sensor_msgs/CameraInfo", "std_msgs/String", "geometry_msgs/PointStamped",
     "geometry_msgs/PoseStamped", "tf2_msgs/TFMessage",
 )
+# The service the node offers and the action it can send goals to.
+SERVICE_TYPES = ("molmo_agent_interfaces/srv/Ground",)
+ACTION_TYPES = ("nav2_msgs/action/NavigateToPose",)
 
 
 class Transport(Protocol):
@@ -38,6 +43,16 @@ class Transport(Protocol):
     def subscribe(self, topic: str, type_name: str, callback: Callable[[Any], None], qos: str = "default") -> None: ...
 
     def publisher(self, topic: str, type_name: str, qos: str = "default") -> Callable[[Any], None]: ...
+
+    def service(self, name: str, type_name: str, handler: Callable[[Any], Any]) -> None:
+        """Offer a service; ``handler(request) -> response`` runs in ``spin``. Responses may be the
+        ``messages`` structs (the rclpy transport copies them into its own classes)."""
+
+    def service_client(self, name: str, type_name: str) -> Any:
+        """A client whose ``call(request, timeout_s)`` returns the response or raises ``ServiceCallError``."""
+
+    def goal_sender(self, action: str, type_name: str) -> Callable[[Any], Any]:
+        """A callable that submits an action goal (e.g. ``messages.NavigateToPoseGoal``) without waiting."""
 
     def now_ns(self) -> int: ...
 
