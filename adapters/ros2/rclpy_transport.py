@@ -1,10 +1,13 @@
 """The ``Transport`` interface over rclpy, for machines with ROS 2 (Humble, Jazzy) installed.
 
 rclpy cannot be installed from PyPI or Debian here, so this module is written against rclpy's
-documented API (``rclpy.create_node``, ``create_subscription``/``create_publisher``, QoS
-profiles, ``spin_once``) and is NOT exercised by the test suite; the ``dds`` transport and the
-shared ``GroundingCore`` are. Messages the core builds (Cyclone DDS structs with the same field
-names) are copied field by field into the rclpy message classes.
+documented API (``rclpy.create_node``, ``create_subscription``/``create_publisher``,
+``create_service``/``create_client``, ``rclpy.action.ActionClient``, QoS profiles,
+``spin_once``) and is NOT exercised by the test suite; the ``dds`` transport and the shared
+``GroundingCore`` are. Messages the core builds (Cyclone DDS structs with the same field names)
+are copied field by field into the rclpy message classes. The Ground service needs the
+``molmo_agent_interfaces`` package built in the ROS 2 workspace (adapters/ros2/interfaces/);
+Nav2 goals need ``nav2_msgs``.
 
     transport = RclpyTransport(node_name="molmo_grounding")  # after `source /opt/ros/jazzy/setup.bash`
 """
@@ -16,7 +19,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from molmo_agent.adapters.errors import TransportError
+from molmo_agent.adapters.errors import ServiceCallError, TransportError
 from molmo_agent.adapters.ros2.transport import QOS_PROFILES
 
 
@@ -26,6 +29,17 @@ def _message_class(type_name: str):
         return getattr(importlib.import_module(f"{package}.msg"), name)
     except (ImportError, AttributeError) as error:
         raise TransportError(f"ROS 2 message type {type_name} is not available: {error}") from None
+
+
+def _interface_class(type_name: str):
+    """``pkg/srv/Name`` or ``pkg/action/Name`` -> the generated rclpy class."""
+    package, kind, name = type_name.split("/")
+    try:
+        return getattr(importlib.import_module(f"{package}.{kind}"), name)
+    except (ImportError, AttributeError) as error:
+        hint = (" (build adapters/ros2/interfaces/molmo_agent_interfaces in your workspace and source it)"
+                if package == "molmo_agent_interfaces" else "")
+        raise TransportError(f"ROS 2 interface {type_name} is not available: {error}{hint}") from None
 
 
 def to_rclpy(message: Any, cls: type) -> Any:
@@ -92,6 +106,34 @@ class RclpyTransport:
         self._keep.append(pub)
         return lambda message: pub.publish(to_rclpy(message, cls))
 
+    def service(self, name: str, type_name: str, handler: Callable[[Any], Any]) -> None:
+        srv = _interface_class(type_name)
+        callback = lambda request, response: to_rclpy(handler(request), type(response))  # noqa: E731
+        self._keep.append(self.node.create_service(srv, name, callback))
+
+    def service_client(self, name: str, type_name: str) -> _ServiceClient:
+        return _ServiceClient(self, name, _interface_class(type_name))
+
+    def goal_sender(self, action: str, type_name: str) -> Callable[[Any], bytes]:
+        """Submit goals with ``rclpy.action.ActionClient.send_goal_async`` (no waiting for the result)."""
+        import uuid
+
+        from rclpy.action import ActionClient
+        from unique_identifier_msgs.msg import UUID
+
+        action_cls = _interface_class(type_name)
+        client = ActionClient(self.node, action_cls, action)
+        self._keep.append(client)
+
+        def send(goal: Any) -> bytes:
+            if not client.wait_for_server(timeout_sec=1.0):
+                raise ServiceCallError(f"no action server for {action} (waited 1.0 s)")
+            goal_id = uuid.uuid4().bytes
+            client.send_goal_async(to_rclpy(goal, action_cls.Goal), goal_uuid=UUID(uuid=list(goal_id)))
+            return goal_id
+
+        return send
+
     def now_ns(self) -> int:
         return int(self.node.get_clock().now().nanoseconds)  # honours use_sim_time
 
@@ -108,3 +150,24 @@ class RclpyTransport:
         self.node.destroy_node()
         if self._rclpy.ok():
             self._rclpy.shutdown()
+
+
+class _ServiceClient:
+    """``call(request, timeout_s)`` on an rclpy client, spinning the node until the answer arrives."""
+
+    def __init__(self, transport: RclpyTransport, name: str, srv: type):
+        self.transport, self.name, self.srv = transport, name, srv
+        self.client = transport.node.create_client(srv, name)
+
+    def call(self, request: Any, timeout_s: float = 30.0) -> Any:
+        import time
+
+        deadline = time.monotonic() + timeout_s
+        if not self.client.wait_for_service(timeout_sec=timeout_s):
+            raise ServiceCallError(f"service {self.name} is not available (waited {timeout_s} s)")
+        future = self.client.call_async(to_rclpy(request, self.srv.Request))
+        self.transport._rclpy.spin_until_future_complete(self.transport.node, future,
+                                                         timeout_sec=max(deadline - time.monotonic(), 0.0))
+        if not future.done():
+            raise ServiceCallError(f"service {self.name} did not answer within {timeout_s} s")
+        return future.result()
