@@ -1,64 +1,51 @@
-"""Ask the running grounding node for a grasp target and print the PoseStamped it publishes.
+"""Ask the running grounding node for a grasp target (or a waypoint) through its Ground service.
 
 Start the node first (this machine, Cyclone DDS on loopback, no ROS 2 needed):
 
     export CYCLONEDDS_URI=file://$PWD/configs/cyclonedds-loopback.xml
     molmo-agent ros2 node --transport dds --endpoint http://127.0.0.1:8000/v1 --target-frame base_link &
     python examples/ros2_ask_grasp.py "pick up the red mug"
+    python examples/ros2_ask_grasp.py "go to the door" --mode waypoint --frame map
 
-On a ROS 2 machine the same exchange is `ros2 topic pub --once /molmo_grounding/instruction
-std_msgs/msg/String "data: 'pick up the red mug'"` and `ros2 topic echo /molmo_grounding/grasp_pose`.
-The node needs a camera publishing color, aligned depth, CameraInfo and TF.
+The node needs a camera publishing color, aligned depth (not for waypoints), CameraInfo and TF.
+On a ROS 2 machine the same call is
+
+    ros2 service call /molmo_grounding/ground molmo_agent_interfaces/srv/Ground \\
+        "{instruction: 'pick up the red mug', mode: grasp, target_frame: base_link}"
+
+(`molmo-agent ros2 ask "pick up the red mug"` does the same from the shell.)
 """
 
 import argparse
-import json
-import time
-import uuid
 
-from molmo_agent.adapters.ros2 import messages
-from molmo_agent.adapters.ros2.dds_transport import DdsTransport
+from scipy.spatial.transform import Rotation
+
+from molmo_agent.adapters.ros2.client import GroundingClient
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("instruction")
-    parser.add_argument("--kind", choices=("grasp", "point"), default="grasp")
-    parser.add_argument("--frame", default=None, help="answer in this frame (default: the node's target frame)")
-    parser.add_argument("--node", default="/molmo_grounding", help="the node's name (topic prefix)")
+    parser.add_argument("--mode", choices=("grasp", "point", "waypoint"), default="grasp")
+    parser.add_argument("--frame", default="", help="answer in this frame (default: the node's target frame)")
+    parser.add_argument("--service", default="/molmo_grounding/ground", help="the node's Ground service")
     parser.add_argument("--timeout", type=float, default=30.0)
     args = parser.parse_args()
 
-    transport = DdsTransport(node_name="molmo_example_client")
-    results, poses = [], []
-    transport.subscribe(f"{args.node}/result", "std_msgs/String", lambda m: results.append(json.loads(m.data)))
-    transport.subscribe(f"{args.node}/grasp_pose", "geometry_msgs/PoseStamped", poses.append)
-    ask = transport.publisher(f"{args.node}/instruction", "std_msgs/String")
-
-    request_id = uuid.uuid4().hex[:8]
-    request = {"id": request_id, "instruction": args.instruction, "kind": args.kind}
-    if args.frame:
-        request["frame"] = args.frame
-    deadline, sent_at = time.monotonic() + args.timeout, 0.0
-    mine = []
-    while not mine and time.monotonic() < deadline:
-        if time.monotonic() - sent_at > 2.0:  # re-send until the node has discovered us
-            ask(messages.String(data=json.dumps(request)))
-            sent_at = time.monotonic()
-        transport.spin_once(0.1)
-        mine = [r for r in results if r.get("id") == request_id]
-    transport.spin_once(0.3)  # the pose is published just before the result
-    transport.close()
-    if not mine:
-        raise SystemExit(f"no answer from {args.node} within {args.timeout} s; is the node running?")
-    result = mine[0]
-    if not result["ok"]:
-        raise SystemExit(f"the node refused: {result['error']}")
-    print(f"{args.instruction!r}: {result['kind']} at {[round(v, 4) for v in result['position']]} "
-          f"in {result['frame']!r} (image pixel {[round(v, 1) for v in result['pixel']]})")
-    if poses:
-        q = poses[-1].pose.orientation
-        print(f"approach orientation (xyzw): {[round(v, 4) for v in (q.x, q.y, q.z, q.w)]}")
+    with GroundingClient(args.service) as client:
+        answer = client.ground(args.instruction, mode=args.mode, target_frame=args.frame, timeout_s=args.timeout)
+    if not answer.success:
+        raise SystemExit(f"the node could not ground {args.instruction!r}: {answer.message}")
+    p = answer.point.point
+    print(f"{args.instruction!r}: {args.mode} at ({p.x:.4f}, {p.y:.4f}, {p.z:.4f}) m "
+          f"in {answer.point.header.frame_id!r}; model said {answer.raw_answer!r}")
+    if args.mode != "point":
+        q = answer.pose.pose.orientation
+        matrix = Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix()
+        if args.mode == "grasp":
+            print(f"approach direction (gripper z axis): {matrix[:, 2].round(4).tolist()}")
+        else:
+            print(f"heading on arrival (x axis): {matrix[:, 0].round(4).tolist()}")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -218,18 +219,39 @@ def test_ground_service_reports_failures_in_the_response(node_and_robot):
     assert node.poll() is None
 
 
-def test_cli_ask_prints_the_grasp_answer(node_and_robot):
-    node, robot = node_and_robot
-    cli = subprocess.Popen([sys.executable, "-m", "molmo_agent.cli", "ros2", "ask", "pick up the red mug",
-                            "--mode", "point", "--json", "--timeout", "20"],
-                           cwd="/", env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def _run_while_camera_runs(robot: Robot, argv: list[str]) -> str:
+    """Run a client program (its own process) while the robot keeps publishing; return its stdout."""
+    process = subprocess.Popen([sys.executable, *argv], cwd=REPO_ROOT, env=_env(), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
-    while cli.poll() is None and time.monotonic() < deadline:  # keep the camera running meanwhile
+    while process.poll() is None and time.monotonic() < deadline:
         robot.publish_frame(time.time_ns())
         robot.transport.spin_once(0.05)
-    out, err = cli.communicate(timeout=10)
-    assert cli.returncode == 0, out + err
+    out, err = process.communicate(timeout=10)
+    assert process.returncode == 0, out + err
+    return out
+
+
+def test_cli_ask_prints_the_grasp_answer(node_and_robot):
+    node, robot = node_and_robot
+    out = _run_while_camera_runs(robot, ["-m", "molmo_agent.cli", "ros2", "ask", "pick up the red mug",
+                                         "--mode", "point", "--json", "--timeout", "20"])
     answer = json.loads(out)
     truth = ros2_scene.Scene(answer["stamp"][0] * 1_000_000_000 + answer["stamp"][1], TARGET_CAMERA).target_base
     assert answer["frame"] == "base_link" and "orientation_xyzw" not in answer
     assert np.linalg.norm(np.array(answer["position"]) - truth) < 2e-3
+
+
+def test_example_script_asks_for_a_waypoint(node_and_robot):
+    node, robot = node_and_robot
+    out = _run_while_camera_runs(robot, ["examples/ros2_ask_grasp.py", "go to the door", "--mode", "waypoint"])
+    printed = np.array([float(v) for v in re.search(r"waypoint at \(([^)]*)\) m", out).group(1).split(",")])
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # the node's ~/result for this answer carries the image stamp
+        mine = [r for r in robot.results if r["kind"] == "waypoint" and r["ok"]
+                and np.allclose(r["position"], printed, atol=6e-5)]
+        if mine:
+            break
+        robot.transport.spin_once(0.1)
+    truth = ros2_scene.Scene(mine[-1]["stamp_ns"], FLOOR_CAMERA).target_base
+    assert np.linalg.norm(printed - truth) < 0.01 and "heading on arrival" in out

@@ -163,3 +163,21 @@ def test_service_round_trip_over_dds_matches_replies_to_their_client():
         spinner.join(5)
         client.close()
         server.close()
+
+
+def test_launch_arguments_are_node_options():
+    """Every launch argument the launch file passes on (as --name=value) is an option of the node."""
+    import ast
+
+    from molmo_agent.adapters.ros2.config import config_from_args
+    from molmo_agent.adapters.ros2.node import build_parser
+
+    tree = ast.parse(Path(REPO_ROOT, "adapters/ros2/launch/grounding.launch.py").read_text())
+    assignment = next(node for node in tree.body if isinstance(node, ast.Assign) and node.targets[0].id == "ARGUMENTS")
+    arguments = ast.literal_eval(assignment.value)
+    argv = [f"--{name.replace('_', '-')}={value}" for name, value in arguments.items() if name != "python"]
+    args, unknown = build_parser().parse_known_args(argv + ["--nav2-goal=true", "--ground-frame=floor"])
+    assert unknown == []
+    config = config_from_args(args)
+    assert config.ground_service == "~/ground" and config.nav2_goal is True and config.ground_frame == "floor"
+    assert args.model == "" and args.transport == "dds"  # the launch file adds --transport rclpy itself

@@ -3,18 +3,21 @@
     ros2 launch adapters/ros2/launch/grounding.launch.py model:=/path/to/checkpoint device:=cuda dtype:=bfloat16 \
         target_frame:=base_link \
         color_topic:=/camera/color/image_raw depth_topic:=/camera/aligned_depth_to_color/image_raw \
-        camera_info_topic:=/camera/color/camera_info
+        camera_info_topic:=/camera/color/camera_info \
+        nav2_goal:=true ground_frame:=base_footprint
 
 The node is the Python module ``molmo_agent.adapters.ros2.node`` of the installed molmo-agent
-package (no colcon package is needed); it must run with the Python that has molmo-agent installed
-and sees rclpy (the system Python of the ROS 2 distribution, or a venv made with
-``--system-site-packages``).
+package; it must run with the Python that has molmo-agent installed and sees rclpy (the system
+Python of the ROS 2 distribution, or a venv made with ``--system-site-packages``). Its Ground
+service needs the ``molmo_agent_interfaces`` package (adapters/ros2/interfaces/) built with colcon
+and sourced; Nav2 goals need ``nav2_msgs``.
 """
 
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, ExecuteProcess
 from launch.substitutions import LaunchConfiguration
 
+# Launch argument -> default; each becomes the node option --<name with dashes>=<value>.
 ARGUMENTS = {
     "python": "python3",
     "model": "",
@@ -26,9 +29,13 @@ ARGUMENTS = {
     "color_topic": "/camera/color/image_raw",
     "depth_topic": "/camera/aligned_depth_to_color/image_raw",
     "camera_info_topic": "/camera/color/camera_info",
+    "ground_service": "~/ground",
     "target_frame": "base_link",
     "max_age_s": "1.0",
     "slop_s": "0.05",
+    "ground_frame": "",
+    "nav2_goal": "false",
+    "nav2_action": "/navigate_to_pose",
 }
 
 
@@ -36,7 +43,6 @@ def generate_launch_description():
     declared = [DeclareLaunchArgument(name, default_value=value) for name, value in ARGUMENTS.items()]
     command = [LaunchConfiguration("python"), "-m", "molmo_agent.adapters.ros2.node", "--transport", "rclpy"]
     for name in ARGUMENTS:
-        if name == "python":
-            continue
-        command += ["--" + name.replace("_", "-"), LaunchConfiguration(name)]
+        if name != "python":  # "--opt=VALUE" as one argument, so an empty value stays an (empty) value
+            command.append(["--" + name.replace("_", "-") + "=", LaunchConfiguration(name)])
     return LaunchDescription([*declared, ExecuteProcess(cmd=command, output="screen", name="molmo_grounding")])
