@@ -221,3 +221,49 @@ def export_pretrained(model: nn.Module, config: Any, output_dir: str | os.PathLi
     plain.save_pretrained(output_dir)
     _barrier()
     return Path(output_dir)
+
+
+# Class names that transformers 5 writes for a plain ``tokenizer.json`` tokenizer; transformers 4
+# (the official Molmo code's) knows the same class as PreTrainedTokenizerFast.
+_PORTABLE_TOKENIZER_CLASSES = {"TokenizersBackend": "PreTrainedTokenizerFast"}
+
+
+def export_processor(processor: Any, output_dir: str | os.PathLike) -> Path:
+    """Write the processor's files and every standard tokenizer file into ``output_dir`` (rank 0 only).
+
+    ``processor.save_pretrained`` writes ``preprocessor_config.json``, ``tokenizer.json`` and
+    ``tokenizer_config.json``; transformers 5 no longer writes ``special_tokens_map.json``, which
+    tools built on transformers 4 (the official Molmo code among them) read for the end-of-text,
+    padding and image tokens, so it is written here from the tokenizer itself (atomically).
+
+        >>> export_processor(MolmoProcessor.from_pretrained("runs/x/tok"), "runs/x/final")
+    """
+    directory = Path(output_dir)
+    processor.save_pretrained(directory)
+    _atomic_write_json(directory / "special_tokens_map.json", special_tokens_map(processor.tokenizer))
+    config_file = directory / "tokenizer_config.json"
+    if config_file.is_file():
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+        portable = _PORTABLE_TOKENIZER_CLASSES.get(config.get("tokenizer_class"))
+        if portable:
+            config["tokenizer_class"] = portable
+            _atomic_write_json(config_file, config)
+    return directory
+
+
+def special_tokens_map(tokenizer: Any) -> dict[str, Any]:
+    """``special_tokens_map.json`` content of a transformers tokenizer (named tokens + additional ones)."""
+    named = {key: str(value) for key, value in tokenizer.special_tokens_map.items()
+             if key != "additional_special_tokens" and value is not None}
+    extra = getattr(tokenizer, "extra_special_tokens", None) or getattr(tokenizer, "additional_special_tokens", None)
+    if isinstance(extra, dict):  # named extra tokens in some transformers versions
+        extra = list(extra.values())
+    if extra:
+        named["additional_special_tokens"] = [str(token) for token in extra]
+    return named
+
+
+def _atomic_write_json(path: Path, value: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)

@@ -31,6 +31,7 @@ import torch.distributed as dist
 
 from molmo_agent.training.checkpointing import (
     export_pretrained,
+    export_processor,
     find_latest_checkpoint,
     load_checkpoint,
     remove_partial_checkpoints,
@@ -282,10 +283,16 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> d
     if removed:
         print(f"removed {removed} partial checkpoint(s) left by an interrupted run")
     latest = find_latest_checkpoint(run_dir)
+    loss_value = float("nan")
     if resume and latest is not None:
         state = load_checkpoint(latest, model, optimizer, scheduler)
         start_step = int(state["step"])
-        if rank == 0:
+        if start_step >= t.steps:  # nothing left to train: report the loss the run finished with
+            loss_value = recorded_loss(state, run_dir)
+            if rank == 0:
+                loss_text = "unknown (no loss in the checkpoint or metrics.jsonl)" if loss_value is None else f"{loss_value:.6g}"
+                print(f"run already finished at step {start_step}, final loss {loss_text}; re-exporting the model")
+        elif rank == 0:
             print(f"resumed from {latest} at step {start_step}")
     elif latest is not None and not resume:
         raise ResumeError(f"{run_dir} already has checkpoints; pass --resume to continue or use a new run_dir")
@@ -304,7 +311,6 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> d
         bar = tqdm(total=t.steps, initial=start_step, desc="train", unit="step")
     model.train()
     batches = iter(loader)
-    loss_value = float("nan")
     for step in range(start_step, t.steps):
         began = time.time()
         micro = [next(batches) for _ in range(sampler.accumulation_steps)]
@@ -336,22 +342,41 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> d
             bar.set_postfix(loss=f"{loss_value:.4f}")
         if t.checkpoint_every and (done % t.checkpoint_every == 0) and done < t.steps:
             save_checkpoint(run_dir, done, model, optimizer, scheduler,
-                            {"next_sample": done * t.global_batch_size, "seed": config.seed}, keep=t.keep_checkpoints)
+                            {"next_sample": done * t.global_batch_size, "seed": config.seed, "loss": loss_value},
+                            keep=t.keep_checkpoints)
     if bar is not None:
         bar.close()
     if start_step < t.steps:
         save_checkpoint(run_dir, t.steps, model, optimizer, scheduler,
-                        {"next_sample": t.steps * t.global_batch_size, "seed": config.seed}, keep=t.keep_checkpoints)
+                        {"next_sample": t.steps * t.global_batch_size, "seed": config.seed, "loss": loss_value},
+                        keep=t.keep_checkpoints)
     export_dir = Path(config.export.dir or run_dir / "final")
     _export(model, model_config, config, export_dir, processor)
     summary = {"final_loss": loss_value, "steps": t.steps, "start_step": start_step, "export_dir": str(export_dir),
-               "packing": packing_total.as_dict(), "world_size": world}
+               "packing": packing_total.as_dict(), "world_size": world, "already_finished": start_step >= t.steps}
     if rank == 0:
         plot_curves(log.rows, run_dir / "loss.png")
         (run_dir / "summary.json").write_text(json.dumps(summary, indent=1))
         if packing_total.truncated_tokens or packing_total.dropped_annotations:
             print(f"packing: {packing_total.as_dict()} (raise data.max_length to keep more)")
     return summary
+
+
+def recorded_loss(state: dict[str, Any], run_dir: Path) -> float | None:
+    """The loss of the checkpoint's step: stored in the checkpoint, else the step's row in metrics.jsonl.
+
+    Checkpoints written before the loss was stored in them fall back to the log; None if neither has it.
+    """
+    step = int(state["step"])
+    if state.get("loss") is not None and math.isfinite(float(state["loss"])):
+        return float(state["loss"])
+    log = run_dir / "metrics.jsonl"
+    if log.is_file():
+        rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+        losses = [row["loss"] for row in rows if row.get("step") == step and row.get("loss") is not None]
+        if losses:
+            return float(losses[-1])
+    return None
 
 
 def _export(model, model_config, config: TrainConfig, export_dir: Path, processor) -> None:
@@ -363,7 +388,7 @@ def _export(model, model_config, config: TrainConfig, export_dir: Path, processo
     else:
         export_pretrained(model, model_config, export_dir, dtype=dtype)
     if not dist.is_initialized() or dist.get_rank() == 0:
-        processor.save_pretrained(export_dir)
+        export_processor(processor, export_dir)
 
 
 def export_checkpoint(config: TrainConfig, checkpoint_dir: str | os.PathLike, output_dir: str | os.PathLike) -> Path:
@@ -384,5 +409,5 @@ def export_checkpoint(config: TrainConfig, checkpoint_dir: str | os.PathLike, ou
     if missing or unexpected:
         raise ResumeError(f"{path} does not match the config's model: missing {missing[:3]}, unexpected {unexpected[:3]}")
     model.to(getattr(torch, config.export.dtype)).save_pretrained(output_dir)
-    processor.save_pretrained(output_dir)
+    export_processor(processor, output_dir)
     return Path(output_dir)
