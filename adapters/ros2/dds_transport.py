@@ -2,6 +2,7 @@
 
 Topic ``/x`` is the DDS topic ``rt/x`` and messages are the XCDR1 structs of ``messages``, so a
 ROS 2 system using ``rmw_cyclonedds_cpp`` on the same domain sees these topics as its own.
+Services and action goals follow rmw_cyclonedds' request/reply conventions (``dds_services``).
 
 Network hygiene: Cyclone DDS sends discovery multicast on the external interface by default.
 ``DdsTransport`` refuses to start (``DdsConfigError``) unless ``CYCLONEDDS_URI`` points to a

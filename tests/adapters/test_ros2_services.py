@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from molmo_agent.adapters.errors import ServiceCallError
+from molmo_agent.adapters.errors import MessageError, ServiceCallError
 from molmo_agent.adapters.ros2 import messages
+from molmo_agent.adapters.ros2.client import GroundingClient
+from molmo_agent.adapters.ros2.dds_services import DdsGoalSender
 from molmo_agent.adapters.ros2.dds_transport import DdsTransport
 from tests.conftest import REPO_ROOT
 
@@ -158,6 +160,16 @@ def test_service_round_trip_over_dds_matches_replies_to_their_client():
         missing = client.service_client("/nobody/ground", "molmo_agent_interfaces/srv/Ground")
         with pytest.raises(ServiceCallError, match="not available"):
             missing.call(messages.GroundRequest(instruction="x"), timeout_s=0.3)
+        # the Python API on the same transport; bad input never reaches the wire
+        grounding = GroundingClient("/echo_server/ground", transport=client)
+        assert grounding.ground("go to the door", mode="waypoint", timeout_s=10).message == "go to the door|waypoint"
+        with pytest.raises(MessageError, match="unknown mode"):
+            grounding.ground("go to the door", mode="dance")
+        assert len(seen) == 3
+        # a Nav2 goal with no action server is reported, not silently lost
+        with pytest.raises(ServiceCallError, match="no action server"):
+            DdsGoalSender(client, "/navigate_to_pose", "nav2_msgs/action/NavigateToPose", wait_s=0.2)(
+                messages.NavigateToPoseGoal())
     finally:
         stop.set()
         spinner.join(5)
