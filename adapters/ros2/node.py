@@ -58,8 +58,10 @@ class GroundingNode:
 
     def on_ground_request(self, request: Any) -> messages.GroundResponse:
         """The Ground service: empty mode means grasp, empty target_frame the node's ``target_frame``."""
+        header = getattr(request, "header", None)  # the dds transport's rmw request header, for ~/result
         grounding = GroundingRequest(str(request.instruction).strip(), str(request.mode).strip() or "grasp",
-                                     str(request.target_frame).strip() or None, request_id="service")
+                                     str(request.target_frame).strip() or None,
+                                     request_id=f"service:{header.seq}" if header is not None else "service")
         result = self._answer(grounding)
         return messages.GroundResponse(
             success=not result.error, message=result.error, raw_answer=result.model_text,

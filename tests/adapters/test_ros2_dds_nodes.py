@@ -208,7 +208,8 @@ def test_ground_service_answers_grasp_and_waypoint_and_sends_the_nav2_goal(node_
     sent = "sent " + bytes(goal.goal_id).hex()
     while not any(r.get("nav2_goal") == sent for r in robot.results) and time.monotonic() < deadline:
         robot.transport.spin_once(0.1)
-    assert any(r.get("nav2_goal") == sent and r["kind"] == "waypoint" for r in robot.results)
+    assert any(r.get("nav2_goal") == sent and r["kind"] == "waypoint" and r["id"].startswith("service:")
+               for r in robot.results)
 
 
 def test_ground_service_reports_failures_in_the_response(node_and_robot):

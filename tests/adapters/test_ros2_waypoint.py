@@ -100,6 +100,13 @@ def test_ground_plane_above_the_camera_is_an_error_not_a_waypoint():
     assert "CoordinateError" in result.error and "does not reach the ground" in result.error
 
 
+def test_waypoint_beyond_the_maximum_range_is_refused():
+    scene = ros2_scene.Scene(ros2_scene.T0_NS, np.array([0.4, 0.0, OPTICAL_HEIGHT]))  # 0.4 m from the camera
+    core = _core(scene, scene.model_text("door"), waypoint_max_range_m=0.3)
+    result = core.handle(GroundingRequest("go to the door", kind="waypoint"), now_ns=scene.stamp_ns)
+    assert result.point is None and "beyond max_range" in result.error
+
+
 def test_waypoints_in_the_sims_waypoint_world_within_1cm():
     import gymnasium as gym
 
