@@ -126,7 +126,7 @@ class RclpyTransport:
         self._keep.append(client)
 
         def send(goal: Any) -> bytes:
-            if not client.wait_for_server(timeout_sec=1.0):
+            if not (client.server_is_ready() or client.wait_for_server(timeout_sec=1.0)):
                 raise ServiceCallError(f"no action server for {action} (waited 1.0 s)")
             goal_id = uuid.uuid4().bytes
             client.send_goal_async(to_rclpy(goal, action_cls.Goal), goal_uuid=UUID(uuid=list(goal_id)))
