@@ -199,14 +199,8 @@ class GroundingCore:
         camera_frame = str(frame.color.header.frame_id).lstrip("/")
         result.camera_frame = camera_frame
         rgb = conversions.color_image_to_rgb(frame.color)
-        model = conversions.camera_info_to_model(frame.info)
         size = (rgb.shape[1], rgb.shape[0])
-        if str(frame.info.header.frame_id).lstrip("/") != camera_frame or (model.width, model.height) != size:
-            raise MessageError(f"CameraInfo ({frame.info.header.frame_id!r}, {model.width}x{model.height}) does not "
-                               f"describe the color image ({camera_frame!r}, {size[0]}x{size[1]})")
-        # K and D from CameraInfo; the coordinate module removes the lens distortion.
-        distortion = tuple(float(v) for v in model.d[:8]) if model.is_distorted else ()
-        intrinsics = spaces.CameraIntrinsics.from_matrix(model.k, model.width, model.height, distortion)
+        intrinsics = self._intrinsics(frame.info, camera_frame, size)
         depth = None if waypoint else self._aligned_depth(frame.depth, camera_frame, size)
 
         point, result.model_text = self._point(rgb, request.instruction)
@@ -236,6 +230,16 @@ class GroundingCore:
                 orientation=messages.Quaternion(x=float(q[0]), y=float(q[1]), z=float(q[2]), w=float(q[3]))))
         if self.config.publish_debug_image:
             result.debug_image = _annotate(rgb, point.x, point.y)
+
+    @staticmethod
+    def _intrinsics(info: Any, camera_frame: str, size: tuple[int, int]) -> spaces.CameraIntrinsics:
+        """K and D from CameraInfo (the coordinate module removes the lens distortion)."""
+        model = conversions.camera_info_to_model(info)
+        if str(info.header.frame_id).lstrip("/") != camera_frame or (model.width, model.height) != size:
+            raise MessageError(f"CameraInfo ({info.header.frame_id!r}, {model.width}x{model.height}) does not "
+                               f"describe the color image ({camera_frame!r}, {size[0]}x{size[1]})")
+        distortion = tuple(float(v) for v in model.d[:8]) if model.is_distorted else ()
+        return spaces.CameraIntrinsics.from_matrix(model.k, model.width, model.height, distortion)
 
     @staticmethod
     def _aligned_depth(msg: Any, camera_frame: str, size: tuple[int, int]) -> np.ndarray:
