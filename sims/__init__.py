@@ -15,7 +15,9 @@ Importing this package registers the environments with Gymnasium:
 | ``molmo_agent/Waypoint-v0`` | MuJoCo floor with landmarks | floor waypoint in the base frame |
 
 This package depends on gymnasium, numpy, Pillow, MuJoCo and protobuf only, never on the model,
-the agent layer or training.
+the agent layer or training; the two exceptions are plain-Python modules without torch: the error
+base (``molmo_agent.errors``) and Molmo's point-answer format (``molmo_agent.model.point_format``,
+shared with training so both write points in one order).
 """
 
 from __future__ import annotations

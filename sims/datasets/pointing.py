@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from molmo_agent.sims.datasets.jsonl_shards import write_jsonl_dataset
-from molmo_agent.sims.datasets.molmo_format import format_count, format_points, to_percent
+from molmo_agent.sims.datasets.molmo_format import format_count, format_points, sort_points, to_percent
 from molmo_agent.sims.datasets.shapes import PLURALS, SHAPES, make_shape_scene
 from molmo_agent.sims.errors import SimsConfigError
 from molmo_agent.sims.gui.layout import generate_screen
@@ -35,7 +35,7 @@ MAX_GUI_SIDE = 1280
 
 
 def _row(label: str, points: list[tuple[float, float]], method: str, prompt: str, source: str) -> dict:
-    points = sorted(points)  # the same order as in the answer text
+    points = sort_points(points)  # the same order as in the answer text
     answer = format_count(points, label) if method == "counting" else format_points(points, label)
     return {"label": label, "points": [{"x": x, "y": y} for x, y in points], "count": len(points),
             "method": method, "style": "point_count" if method == "counting" else "pointing",

@@ -25,8 +25,8 @@ def parse_answer(answer: str) -> list[tuple[float, float]]:
 
 def test_molmo_point_formats():
     assert format_points([(61.5, 40.2)], "mug") == '<point x="61.5" y="40.2" alt="mug">mug</point>'
-    assert format_points([(50.0, 1.0), (10.0, 2.0)], "cups") == (
-        '<points x1="10.0" y1="2.0" x2="50.0" y2="1.0" alt="cups">cups</points>')
+    assert format_points([(10.0, 2.0), (50.0, 1.0)], "cups") == (  # top-to-bottom, as in the paper
+        '<points x1="50.0" y1="1.0" x2="10.0" y2="2.0" alt="cups">cups</points>')
     assert format_points([], "cups") == format_count([], "cups") == "There are none."
     assert format_count([(1.0, 2.0), (3.0, 4.0)], "a & b") == (
         'Counting the <points x1="1.0" y1="2.0" x2="3.0" y2="4.0" alt="a &amp; b">a &amp; b</points> '

@@ -8,7 +8,8 @@ SFT: academic datasets carry a style tag in front of the question (``vqa2: what 
 their short-answer style does not leak into normal chat; PixMo data has no tag.
 
 Points: percent (0-100, one decimal) of the image width/height, in Molmo's HTML-like format,
-sorted top-to-bottom then left-to-right; "There are none." when nothing matches.
+sorted top-to-bottom then left-to-right; "There are none." when nothing matches. The text itself
+is written by ``molmo_agent.model.point_format``, which the sims' data generators use too.
 
     >>> format_points([(64.0, 48.0)], image_size=(640, 480), label="mug")
     '<point x="10.0" y="10.0" alt="mug">mug</point>'
@@ -22,13 +23,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from molmo_agent.model.point_format import NO_POINTS_ANSWER, format_count  # noqa: F401 - NO_POINTS_ANSWER re-exported
+from molmo_agent.model.point_format import format_points as format_percent_points
 from molmo_agent.training.errors import DataError
 
 CHARS_PER_HINT_UNIT = 15
 HINT_PROBABILITY = 0.9
 HINT_NOISE_STD = 0.25  # relative noise on the hinted length (approximate: the paper says "noise")
-
-NO_POINTS_ANSWER = "There are none."
 
 POINT_PROMPTS = (
     "Point to {label}\nPlease say 'There are none.' if it is not in the image.",
@@ -69,10 +70,6 @@ def with_style(question: str, style: str | None) -> str:
     return f"{style}: {question}" if style else question
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.1f}"
-
-
 def to_percent(points: Sequence[Sequence[float]], image_size: tuple[int, int]) -> list[tuple[float, float]]:
     """Pixel points -> percent of width/height; raises for points outside the image."""
     width, height = image_size
@@ -93,19 +90,10 @@ def format_points(
 ) -> str:
     """Molmo's point answer. Pixels when ``image_size`` is given, else already percent."""
     pct = to_percent(points, image_size) if image_size is not None else [(float(x), float(y)) for x, y in points]
-    if not pct:
-        return NO_POINTS_ANSWER
-    pct = sorted(pct, key=lambda p: (round(p[1], 1), round(p[0], 1)))  # top-to-bottom, left-to-right
-    alt = label.replace('"', "'")
-    if len(pct) == 1:
-        x, y = pct[0]
-        return f'<point x="{_fmt(x)}" y="{_fmt(y)}" alt="{alt}">{label}</point>'
-    coords = " ".join(f'x{i}="{_fmt(x)}" y{i}="{_fmt(y)}"' for i, (x, y) in enumerate(pct, start=1))
-    return f'<points {coords} alt="{alt}">{label}</points>'
+    return format_percent_points(pct, label)
 
 
 def count_answer(points: Sequence[Sequence[float]], image_size: tuple[int, int] | None, label: str) -> str:
     """Counting by pointing (the paper's chain of thought): the points, then the count."""
-    if not points:
-        return NO_POINTS_ANSWER
-    return f"Counting the {format_points(points, image_size, label)} shows a total of {len(points)}."
+    pct = to_percent(points, image_size) if image_size is not None else [(float(x), float(y)) for x, y in points]
+    return format_count(pct, label)
