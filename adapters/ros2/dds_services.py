@@ -134,6 +134,11 @@ class DdsServiceClient:
         self._on_reply = on_reply
         if on_reply is not None:
             transport.attach_reader(self._ends.reader, self._deliver)
+        else:  # ``call`` sleeps on this until a reply (any client's) arrives
+            from cyclonedds.core import InstanceState, ReadCondition, SampleState, ViewState, WaitSet
+
+            self._waitset = WaitSet(transport.participant)
+            self._waitset.attach(ReadCondition(self._ends.reader, SampleState.Any | ViewState.Any | InstanceState.Any))
 
     def service_is_ready(self) -> bool:
         """rmw_cyclonedds' test: a matched request reader whose service also has a matched reply writer."""
@@ -173,12 +178,15 @@ class DdsServiceClient:
         if not self.wait_for_service(timeout_s):
             raise ServiceCallError(f"service {self.name} is not available (no server matched within {timeout_s} s); "
                                    "is the node running on the same ROS_DOMAIN_ID and DDS configuration?")
+        from cyclonedds.util import duration
+
         seq = self.send(request)
         while time.monotonic() < deadline:
             response = self.reply(seq)
             if response is not None:
                 return response
-            time.sleep(0.01)
+            if self._on_reply is None:
+                self._waitset.wait(duration(seconds=min(0.1, max(deadline - time.monotonic(), 0.0))))
         raise ServiceCallError(f"service {self.name} did not answer request {seq} within {timeout_s} s")
 
     def _deliver(self, sample: Any) -> None:
