@@ -45,3 +45,15 @@ def test_sims_and_training_write_the_same_answers(points, label):
     order = [(y, x) for x, y in written(format_points(points, None, label))]
     assert order == sorted(order)  # top-to-bottom, then left-to-right
     assert sorted(written(format_points(points, None, label))) == sorted(points)  # nothing lost or moved
+
+
+def test_labels_round_trip_through_both_parsers():
+    from molmo_agent.parsing import parse_points as agent_parse
+    from molmo_agent.training.evaluation import parse_points as eval_parse
+
+    points = [(30.0, 40.0), (10.0, 20.0)]
+    for label in ('say "hi"', "a & b", "x<y"):
+        text = format_points(points, None, label)
+        assert eval_parse(text) == [(10.0, 20.0), (30.0, 40.0)]
+        parsed = agent_parse(text, (100, 100))
+        assert [(p.x, p.y, p.label) for p in parsed] == [(10.0, 20.0, label), (30.0, 40.0, label)]
