@@ -62,6 +62,18 @@ def annotate(image: Any, points: Sequence[Any] = (), action: Any = None, decisio
     radius = max(4, round(min(canvas.size) / 60))
     line_height = max(12, round(min(canvas.size) / 40))
     font = ImageFont.load_default(size=line_height - 2)
+    # the caption band first: a point near the top edge must stay visible on top of it
+    lines = [caption] if caption else []
+    if action is not None:
+        lines.append(json.dumps(action.to_json(), ensure_ascii=False)[:160])
+    if decision is not None:
+        verdict = "DRY RUN" if decision.dry_run and decision.allowed else ("ALLOWED" if decision.allowed else "REFUSED")
+        lines.append(f"{verdict}: {decision.reason}"[:160])
+    if lines:
+        band = line_height * len(lines) + 6
+        draw.rectangle([0, 0, canvas.size[0], band], fill=(0, 0, 0))
+        for i, line in enumerate(lines):
+            draw.text((4, 3 + line_height * i), line, fill=(255, 255, 255), font=font)
     for point in points:
         x, y = point.x, point.y
         draw.ellipse([x - radius, y - radius, x + radius, y + radius], outline=(255, 0, 255), width=2)
@@ -74,17 +86,6 @@ def annotate(image: Any, points: Sequence[Any] = (), action: Any = None, decisio
         x, y = target
         draw.line([x - 2 * radius, y, x + 2 * radius, y], fill=color, width=2)
         draw.line([x, y - 2 * radius, x, y + 2 * radius], fill=color, width=2)
-    lines = [caption] if caption else []
-    if action is not None:
-        lines.append(json.dumps(action.to_json(), ensure_ascii=False)[:160])
-    if decision is not None:
-        verdict = "DRY RUN" if decision.dry_run and decision.allowed else ("ALLOWED" if decision.allowed else "REFUSED")
-        lines.append(f"{verdict}: {decision.reason}"[:160])
-    if lines:
-        band = line_height * len(lines) + 6
-        draw.rectangle([0, 0, canvas.size[0], band], fill=(0, 0, 0))
-        for i, line in enumerate(lines):
-            draw.text((4, 3 + line_height * i), line, fill=(255, 255, 255), font=font)
     return canvas
 
 
