@@ -150,6 +150,8 @@ class TrainConfig:
             problems.append("train.mixed_precision must be none, bf16 or fp16")
         if t.fsdp not in ("auto", "on", "off"):
             problems.append("train.fsdp must be auto, on or off")
+        if self.lora.enabled and self.lora.quantize_4bit and t.fsdp == "on":
+            problems.append("lora.quantize_4bit (QLoRA) cannot be sharded with FSDP; set train.fsdp: off (one process)")
         if problems:
             raise TrainConfigError("; ".join(problems))
 

@@ -10,19 +10,74 @@ Export writes ``adapter/`` (peft's ``adapter_config.json`` + ``adapter_model.saf
 the merged model in the official format (weights dequantized for QLoRA), loadable by
 ``MolmoForCausalLM.from_pretrained``.
 
-    >>> model = get_peft_model(model, LoraConfig(r=16, target_modules=[...]))
+Under FSDP2 (several processes) the wrapped model is sharded like a full fine-tune: the frozen base
+weights and the trainable adapters of one block share an FSDP unit (FSDP2 all-gathers both and
+reduce-scatters only the gradients that exist). The export then gathers the full state on rank 0
+and merges there (:func:`export_lora_gathered`).
+
+Checkpoints of LoRA runs hold only the trainable parameters, under *stable names*: the official
+parameter name plus ``lora_A``/``lora_B`` (peft's wrapper prefix ``base_model.model.`` and the
+adapter name ``.default`` removed), e.g. ``model.transformer.blocks.0.att_proj.lora_A.weight``.
+The frozen base is rebuilt from the config (``model.path``, or the seed) when a run resumes.
+
+    >>> model = apply_lora(model, config)          # config: a TrainConfig with lora.enabled
     >>> export_lora(model, model_config, "runs/lora/final")
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import torch
 from torch import nn
 
 DECODER_LINEARS = ("att_proj", "attn_out", "ff_proj", "ff_out")
+PEFT_PREFIX = "base_model.model."
+ADAPTER_NAME = "default"
+_ADAPTER_SEGMENT = re.compile(rf"\.(lora_[A-Za-z_]+)\.{ADAPTER_NAME}(?=\.|$)")
+
+
+def apply_lora(model: nn.Module, config) -> nn.Module:
+    """Wrap the decoder's linear layers with LoRA adapters (peft); QLoRA quantizes them to nf4 first.
+
+    ``config`` is a :class:`~molmo_agent.training.config.TrainConfig` (its ``lora`` section is used).
+
+        >>> peft_model = apply_lora(build_model(config), config)
+    """
+    from peft import LoraConfig, get_peft_model
+
+    lora = config.lora
+    if lora.quantize_4bit:
+        quantize_decoder_4bit(model)
+    block_modules = [m for m in lora.target_modules if m != "ff_out"]
+    alternatives = [rf"blocks\.\d+\.({'|'.join(block_modules)})"] if block_modules else []
+    if "ff_out" in lora.target_modules:
+        alternatives.append("ff_out")
+    # One regular expression (peft full-matches a string): decoder linears only, never the ViT's.
+    pattern = rf"model\.transformer\.({'|'.join(alternatives)})"
+    peft_config = LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=pattern)
+    model = get_peft_model(model, peft_config, adapter_name=ADAPTER_NAME)
+    if lora.train_vision:
+        for name, param in model.named_parameters():
+            if "vision_backbone." in name and "image_vit." not in name:
+                param.requires_grad_(True)
+    return model
+
+
+def stable_name(name: str) -> str:
+    """A peft parameter name without the wrapper prefix and adapter name (the name checkpoints use).
+
+        >>> stable_name("base_model.model.model.transformer.blocks.0.att_proj.lora_A.default.weight")
+        'model.transformer.blocks.0.att_proj.lora_A.weight'
+    """
+    return _ADAPTER_SEGMENT.sub(r".\1", name.removeprefix(PEFT_PREFIX))
+
+
+def trainable_stable_names(model: nn.Module) -> dict[str, str]:
+    """{model parameter name: stable name} of the trainable parameters (adapters, trained connector)."""
+    return {name: stable_name(name) for name, param in model.named_parameters() if param.requires_grad}
 
 
 def quantize_decoder_4bit(model: nn.Module, compute_dtype: torch.dtype | None = None) -> int:
@@ -104,3 +159,30 @@ def export_lora(peft_model: nn.Module, model_config, output_dir: str | os.PathLi
         raise RuntimeError(f"merge produced missing {missing[:4]} / unexpected {unexpected[:4]} keys")
     plain.to(dtype).save_pretrained(output_dir)
     return output_dir
+
+
+def export_lora_gathered(model: nn.Module, model_config, config, output_dir: str | os.PathLike,
+                         dtype: torch.dtype = torch.float32) -> Path | None:
+    """:func:`export_lora` for a sharded (FSDP2) peft model; a collective, rank 0 writes.
+
+    The full state is gathered on rank 0 (CPU), loaded into an unsharded copy of the same peft
+    model built on the meta device (no second allocation: the gathered tensors are assigned), and
+    exported from there. QLoRA models cannot be gathered this way (their 4-bit base is not a
+    plain tensor) and are refused before training starts.
+    """
+    from molmo_agent.model import MolmoForCausalLM
+    from molmo_agent.training.checkpointing import _barrier, _rank, full_state_dicts
+
+    state, _ = full_state_dicts(model, None)
+    if _rank() != 0:
+        _barrier()
+        return None
+    with torch.device("meta"):
+        plain = apply_lora(MolmoForCausalLM(model_config), config)
+    missing, unexpected = plain.load_state_dict(state, strict=False, assign=True)
+    meta_left = [name for name, tensor in plain.state_dict().items() if tensor.is_meta]
+    if unexpected or meta_left:
+        raise RuntimeError(f"gathered LoRA state does not fit: unexpected {unexpected[:4]}, missing {meta_left[:4]}")
+    out = export_lora(plain, model_config, output_dir, dtype=dtype)
+    _barrier()
+    return out

@@ -47,6 +47,7 @@ from molmo_agent.training.distributed import (
     shard_model,
 )
 from molmo_agent.training.errors import ResumeError, TrainConfigError
+from molmo_agent.training.lora import apply_lora
 from molmo_agent.training.loss import global_token_count, token_loss_sum
 from molmo_agent.training.optim import GroupSettings, build_optimizer, clip_gradients
 
@@ -147,30 +148,6 @@ def _android_control_source(ds):
     return AndroidControlSource(result.episodes, level=ds.level)
 
 
-def apply_lora(model, config: TrainConfig):
-    """Wrap the decoder's linear layers with LoRA adapters (peft); QLoRA quantizes them to nf4 first."""
-    from peft import LoraConfig, get_peft_model
-
-    lora = config.lora
-    if lora.quantize_4bit:
-        from molmo_agent.training.lora import quantize_decoder_4bit
-
-        quantize_decoder_4bit(model)
-    block_modules = [m for m in lora.target_modules if m != "ff_out"]
-    alternatives = [rf"blocks\.\d+\.({'|'.join(block_modules)})"] if block_modules else []
-    if "ff_out" in lora.target_modules:
-        alternatives.append("ff_out")
-    # One regular expression (peft full-matches a string): decoder linears only, never the ViT's.
-    pattern = rf"model\.transformer\.({'|'.join(alternatives)})"
-    peft_config = LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=pattern)
-    model = get_peft_model(model, peft_config)
-    if lora.train_vision:
-        for name, param in model.named_parameters():
-            if "vision_backbone." in name and "image_vit." not in name:
-                param.requires_grad_(True)
-    return model
-
-
 # ------------------------------------------------------------------------------------ logging
 class MetricsLog:
     """metrics.jsonl + metrics.csv, one row per step; rows after a resume step are replaced.
@@ -263,14 +240,15 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> d
                             rates=rates, on_bad_example=config.data.on_bad_example)
     model = build_model(config, processor)
     model_config = model.config
+    use_fsdp = t.fsdp == "on" or (t.fsdp == "auto" and world > 1)
     if config.lora.enabled:
-        if world > 1:
-            raise TrainConfigError("LoRA/QLoRA runs are single-process here (one GPU); use full fine-tuning with FSDP "
-                                   "for several devices")
+        if config.lora.quantize_4bit and use_fsdp:
+            raise TrainConfigError("QLoRA (lora.quantize_4bit) cannot be sharded with FSDP: the nf4 base weights are "
+                                   "bitsandbytes tensors that FSDP2 cannot split or gather; run QLoRA in one process "
+                                   "(train.fsdp: off), or use plain LoRA (quantize_4bit: false) with FSDP")
         model = apply_lora(model, config)
     if t.activation_checkpointing:
         enable_activation_checkpointing(model)
-    use_fsdp = t.fsdp == "on" or (t.fsdp == "auto" and world > 1)
     model.to(device)
     if use_fsdp:
         shard_model(model, t.mixed_precision)
@@ -382,9 +360,12 @@ def recorded_loss(state: dict[str, Any], run_dir: Path) -> float | None:
 def _export(model, model_config, config: TrainConfig, export_dir: Path, processor) -> None:
     dtype = getattr(torch, config.export.dtype)
     if config.lora.enabled:
-        from molmo_agent.training.lora import export_lora
+        from molmo_agent.training.lora import export_lora, export_lora_gathered
 
-        export_lora(model, model_config, export_dir, dtype=dtype)
+        if dist.is_initialized() and dist.get_world_size() > 1:
+            export_lora_gathered(model, model_config, config, export_dir, dtype=dtype)
+        else:
+            export_lora(model, model_config, export_dir, dtype=dtype)
     else:
         export_pretrained(model, model_config, export_dir, dtype=dtype)
     if not dist.is_initialized() or dist.get_rank() == 0:

@@ -1,0 +1,63 @@
+"""Run ``molmo-agent train`` as users do (python or torchrun subprocesses), kill it, read what it wrote."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+from safetensors.torch import load_file
+
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
+
+
+def write_config(config: dict, path: Path) -> Path:
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def train_cmd(config_path: Path, *extra: str, nproc: int = 1) -> list[str]:
+    if nproc == 1:
+        return [sys.executable, "-m", "molmo_agent.cli", "train", str(config_path), "--no-progress", *extra]
+    return [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}", "--standalone",
+            "-m", "molmo_agent.cli", "train", str(config_path), "--no-progress", *extra]
+
+
+def run(cmd: list[str], timeout: int = 300) -> subprocess.CompletedProcess:
+    result = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def losses(run_dir: Path) -> list[float]:
+    return [json.loads(line)["loss"] for line in (Path(run_dir) / "metrics.jsonl").read_text().splitlines()]
+
+
+def last_checkpoint_weights(run_dir: Path) -> dict:
+    ckpt = sorted((Path(run_dir) / "checkpoints").glob("step_*"))[-1]
+    return load_file(str(ckpt / "model.safetensors"))
+
+
+def start(cmd: list[str]) -> subprocess.Popen:
+    """A training process in its own process group (torchrun's workers die with it in :func:`kill_when`)."""
+    return subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def kill_when(process: subprocess.Popen, condition, timeout: float = 240) -> bool:
+    """SIGKILL the process (group) as soon as ``condition()`` holds; False if it finished first."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            return True
+        if process.poll() is not None:
+            return False
+        time.sleep(0.001)
+    os.killpg(process.pid, signal.SIGKILL)
+    raise AssertionError("the run neither reached the kill point nor finished")

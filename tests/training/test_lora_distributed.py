@@ -1,0 +1,57 @@
+"""LoRA under FSDP2 (2 gloo processes) and resumable LoRA runs (SIGKILL + --resume), through the CLI."""
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from tests.training import cli_runs as cli
+from tests.training.conftest import tiny_train_config
+
+
+def lora_config(setup, run_dir, **train):
+    config = tiny_train_config(setup, run_dir, **train)
+    config["lora"] = {"enabled": True, "r": 4, "alpha": 8, "train_vision": True}  # adapters + the full connector
+    config["train"]["lr"] = {"vit": 0.0, "connector": 2e-3, "llm": 2e-2}
+    return config
+
+
+def merged_weights(run_dir):
+    final = run_dir / "final"
+    state = {}
+    for file in sorted(final.glob("*.safetensors")):
+        state.update(load_file(str(file)))
+    return state
+
+
+@pytest.mark.slow
+def test_lora_under_fsdp_on_two_gloo_processes_matches_one_process(tiny_setup, tmp_path):
+    from molmo_agent.training.config import TrainConfig
+    from molmo_agent.training.trainer import build_model, load_processor
+
+    one = cli.write_config(lora_config(tiny_setup, tmp_path / "one", steps=3, fsdp="off"), tmp_path / "one.yaml")
+    two = cli.write_config(lora_config(tiny_setup, tmp_path / "two", steps=3, fsdp="on"), tmp_path / "two.yaml")
+    cli.run(cli.train_cmd(one))
+    cli.run(cli.train_cmd(two, nproc=2))
+    assert json.loads((tmp_path / "two" / "summary.json").read_text())["world_size"] == 2
+    single, sharded = cli.losses(tmp_path / "one"), cli.losses(tmp_path / "two")
+    assert len(single) == len(sharded) == 3 and single[0] != single[2]
+    for a, b in zip(single, sharded):
+        assert b == pytest.approx(a, rel=2e-5, abs=2e-6)
+
+    w1, w2 = merged_weights(tmp_path / "one"), merged_weights(tmp_path / "two")
+    assert set(w1) == set(w2) and not any("lora" in key for key in w1)
+    for key in w1:
+        torch.testing.assert_close(w2[key], w1[key], rtol=1e-4, atol=2e-6)
+    base_config = TrainConfig.from_dict(lora_config(tiny_setup, tmp_path / "unused"))
+    base = build_model(base_config, load_processor(base_config)).state_dict()
+    adapted = "model.transformer.blocks.0.att_proj.weight"
+    assert not torch.allclose(w2[adapted], base[adapted])  # the adapters were merged in
+    assert torch.equal(w2["model.vision_backbone.image_vit.patch_embedding.weight"],
+                       base["model.vision_backbone.image_vit.patch_embedding.weight"])  # frozen stays frozen
+    a1 = load_file(str(tmp_path / "one" / "final" / "adapter" / "adapter_model.safetensors"))
+    a2 = load_file(str(tmp_path / "two" / "final" / "adapter" / "adapter_model.safetensors"))
+    assert set(a1) == set(a2) and any("lora_B" in key for key in a1)
+    for key in a1:
+        torch.testing.assert_close(a2[key], a1[key], rtol=1e-4, atol=2e-6)
