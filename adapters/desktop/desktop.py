@@ -44,6 +44,7 @@ class DesktopStep:
     query: str = ""
     point: Point | None = None  # in pixels of the screenshot the model saw
     annotated: Path | None = None  # dry-run / refused: screenshot with the target drawn on it
+    model_text: str = ""  # the model's raw answer that gave ``point`` (for logs and checks)
 
     @property
     def executed(self) -> bool:
@@ -79,6 +80,7 @@ class Desktop:
         self.dry_run_dir = Path(dry_run_dir) if dry_run_dir else Path(tempfile.gettempdir()) / "molmo-agent-dry-run"
         self._failsafe = [self._corner(name) for name in failsafe_corners]
         self._executor = executor
+        self._model_text = ""
         self.log = None
         if log_dir is not None:
             from molmo_agent.trajectory import TrajectoryLog
@@ -126,35 +128,45 @@ class Desktop:
         """Screen position of ``query``: ((x, y) screen ints, the model's point, the screenshot, the area)."""
         self._refuse_if_stopped()  # a stopped desktop does not even ask the model
         image, area = self.screenshot()
-        point = self.grounder.point(image, query)
+        point, self._model_text = self._ground(image, query)
         if point is None:
-            raise AdapterError(f"the model found no {query!r} on the screen")
+            raise AdapterError(f"the model found no {query!r} on the screen"
+                               + (f" (model text {self._model_text[:120]!r})" if self._model_text else ""))
         x, y = spaces.image_to_screen(point, area, screenshot_size=image.size)
         return area.pixel_at(x, y), point, image, area
+
+    def _ground(self, image: Any, query: str) -> tuple[Point | None, str]:
+        """(first point or None, the model's raw text); a grounder with only ``point()`` gives no text."""
+        ground = getattr(self.grounder, "ground", None)
+        if ground is None:
+            return self.grounder.point(image, query), ""
+        grounding = ground(image, query)
+        return (grounding.points[0] if grounding.points else None), grounding.text
 
     # ---- actions ----------------------------------------------------------------------------
     def click(self, query: str, button: str = "left") -> DesktopStep:
         (x, y), point, image, _ = self.locate(query)
-        return self._run(Click(x, y, label=query, button=button), query, point, image)
+        return self._run(Click(x, y, label=query, button=button), query, point, image, self._model_text)
 
     def double_click(self, query: str) -> DesktopStep:
         (x, y), point, image, _ = self.locate(query)
-        return self._run(DoubleClick(x, y, label=query), query, point, image)
+        return self._run(DoubleClick(x, y, label=query), query, point, image, self._model_text)
 
     def right_click(self, query: str) -> DesktopStep:
         return self.click(query, button="right")
 
     def drag(self, source: str, target: str, duration_s: float = 0.5) -> DesktopStep:
         (x, y), point, image, _ = self.locate(source)
+        source_text = self._model_text
         (to_x, to_y), _, _, _ = self.locate(target)
         return self._run(Drag(x, y, to_x=to_x, to_y=to_y, label=f"{source} -> {target}", duration_s=duration_s),
-                         source, point, image)
+                         source, point, image, source_text)
 
     def scroll(self, direction: str = "down", amount: int = 3, at: str | None = None) -> DesktopStep:
         if at is None:
             return self._run(Scroll(direction, amount))
         (x, y), point, image, _ = self.locate(at)
-        return self._run(Scroll(direction, amount, x, y), at, point, image)
+        return self._run(Scroll(direction, amount, x, y), at, point, image, self._model_text)
 
     def type_text(self, text: str) -> DesktopStep:
         return self._run(TypeText(text))
@@ -166,15 +178,16 @@ class Desktop:
         """Run an action built elsewhere (screen frame), through the policy."""
         return self._run(action)
 
-    def _run(self, action: Action, query: str = "", point: Point | None = None, image: Any = None) -> DesktopStep:
+    def _run(self, action: Action, query: str = "", point: Point | None = None, image: Any = None,
+             model_text: str = "") -> DesktopStep:
         decision = self.policy.execute(action, self._execute)
-        step = DesktopStep(action, decision, query, point)
+        step = DesktopStep(action, decision, query, point, model_text=model_text)
         if image is not None and point is not None and not decision.executed:
             step.annotated = self._annotate(image, point, action, decision)
         if self.log is not None:
             image_action = Click(point.x, point.y, frame="image", label=query) if point is not None else None
-            self.log.log_step(image=image, prompt=query, points=[point] if point else [], action=action,
-                              decision=decision, image_action=image_action)
+            self.log.log_step(image=image, prompt=query, text=step.model_text, points=[point] if point else [],
+                              action=action, decision=decision, image_action=image_action)
         if decision.rule == "stopped":  # a kill switch tripped (possibly while the model was thinking)
             self._refuse_if_stopped()
         return step

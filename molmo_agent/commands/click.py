@@ -20,13 +20,27 @@ def _ints(count: int):
     return parse
 
 
+def prompt_template(text: str) -> str:
+    """argparse ``type=`` for --prompt: a template with one ``{query}`` and no other fields."""
+    if "{query}" not in text:
+        raise argparse.ArgumentTypeError(f"the prompt template must contain {{query}}, got {text!r}")
+    try:
+        text.format(query="x")
+    except (KeyError, IndexError, ValueError) as error:
+        raise argparse.ArgumentTypeError(f"bad prompt template {text!r}: only {{query}} may appear in braces "
+                                         f"({error})") from None
+    return text
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "click", help="click on something on the screen, found by the model",
         description="Take a screenshot, ask Molmo where QUERY is, and click there through the safety "
                     "policy (allowed regions, approval, stop file, fail-safe corner, kill hotkey). "
                     "Needs a display.",
-        epilog='example: molmo-agent click "the Save button" --dry-run --monitor 2 --endpoint http://127.0.0.1:8000/v1')
+        epilog='examples: molmo-agent click "the Save button" --dry-run --monitor 2 --endpoint '
+               'http://127.0.0.1:8000/v1 ; molmo-agent click "click the Save button" --model molmo_agent/embedded '
+               '--prompt "{query}" --dry-run')
     parser.add_argument("query", help='what to click, e.g. "the Save button"')
     parser.add_argument("--dry-run", action="store_true", help="do not click; write an annotated screenshot instead")
     parser.add_argument("--monitor", type=int, default=None, help="1-based monitor to look at (default: all)")
@@ -46,6 +60,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--double", action="store_true", help="double click")
     parser.add_argument("--dry-run-dir", default=None, help="where dry-run / refused screenshots go")
     parser.add_argument("--json", action="store_true", help="print the step as JSON")
+    parser.add_argument("--prompt", type=prompt_template, default="Point to {query}.", metavar="TEMPLATE",
+                        help="how QUERY is put to the model (default: 'Point to {query}.', Molmo's pointing "
+                             "prompt; the embedded model was trained on bare instructions: '{query}')")
     add_backend_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -58,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
 
     policy = SafetyPolicy(allowed_regions=[Region(*r) for r in args.allow or []], dry_run=args.dry_run,
                           approve=terminal_approval if args.approve else None, stop_file=args.stop_file)
-    desktop = Desktop(Grounder(backend_from_args(args)), policy, monitor=args.monitor, region=args.region,
+    desktop = Desktop(Grounder(backend_from_args(args), point_prompt=args.prompt), policy, monitor=args.monitor, region=args.region,
                       window=args.window, dry_run_dir=args.dry_run_dir,
                       failsafe_corners=tuple(args.failsafe_corner or ("top-left",)),
                       kill_hotkey=None if args.kill_hotkey.lower() == "none" else args.kill_hotkey)
@@ -74,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
         return 3
     summary = {"query": args.query, "action": step.action.to_json(), "allowed": step.decision.allowed,
                "executed": step.executed, "rule": step.decision.rule, "reason": step.decision.reason,
-               "annotated": str(step.annotated) if step.annotated else None}
+               "annotated": str(step.annotated) if step.annotated else None, "model_text": step.model_text,
+               "point": [step.point.x, step.point.y] if step.point else None}
     if args.json:
         print(json.dumps(summary, indent=2))
     else:

@@ -13,9 +13,14 @@ from tests.conftest import REPO_ROOT
 
 
 class XSession:
-    """``Xvfb -displayfd`` (it picks a free display number) + tests/adapters/tk_app.py at (x, y)."""
+    """``Xvfb -displayfd`` (it picks a free display number) + a Tk test app at (x, y).
 
-    def __init__(self, tmp: Path, width: int, height: int, app_x: int = 100, app_y: int = 100):
+    ``app`` names the app in tests/adapters (default tk_app.py, buttons); ``app_args`` are its extra
+    arguments (e.g. ``["--image", "screen.png"]`` for tk_screen_app.py).
+    """
+
+    def __init__(self, tmp: Path, width: int, height: int, app_x: int = 100, app_y: int = 100,
+                 app: str = "tk_app.py", app_args: tuple[str, ...] = ()):
         self.tmp, self.width, self.height = Path(tmp), width, height
         self.tmp.mkdir(parents=True, exist_ok=True)
         read_fd, write_fd = os.pipe()
@@ -32,8 +37,8 @@ class XSession:
         Path.home().joinpath(".Xauthority").touch()
         self.env = dict(os.environ, DISPLAY=self.display, PYTHONPATH=str(REPO_ROOT))
         self.app = subprocess.Popen(
-            [sys.executable, str(REPO_ROOT / "tests" / "adapters" / "tk_app.py"), "--out", str(self.tmp),
-             "--x", str(app_x), "--y", str(app_y)], env=self.env)
+            [sys.executable, str(REPO_ROOT / "tests" / "adapters" / app), "--out", str(self.tmp),
+             "--x", str(app_x), "--y", str(app_y), *app_args], env=self.env)
         geometry_file = self.tmp / "geometry.json"
         deadline = time.monotonic() + 20
         while not geometry_file.exists():
@@ -52,13 +57,13 @@ class XSession:
         path = self.tmp / "clicks.txt"
         return path.read_text().splitlines() if path.exists() else []
 
-    def drive(self, runs: list[dict]) -> list[list[dict]]:
+    def drive(self, runs: list[dict], driver: str = "tests.adapters.desktop_driver") -> list[list[dict]]:
         """Run the Desktop adapter in its own process on this display (see desktop_driver.py)."""
         spec = self.tmp / "spec.json"
         result = self.tmp / "result.json"
         spec.write_text(json.dumps({"runs": runs, "result": str(result)}))
-        done = subprocess.run([sys.executable, "-m", "tests.adapters.desktop_driver", str(spec)], cwd=REPO_ROOT,
-                              env=self.env, capture_output=True, text=True, timeout=120)
+        done = subprocess.run([sys.executable, "-m", driver, str(spec)], cwd=REPO_ROOT,
+                              env=self.env, capture_output=True, text=True, timeout=180)
         assert done.returncode == 0, done.stdout + done.stderr
         return json.loads(result.read_text())
 
