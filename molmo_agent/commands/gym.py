@@ -6,6 +6,7 @@ import argparse
 import json
 
 from molmo_agent.commands._backend_args import add_backend_arguments, backend_from_args
+from molmo_agent.commands.click import prompt_template
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,7 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "(MiniWoB++ in headless chromium), gym_pusht/PushT-v0, or any registered id whose "
                     "observation holds an image and an instruction (or give --instruction).",
         epilog="example: molmo-agent gym run miniwob/click-button-v1 --episodes 20 --out runs/mw "
-               "--endpoint http://127.0.0.1:8000/v1 ; then: molmo-agent report runs/mw")
+               "--endpoint http://127.0.0.1:8000/v1 ; then: molmo-agent report runs/mw ; with the embedded "
+               "model: --model molmo_agent/embedded --prompt '{query}'")
     run_parser.add_argument("env_id")
     run_parser.add_argument("--episodes", type=int, default=10)
     run_parser.add_argument("--seed", type=int, default=0, help="seed of the first episode (then +1 each)")
@@ -30,6 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run_parser.add_argument("--image-key", default=None, help="observation entry holding the image")
     run_parser.add_argument("--instruction-key", default=None, help="observation entry holding the instruction")
     run_parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    run_parser.add_argument("--prompt", type=prompt_template, default="Point to {query}.", metavar="TEMPLATE",
+                            help="how each instruction is put to the model, {query} being the instruction "
+                                 "(default: 'Point to {query}.'; the embedded model: '{query}')")
     add_backend_arguments(run_parser)
     run_parser.set_defaults(func=run)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
@@ -69,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from molmo_agent.adapters.gym import GroundingPolicy, InstructionWrapper, run_episodes
     from molmo_agent.grounder import Grounder
 
-    grounder = Grounder(backend_from_args(args))
+    grounder = Grounder(backend_from_args(args), point_prompt=args.prompt)
     env, converter, image_key, instruction_key = make_env(args.env_id)
     try:
         if args.instruction:

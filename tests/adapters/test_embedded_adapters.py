@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 
+import gymnasium as gym
 import numpy as np
 import pytest
 from PIL import Image
@@ -26,6 +28,20 @@ from tests.conftest import REPO_ROOT, require_executable
 
 EMBEDDED = embedded_model_dir()
 GUI_SEED = 1_000_300  # held-out GuiClick seed (training seeds are below 1,000,000)
+
+
+@pytest.fixture(scope="module")
+def embedded_grounder():
+    """The shipped model behind the agent layer's Grounder, asked with the bare instruction (its
+    training prompt); one torch thread while it runs (short queries: fastest, and polite on 2 cores)."""
+    import torch
+
+    from molmo_agent.demo import make_grounder
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield make_grounder(EMBEDDED)
+    torch.set_num_threads(threads)
 
 
 def model_point(text: str, image_size: tuple[int, int]) -> tuple[float, float] | None:
@@ -150,3 +166,105 @@ def test_prompt_templates_of_the_click_and_gym_commands():
     for bad in ("Point to it.", "{query} {other}", "{query} {"):
         with pytest.raises(argparse.ArgumentTypeError):
             prompt_template(bad)
+
+
+# ---- Gymnasium: MiniWoB++ pages in headless chromium --------------------------------------------
+LISTEN_FOR_CLICKS = """
+if (!window.__molmoClicks) {
+  window.__molmoClicks = [];
+  document.addEventListener('click', e => window.__molmoClicks.push(
+      [e.clientX, e.clientY, e.target.tagName, (e.target.textContent || '').replace(/\\s+/g, ' ').trim().slice(0, 30)]),
+      true);
+}
+"""
+
+
+class PageClicks(gym.Wrapper):
+    """Records each step's CLICK_COORDS action, the model text behind it and the clicks the page itself
+    received (a DOM listener in capture phase: what chromium delivered, not what we meant to send)."""
+
+    def __init__(self, env, policy):
+        super().__init__(env)
+        self.policy, self.steps = policy, []
+
+    def _driver(self):
+        return self.env.unwrapped.instance.driver
+
+    def reset(self, **kwargs):
+        result = self.env.reset(**kwargs)
+        self._driver().execute_script(LISTEN_FOR_CLICKS)
+        return result
+
+    def step(self, action):
+        self._driver().execute_script("window.__molmoClicks.length = 0;")
+        result = self.env.step(action)
+        self.steps.append({"text": self.policy.last.text, "coords": [float(v) for v in action["coords"]],
+                           "page": self._driver().execute_script("return window.__molmoClicks.slice();"),
+                           "reward": float(result[1])})
+        return result
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.parametrize("task", ["click-test-v1", "click-button-v1"])
+def test_miniwob_clicks_are_the_embedded_models_points(task, embedded_grounder, tmp_path):
+    """The embedded model as the policy of MiniWoB++ tasks through GroundingPolicy + the CLICK_COORDS
+    conversion: every click the page received is the model's point, converted from its raw text here."""
+    require_executable("chromium")
+    require_executable("chromedriver")
+    from molmo_agent.adapters.gym import GroundingPolicy, run_episodes
+    from molmo_agent.adapters.gym.miniwob import make_miniwob_env, miniwob_click_converter
+
+    env = make_miniwob_env(f"miniwob/{task}")
+    try:
+        policy = GroundingPolicy(embedded_grounder, miniwob_click_converter(env), "screenshot", "utterance")
+        recorder = PageClicks(env, policy)
+        report = run_episodes(recorder, policy, episodes=3, seed=21, run_dir=tmp_path, max_steps=2)
+        coords_box = env.unwrapped.action_space["coords"]
+    finally:
+        env.close()
+    size = (160, 210)  # MiniWoB's task area, which the screenshot shows 1:1 (CSS pixels)
+    low, high = coords_box.low.astype(float), coords_box.high.astype(float)
+    answered = [e for e in report.episodes if not e.error]
+    assert len(recorder.steps) == sum(e.steps for e in report.episodes) and recorder.steps
+    for step in recorder.steps:
+        point = model_point(step["text"], size)
+        assert point is not None  # a step is only taken for an answer with a point
+        expected = low + np.array(point) / np.array(size) * (high - low)
+        np.testing.assert_allclose(step["coords"], expected, atol=1e-3)
+        assert len(step["page"]) == 1, step  # one click reached the page, at the converted position
+        client_x, client_y = step["page"][0][:2]
+        assert abs(client_x - expected[0]) <= 1 and abs(client_y - expected[1]) <= 1, (step, expected)
+    # the env's own verdict is what the report counts: one rewarded click per solved episode
+    assert sum(e.success for e in report.episodes) == sum(s["reward"] > 0 for s in recorder.steps)
+    print(f"\nembedded model on MiniWoB++ {task}: success rate {report.success_rate:.2f} over "
+          f"{len(report.episodes)} episodes ({len(answered)} answered with a point); clicks hit: "
+          + "; ".join(f"{s['page'][0][2]} {s['page'][0][3]!r}" for s in recorder.steps))
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_gym_run_command_with_the_embedded_model(tmp_path):
+    """`molmo-agent gym run miniwob/click-test-v1 --model molmo_agent/embedded --prompt '{query}'`: the
+    report it prints is the one it wrote, and every logged click is the point of the logged model text."""
+    require_executable("chromium")
+    require_executable("chromedriver")
+    run_dir = tmp_path / "run"
+    done = subprocess.run([sys.executable, "-m", "molmo_agent", "gym", "run", "miniwob/click-test-v1",
+                           "--episodes", "2", "--seed", "5", "--max-steps", "1", "--model", str(EMBEDDED),
+                           "--prompt", "{query}", "--out", str(run_dir), "--json"],
+                          cwd=REPO_ROOT, env=dict(os.environ, OMP_NUM_THREADS="1"), capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout)
+    assert printed == json.loads((run_dir / "report.json").read_text()) and printed["n_episodes"] == 2
+    steps = [json.loads(line) for line in (run_dir / "steps.jsonl").read_text().splitlines()]
+    assert len(steps) == 2  # --max-steps 1: one logged step per episode
+    for step, episode in zip(steps, printed["episodes"]):
+        assert step["prompt"] == episode["instruction"]  # --prompt '{query}': the utterance itself
+        point = model_point(step["text"], (160, 210))
+        if point is None:
+            assert episode["error"] and not episode["success"]
+        else:
+            assert (step["action"]["x"], step["action"]["y"]) == pytest.approx(point)
+    print(f"\nmolmo-agent gym run, embedded model, miniwob/click-test-v1: success rate {printed['success_rate']:.2f}")
