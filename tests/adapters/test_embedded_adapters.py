@@ -268,3 +268,86 @@ def test_gym_run_command_with_the_embedded_model(tmp_path):
         else:
             assert (step["action"]["x"], step["action"]["y"]) == pytest.approx(point)
     print(f"\nmolmo-agent gym run, embedded model, miniwob/click-test-v1: success rate {printed['success_rate']:.2f}")
+
+
+# ---- ROS 2: the grounding core fed a sims tabletop RGB-D frame -----------------------------------
+STAMP_NS = 1_700_000_000_000_000_000
+CAMERA_FRAME = "camera_color_optical_frame"
+
+
+def world_T_base(stamp_ns: int) -> np.ndarray:
+    """The robot base drives along world x at 0.2 m/s, yawed 40 degrees, 5 cm above the world origin."""
+    from scipy.spatial.transform import Rotation
+
+    matrix = np.eye(4)
+    matrix[:3, :3] = Rotation.from_euler("z", 40, degrees=True).as_matrix()
+    matrix[:3, 3] = [2.0 + 0.2 * (stamp_ns - STAMP_NS) / 1e9, -1.0, 0.05]
+    return matrix
+
+
+def _feed_tabletop_frame(core, obs: dict, info: dict) -> None:
+    """Color (rgb8), depth (16UC1 millimetres), CameraInfo (the env's K) and TF, as a robot publishes them."""
+    from molmo_agent.adapters.ros2 import conversions, messages
+    from tests.adapters.ros2_scene import header, tf_message
+
+    head = header(STAMP_NS, CAMERA_FRAME)
+    intr = info["intrinsics"]
+    core.on_color(conversions.numpy_to_image(obs["image"], "rgb8", head))
+    core.on_depth(conversions.numpy_to_image(np.round(obs["depth"] * 1000).astype(np.uint16), "16UC1", head))
+    core.on_camera_info(messages.CameraInfo(header=head, width=intr["width"], height=intr["height"],
+                                            distortion_model="plumb_bob", d=[0.0] * 5,
+                                            k=[float(v) for v in np.ravel(intr["K"])]))
+    core.on_tf(messages.TFMessage(transforms=[tf_message("world", "base_link", world_T_base(t), t)
+                                              for t in (STAMP_NS - 500_000_000, STAMP_NS + 500_000_000)]))
+    core.on_tf(messages.TFMessage(transforms=[
+        tf_message("base_link", CAMERA_FRAME, np.asarray(info["T_base_camera"]), STAMP_NS)]), static=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1_000_000, 1_000_001])
+def test_ros2_grasp_pose_is_the_back_projection_of_the_embedded_models_pixel(seed, embedded_grounder):
+    """The transport-free grounding core with the embedded model on a MuJoCo tabletop frame: the
+    PoseStamped in ``world`` is the model's pixel lifted with the frame's depth and K, carried through
+    the camera mount and the moving base at the image stamp (computed here with plain numpy)."""
+    import gymnasium as gym
+
+    import molmo_agent.sims  # noqa: F401 - registers the envs
+    from molmo_agent.adapters.ros2.grounding_core import GroundingConfig, GroundingCore, GroundingRequest
+
+    env = gym.make("molmo_agent/TabletopGrasp-v0")
+    try:
+        obs, info = env.reset(seed=seed)
+        core = GroundingCore(embedded_grounder, GroundingConfig(target_frame="world", depth_window=1))
+        _feed_tabletop_frame(core, obs, info)
+        result = core.handle(GroundingRequest(obs["instruction"], kind="grasp"), now_ns=STAMP_NS + 50_000_000)
+        height, width = obs["depth"].shape
+        point = model_point(result.model_text, (width, height))
+        print(f"\nembedded model, tabletop seed {seed}: {obs['instruction']!r} -> {result.model_text!r}")
+        if point is None:  # no point: an error result and no pose, never a guess
+            assert result.error and result.pose is None
+            return
+        assert result.error == "", result.error
+        # independent geometry: pixel centres at i + 0.5 (continuous) vs i (OpenCV K)
+        col, row = int(point[0]), int(point[1])
+        z = round(float(obs["depth"][row, col]) * 1000) / 1000  # what a 16UC1 millimetre image carries
+        K = np.asarray(info["intrinsics"]["K"], float)
+        p_camera = np.array([(point[0] - 0.5 - K[0, 2]) / K[0, 0] * z, (point[1] - 0.5 - K[1, 2]) / K[1, 1] * z, z, 1])
+        expected = (world_T_base(STAMP_NS) @ np.asarray(info["T_base_camera"], float) @ p_camera)[:3]
+        pose = result.pose
+        assert pose.header.frame_id == "world"
+        assert (pose.header.stamp.sec, pose.header.stamp.nanosec) == divmod(STAMP_NS, 1_000_000_000)
+        position = np.array([pose.pose.position.x, pose.pose.position.y, pose.pose.position.z])
+        np.testing.assert_allclose(position, expected, atol=1e-6)
+        q = pose.pose.orientation
+        assert abs(np.linalg.norm([q.x, q.y, q.z, q.w]) - 1) < 1e-9
+
+        # reported, not asserted: is the pixel on the named object, and does the env accept the grasp?
+        on_object = info["segmentation"][row, col] == info["target_index"] + 1
+        base_T_world = np.linalg.inv(world_T_base(STAMP_NS))
+        approach_world = np.asarray(result.action.approach)
+        grasp_base = [*(base_T_world @ np.append(position, 1))[:3], *(base_T_world[:3, :3] @ approach_world)]
+        _, reward, *_ = env.step(grasp_base)
+        print(f"pose in world {np.round(position, 4).tolist()}; pixel on the target object: {bool(on_object)}; "
+              f"grasp success in the env: {reward > 0}")
+    finally:
+        env.close()
