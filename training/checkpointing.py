@@ -33,8 +33,10 @@ import torch.distributed as dist
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from molmo_agent.training.checkpoint_names import CheckpointNames
 from molmo_agent.training.errors import ResumeError
 
+CHECKPOINT_FORMATS = ("full", "sharded")
 CHECKPOINT_RE = re.compile(r"^step_(\d{6,})$")
 STATE_FILE = "trainer_state.json"
 
@@ -87,12 +89,23 @@ def save_checkpoint(
     scheduler: Any,
     state: dict[str, Any],
     keep: int = 2,
+    checkpoint_format: str = "full",
+    names: CheckpointNames | None = None,
 ) -> Path:
-    """Write ``step_{step}`` atomically (every rank calls this; rank 0 writes the shared files)."""
+    """Write ``step_{step}`` atomically (every rank calls this; rank 0 writes the shared files).
+
+    ``checkpoint_format``: ``full`` gathers the state on rank 0 (``model.safetensors`` +
+    ``optimizer.pt``); ``sharded`` has every rank write its own shards (:mod:`.sharded_checkpoint`).
+    ``names`` selects and renames the stored model entries (LoRA runs: adapters only).
+    """
+    if checkpoint_format not in CHECKPOINT_FORMATS:
+        raise ValueError(f"checkpoint_format must be one of {CHECKPOINT_FORMATS}, got {checkpoint_format!r}")
+    names = names or CheckpointNames()
     root = Path(run_dir) / "checkpoints"
     final = root / f"step_{step:06d}"
     tmp = root / f".tmp-step_{step:06d}"
-    model_state, optim_state = full_state_dicts(model, optimizer)
+    if checkpoint_format == "full":
+        model_state, optim_state = full_state_dicts(model, optimizer)
     rank = _rank()
     if rank == 0:
         root.mkdir(parents=True, exist_ok=True)
@@ -105,16 +118,20 @@ def save_checkpoint(
         rng["cuda"] = torch.cuda.get_rng_state()
     torch.save(rng, tmp / f"rng_rank{rank}.pt")
     _fsync_file(tmp / f"rng_rank{rank}.pt")
-    _barrier()
+    extra: dict[str, Any] = {"format": checkpoint_format, "lora_names": names.selective}
+    if checkpoint_format == "sharded":
+        from molmo_agent.training.sharded_checkpoint import SHARDS_DIR, write_shards
+
+        extra.update(write_shards(tmp / SHARDS_DIR, model, optimizer, names))  # every rank, in parallel
+    _barrier()  # every rank's files are on disk before rank 0 completes the checkpoint
     if rank == 0:
-        tensors = {k: v.detach().contiguous() for k, v in model_state.items()}
-        save_file(tensors, str(tmp / "model.safetensors"))
-        torch.save(_flatten_optimizer_state(optim_state), tmp / "optimizer.pt")
-        full_state = {**state, "step": step, "scheduler": scheduler.state_dict() if scheduler else None}
+        if checkpoint_format == "full":
+            tensors = {k: v.detach().contiguous() for k, v in names.model_out(model_state).items()}
+            save_file(tensors, str(tmp / "model.safetensors"))
+            torch.save(_flatten_optimizer_state(names.optim_out(optim_state)), tmp / "optimizer.pt")
+        full_state = {**state, **extra, "step": step, "scheduler": scheduler.state_dict() if scheduler else None}
         (tmp / STATE_FILE).write_text(json.dumps(full_state, indent=1, default=_json_default))
-        for file in tmp.iterdir():
-            _fsync_file(file)
-        _fsync_dir(tmp)
+        _fsync_tree(tmp)
         if final.exists():  # a re-run of the same step (e.g. after resuming from an older one)
             shutil.rmtree(final)
         os.rename(tmp, final)
@@ -123,6 +140,15 @@ def save_checkpoint(
             shutil.rmtree(old, ignore_errors=True)
     _barrier()
     return final
+
+
+def _fsync_tree(directory: Path) -> None:
+    for path in sorted(directory.rglob("*"), reverse=True):  # files before the directories holding them
+        if path.is_dir():
+            _fsync_dir(path)
+        else:
+            _fsync_file(path)
+    _fsync_dir(directory)
 
 
 def _json_default(value: Any) -> Any:
@@ -159,42 +185,79 @@ def remove_partial_checkpoints(run_dir: str | os.PathLike) -> int:
     return removed
 
 
-def load_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer: torch.optim.Optimizer | None,
-                    scheduler: Any) -> dict[str, Any]:
-    """Restore model, optimizer, scheduler and this rank's RNG; returns the trainer state."""
-    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_state_dict
+def checkpoint_format_of(path: str | os.PathLike) -> str:
+    """``full`` or ``sharded``: what the checkpoint directory holds (not what the config asks for now)."""
+    from molmo_agent.training.sharded_checkpoint import SHARDS_DIR
 
+    return "sharded" if (Path(path) / SHARDS_DIR).is_dir() else "full"
+
+
+def load_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer: torch.optim.Optimizer | None,
+                    scheduler: Any, names: CheckpointNames | None = None) -> dict[str, Any]:
+    """Restore model, optimizer, scheduler and this rank's RNG; returns the trainer state.
+
+    Either format loads whatever the current sharding; a sharded checkpoint also loads on another
+    number of ranks (DCP reshards). ``names`` must select what the run that wrote it selected.
+    """
     path = Path(path)
+    names = names or CheckpointNames()
     if not (path / STATE_FILE).is_file():
         raise ResumeError(f"{path} is not a complete checkpoint (no {STATE_FILE})")
     try:
         state = json.loads((path / STATE_FILE).read_text())
-        model_state = load_file(str(path / "model.safetensors"))
-        optim_state = torch.load(path / "optimizer.pt", weights_only=True) if optimizer is not None else {}
-    except (OSError, json.JSONDecodeError, RuntimeError) as error:
+    except (OSError, json.JSONDecodeError) as error:
         raise ResumeError(f"cannot read checkpoint {path}: {error}") from error
-    expected = {name for name, _ in model.named_parameters()} | {name for name, _ in model.named_buffers()}
-    if set(model_state) - expected or {n for n, p in model.named_parameters()} - set(model_state):
-        missing = sorted({n for n, p in model.named_parameters()} - set(model_state))[:5]
-        raise ResumeError(f"{path} does not fit this model (missing {missing}); was it made by another run?")
-    # strict=False: parameters that never received a gradient (e.g. the ViT after text-only steps)
-    # have no AdamW state yet; the model's keys were checked above.
-    options = StateDictOptions(full_state_dict=True, strict=False)
-    if optimizer is not None:
-        set_state_dict(model, optimizer, model_state_dict=model_state, optim_state_dict=optim_state, options=options)
-    else:
-        from torch.distributed.checkpoint.state_dict import set_model_state_dict
+    if bool(state.get("lora_names", False)) != names.selective:
+        kind = "a LoRA run (adapters only)" if state.get("lora_names") else "a full fine-tune"
+        raise ResumeError(f"{path} was written by {kind}; this run's lora.enabled does not match")
+    if checkpoint_format_of(path) == "sharded":
+        from molmo_agent.training.sharded_checkpoint import SHARDS_DIR, read_shards
 
-        set_model_state_dict(model, model_state, options=options)
+        read_shards(path / SHARDS_DIR, model, optimizer, names, state)
+    else:
+        _load_full(path, model, optimizer, names)
     if scheduler is not None and state.get("scheduler"):
         scheduler.load_state_dict(state["scheduler"])
     rng_file = path / f"rng_rank{_rank()}.pt"
-    if rng_file.is_file():
+    if rng_file.is_file():  # absent when resuming on more ranks than wrote the checkpoint
         rng = torch.load(rng_file, weights_only=True)
         torch.set_rng_state(rng["cpu"])
         if "cuda" in rng and torch.cuda.is_available():
             torch.cuda.set_rng_state(rng["cuda"])
     return state
+
+
+def read_model_state(path: str | os.PathLike, names: CheckpointNames) -> dict[str, torch.Tensor]:
+    """The model entries of a full-format checkpoint, under model names (no check; see :func:`_load_full`)."""
+    path = Path(path)
+    try:
+        return names.model_in(load_file(str(path / "model.safetensors")))
+    except (OSError, RuntimeError, KeyError) as error:
+        raise ResumeError(f"cannot read checkpoint {path}: {error}") from error
+
+
+def _load_full(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer | None, names: CheckpointNames) -> None:
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_state_dict
+
+    try:
+        file_state = load_file(str(path / "model.safetensors"))
+        optim_state = torch.load(path / "optimizer.pt", weights_only=True) if optimizer is not None else {}
+    except (OSError, RuntimeError) as error:
+        raise ResumeError(f"cannot read checkpoint {path}: {error}") from error
+    if set(file_state) - names.allowed(model) or names.required(model) - set(file_state):
+        missing = sorted(names.required(model) - set(file_state))[:5]
+        raise ResumeError(f"{path} does not fit this model (missing {missing}); was it made by another run?")
+    model_state = names.model_in(file_state)
+    # strict=False: parameters that never received a gradient (e.g. the ViT after text-only steps)
+    # have no AdamW state yet, and a LoRA checkpoint holds no frozen weights; the keys were checked above.
+    options = StateDictOptions(full_state_dict=True, strict=False)
+    if optimizer is not None:
+        set_state_dict(model, optimizer, model_state_dict=model_state, optim_state_dict=names.optim_in(optim_state),
+                       options=options)
+    else:
+        from torch.distributed.checkpoint.state_dict import set_model_state_dict
+
+        set_model_state_dict(model, model_state, options=options)
 
 
 def export_pretrained(model: nn.Module, config: Any, output_dir: str | os.PathLike,

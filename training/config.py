@@ -64,6 +64,7 @@ class TrainSection:
     fsdp: str = "auto"  # auto (when world size > 1) | on | off
     checkpoint_every: int = 0
     keep_checkpoints: int = 2
+    checkpoint_format: str = "full"  # full (gathered on rank 0) | sharded (each rank writes its shards, DCP)
     log_every: int = 1
 
 
@@ -150,6 +151,8 @@ class TrainConfig:
             problems.append("train.mixed_precision must be none, bf16 or fp16")
         if t.fsdp not in ("auto", "on", "off"):
             problems.append("train.fsdp must be auto, on or off")
+        if t.checkpoint_format not in ("full", "sharded"):
+            problems.append("train.checkpoint_format must be full or sharded")
         if self.lora.enabled and self.lora.quantize_4bit and t.fsdp == "on":
             problems.append("lora.quantize_4bit (QLoRA) cannot be sharded with FSDP; set train.fsdp: off (one process)")
         if problems:

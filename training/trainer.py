@@ -29,6 +29,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
+from molmo_agent.training.checkpoint_names import CheckpointNames
 from molmo_agent.training.checkpointing import (
     export_pretrained,
     export_processor,
@@ -247,6 +248,7 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> d
                                    "bitsandbytes tensors that FSDP2 cannot split or gather; run QLoRA in one process "
                                    "(train.fsdp: off), or use plain LoRA (quantize_4bit: false) with FSDP")
         model = apply_lora(model, config)
+    names = CheckpointNames.for_model(model, lora=config.lora.enabled)  # LoRA: adapters only, stable names
     if t.activation_checkpointing:
         enable_activation_checkpointing(model)
     model.to(device)
@@ -263,7 +265,7 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> d
     latest = find_latest_checkpoint(run_dir)
     loss_value = float("nan")
     if resume and latest is not None:
-        state = load_checkpoint(latest, model, optimizer, scheduler)
+        state = load_checkpoint(latest, model, optimizer, scheduler, names)
         start_step = int(state["step"])
         if start_step >= t.steps:  # nothing left to train: report the loss the run finished with
             loss_value = recorded_loss(state, run_dir)
@@ -321,13 +323,13 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> d
         if t.checkpoint_every and (done % t.checkpoint_every == 0) and done < t.steps:
             save_checkpoint(run_dir, done, model, optimizer, scheduler,
                             {"next_sample": done * t.global_batch_size, "seed": config.seed, "loss": loss_value},
-                            keep=t.keep_checkpoints)
+                            keep=t.keep_checkpoints, checkpoint_format=t.checkpoint_format, names=names)
     if bar is not None:
         bar.close()
     if start_step < t.steps:
         save_checkpoint(run_dir, t.steps, model, optimizer, scheduler,
                         {"next_sample": t.steps * t.global_batch_size, "seed": config.seed, "loss": loss_value},
-                        keep=t.keep_checkpoints)
+                        keep=t.keep_checkpoints, checkpoint_format=t.checkpoint_format, names=names)
     export_dir = Path(config.export.dir or run_dir / "final")
     _export(model, model_config, config, export_dir, processor)
     summary = {"final_loss": loss_value, "steps": t.steps, "start_step": start_step, "export_dir": str(export_dir),
@@ -373,22 +375,42 @@ def _export(model, model_config, config: TrainConfig, export_dir: Path, processo
 
 
 def export_checkpoint(config: TrainConfig, checkpoint_dir: str | os.PathLike, output_dir: str | os.PathLike) -> Path:
-    """Write a resumable checkpoint (``<run>/checkpoints/step_N``) in the official Molmo format.
+    """Write a resumable checkpoint (``<run>/checkpoints/step_N``, full or sharded) in the official Molmo format.
+
+    One process, no FSDP: a sharded checkpoint is read with DCP, which reassembles the full tensors
+    from every rank's shards. A LoRA checkpoint (adapters only) is applied to the base the config
+    names and exported merged, with the adapter in ``<output>/adapter``, like the end of a run.
 
         >>> export_checkpoint(TrainConfig.from_yaml("run.yaml"), "runs/x/checkpoints/step_000500", "runs/x/step500")
     """
-    from safetensors.torch import load_file
+    from molmo_agent.training.checkpointing import STATE_FILE, checkpoint_format_of, read_model_state
 
-    if config.lora.enabled:
-        raise TrainConfigError("checkpoints of LoRA runs hold adapter names; export them by finishing the run")
     path = Path(checkpoint_dir)
-    if not (path / "model.safetensors").is_file():
-        raise ResumeError(f"{path} is not a checkpoint directory (no model.safetensors)")
+    if not (path / STATE_FILE).is_file():
+        raise ResumeError(f"{path} is not a complete checkpoint directory (no {STATE_FILE})")
     processor = load_processor(config)
     model = build_model(config, processor)
-    missing, unexpected = model.load_state_dict(load_file(str(path / "model.safetensors")), strict=False)
-    if missing or unexpected:
-        raise ResumeError(f"{path} does not match the config's model: missing {missing[:3]}, unexpected {unexpected[:3]}")
-    model.to(getattr(torch, config.export.dtype)).save_pretrained(output_dir)
+    model_config = model.config
+    if config.lora.enabled:
+        model = apply_lora(model, config)
+    names = CheckpointNames.for_model(model, lora=config.lora.enabled)
+    if checkpoint_format_of(path) == "sharded":
+        from molmo_agent.training.sharded_checkpoint import SHARDS_DIR, read_model_shards
+
+        read_model_shards(path / SHARDS_DIR, model, names)
+    else:
+        state = read_model_state(path, names)
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        required = set(names.to_model.values()) if names.selective else {n for n, _ in model.named_parameters()}
+        if unexpected or required & set(missing):
+            raise ResumeError(f"{path} does not match the config's model: missing {sorted(required & set(missing))[:3]}, "
+                              f"unexpected {unexpected[:3]}")
+    dtype = getattr(torch, config.export.dtype)
+    if config.lora.enabled:
+        from molmo_agent.training.lora import export_lora
+
+        export_lora(model, model_config, output_dir, dtype=dtype)
+    else:
+        model.to(dtype).save_pretrained(output_dir)
     export_processor(processor, output_dir)
     return Path(output_dir)

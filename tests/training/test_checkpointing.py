@@ -27,12 +27,16 @@ def _step(model, optimizer, scheduler):
     optimizer.zero_grad()
 
 
-def test_save_and_restore_model_optimizer_scheduler_rng(tmp_path):
+@pytest.mark.parametrize("checkpoint_format", ["full", "sharded"])
+def test_save_and_restore_model_optimizer_scheduler_rng(tmp_path, checkpoint_format):
     torch.manual_seed(0)
     model = tiny_model()
     optimizer, scheduler = build_optimizer(model, GROUPS, total_steps=10)
     _step(model, optimizer, scheduler)
-    save_checkpoint(tmp_path, 1, model, optimizer, scheduler, {"next_sample": 8})
+    save_checkpoint(tmp_path, 1, model, optimizer, scheduler, {"next_sample": 8}, checkpoint_format=checkpoint_format)
+    written = {p.name for p in (tmp_path / "checkpoints" / "step_000001").iterdir()}
+    assert ("shards" in written) == (checkpoint_format == "sharded")
+    assert ("model.safetensors" in written) == (checkpoint_format == "full")
     expected_rand = torch.rand(3)
     _step(model, optimizer, scheduler)
     expected = {k: v.clone() for k, v in model.state_dict().items()}
@@ -64,6 +68,49 @@ def test_a_crash_during_the_write_leaves_no_checkpoint(tmp_path, monkeypatch):
     assert (tmp_path / "checkpoints" / ".tmp-step_000004").exists()
     assert remove_partial_checkpoints(tmp_path) == 1
     assert not (tmp_path / "checkpoints" / ".tmp-step_000004").exists()
+
+
+def test_a_crash_before_the_rename_of_a_sharded_checkpoint_leaves_no_checkpoint(tmp_path, monkeypatch):
+    model = tiny_model()
+    optimizer, scheduler = build_optimizer(model, GROUPS, total_steps=10)
+    _step(model, optimizer, scheduler)
+
+    def crash(directory):
+        raise KeyboardInterrupt("killed after the shards and the state file, before the rename")
+
+    monkeypatch.setattr(checkpointing, "_fsync_tree", crash)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(tmp_path, 3, model, optimizer, scheduler, {}, checkpoint_format="sharded")
+    monkeypatch.undo()
+    tmp = tmp_path / "checkpoints" / ".tmp-step_000003"
+    assert any((tmp / "shards").glob("*.safetensors")) and (tmp / "trainer_state.json").exists()
+    assert list_checkpoints(tmp_path) == [] and find_latest_checkpoint(tmp_path) is None
+    assert remove_partial_checkpoints(tmp_path) == 1 and not tmp.exists()
+
+
+def test_a_lora_checkpoint_holds_only_adapters_under_stable_names(tmp_path):
+    from safetensors.torch import load_file
+
+    from molmo_agent.training.checkpoint_names import CheckpointNames
+    from molmo_agent.training.config import TrainConfig
+    from molmo_agent.training.lora import apply_lora
+
+    config = TrainConfig.from_dict({"run_dir": "unused", "model": {"config": {}, "tokenizer": "unused"},
+                                    "data": {"datasets": [{"type": "conversations", "path": "unused"}]},
+                                    "lora": {"enabled": True, "r": 2, "alpha": 4}})
+    model = apply_lora(tiny_model(), config)
+    optimizer, scheduler = build_optimizer(model, GROUPS, total_steps=10)
+    _step(model, optimizer, scheduler)
+    names = CheckpointNames.for_model(model, lora=True)
+    save_checkpoint(tmp_path, 1, model, optimizer, scheduler, {}, names=names)
+    stored = load_file(str(tmp_path / "checkpoints" / "step_000001" / "model.safetensors"))
+    assert "model.transformer.blocks.0.att_proj.lora_A.weight" in stored
+    assert len(stored) == sum(p.requires_grad for p in model.parameters())
+    assert not any("base_model" in k or ".default." in k or "base_layer" in k for k in stored)
+    optim = torch.load(tmp_path / "checkpoints" / "step_000001" / "optimizer.pt", weights_only=True)
+    assert set(optim["state"]) == set(stored)
+    with pytest.raises(ResumeError, match="LoRA"):  # a full fine-tune cannot resume from adapters
+        load_checkpoint(tmp_path / "checkpoints" / "step_000001", tiny_model(), None, None)
 
 
 def test_keep_only_the_newest_and_reject_incomplete(tmp_path):

@@ -1,6 +1,7 @@
 """LoRA under FSDP2 (2 gloo processes) and resumable LoRA runs (SIGKILL + --resume), through the CLI."""
 
 import json
+import random
 
 import pytest
 import torch
@@ -55,3 +56,37 @@ def test_lora_under_fsdp_on_two_gloo_processes_matches_one_process(tiny_setup, t
     assert set(a1) == set(a2) and any("lora_B" in key for key in a1)
     for key in a1:
         torch.testing.assert_close(a2[key], a1[key], rtol=1e-4, atol=2e-6)
+
+
+@pytest.mark.slow
+def test_a_lora_run_killed_with_sigkill_resumes_to_identical_adapters_and_merged_weights(tiny_setup, tmp_path):
+    steps = 5
+    reference = cli.write_config(lora_config(tiny_setup, tmp_path / "ref", steps=steps, checkpoint_every=1),
+                                 tmp_path / "ref.yaml")
+    cli.run(cli.train_cmd(reference))
+
+    run_dir = tmp_path / "killed"
+    config = cli.write_config(lora_config(tiny_setup, run_dir, steps=steps, checkpoint_every=1), tmp_path / "killed.yaml")
+    metrics, checkpoints = run_dir / "metrics.jsonl", run_dir / "checkpoints"
+    kill_step = random.Random().randint(1, steps - 2)
+
+    def at_step():
+        return metrics.exists() and len(metrics.read_text().splitlines()) >= kill_step
+
+    def in_checkpoint_write():
+        return checkpoints.exists() and any(checkpoints.glob(".tmp-step_*"))
+
+    killed = 0
+    for condition in (at_step, in_checkpoint_write):
+        killed += cli.kill_when(cli.start(cli.train_cmd(config, "--resume")), condition)
+        for ckpt in checkpoints.glob("step_*"):  # whatever exists is complete
+            assert (ckpt / "trainer_state.json").exists() and (ckpt / "model.safetensors").exists()
+    assert killed >= 1
+    cli.run(cli.train_cmd(config, "--resume"))
+    assert not list(checkpoints.glob(".tmp-*"))
+    assert cli.losses(run_dir) == cli.losses(tmp_path / "ref") and len(cli.losses(run_dir)) == steps
+    adapters, expected = cli.last_checkpoint_weights(run_dir), cli.last_checkpoint_weights(tmp_path / "ref")
+    assert set(adapters) == set(expected) and any(".lora_B." in k for k in adapters)
+    assert all(torch.equal(adapters[k], expected[k]) for k in expected)
+    got, want = merged_weights(run_dir), merged_weights(tmp_path / "ref")
+    assert set(got) == set(want) and all(torch.equal(got[k], want[k]) for k in want)
