@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 
@@ -351,3 +352,27 @@ def test_ros2_grasp_pose_is_the_back_projection_of_the_embedded_models_pixel(see
               f"grasp success in the env: {reward > 0}")
     finally:
         env.close()
+
+
+# ---- the example that runs all three ------------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.xvfb
+@pytest.mark.browser
+def test_embedded_through_adapters_example_prints_its_table(tmp_path):
+    """examples/embedded_through_adapters.py, one episode per adapter: a row per adapter/task, and in
+    every row each action landed where the model pointed (the success column is not judged)."""
+    require_executable("Xvfb")
+    require_executable("chromium")
+    require_executable("chromedriver")
+    done = subprocess.run([sys.executable, str(REPO_ROOT / "examples" / "embedded_through_adapters.py"),
+                           "--episodes", "1"], cwd=tmp_path, env=dict(os.environ, OMP_NUM_THREADS="1"),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    table = done.stdout[done.stdout.index("\nadapter"):]
+    rows = {name: re.search(rf"^{re.escape(name)}\s+.*?(\d+)/(\d+)\s+(\d+)/(\d+) (clicks|poses)$", table, re.M)
+            for name in ("desktop (Xvfb + Tk)", "gymnasium (MiniWoB++, chromium)", "ROS 2 grounding core")}
+    assert all(rows.values()), table
+    for name, row in rows.items():
+        successes, episodes, landed, actions = (int(v) for v in row.groups()[:4])
+        assert episodes == 1 and successes <= episodes and landed == actions >= 1, (name, table)
+    assert len(re.findall(r"^gymnasium", table, re.M)) == 2  # click-test and click-button
