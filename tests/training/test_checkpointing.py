@@ -88,17 +88,23 @@ def test_a_crash_before_the_rename_of_a_sharded_checkpoint_leaves_no_checkpoint(
     assert remove_partial_checkpoints(tmp_path) == 1 and not tmp.exists()
 
 
-def test_a_lora_checkpoint_holds_only_adapters_under_stable_names(tmp_path):
-    from safetensors.torch import load_file
-
-    from molmo_agent.training.checkpoint_names import CheckpointNames
+def _lora_model(seed=3, **lora):
     from molmo_agent.training.config import TrainConfig
     from molmo_agent.training.lora import apply_lora
 
     config = TrainConfig.from_dict({"run_dir": "unused", "model": {"config": {}, "tokenizer": "unused"},
                                     "data": {"datasets": [{"type": "conversations", "path": "unused"}]},
-                                    "lora": {"enabled": True, "r": 2, "alpha": 4}})
-    model = apply_lora(tiny_model(), config)
+                                    "lora": {"enabled": True, "r": 2, "alpha": 4, **lora}})
+    torch.manual_seed(seed)  # the adapters' initialisation
+    return apply_lora(tiny_model(), config)
+
+
+def test_a_lora_checkpoint_holds_only_adapters_under_stable_names(tmp_path):
+    from safetensors.torch import load_file
+
+    from molmo_agent.training.checkpoint_names import CheckpointNames
+
+    model = _lora_model()
     optimizer, scheduler = build_optimizer(model, GROUPS, total_steps=10)
     _step(model, optimizer, scheduler)
     names = CheckpointNames.for_model(model, lora=True)
@@ -111,6 +117,30 @@ def test_a_lora_checkpoint_holds_only_adapters_under_stable_names(tmp_path):
     assert set(optim["state"]) == set(stored)
     with pytest.raises(ResumeError, match="LoRA"):  # a full fine-tune cannot resume from adapters
         load_checkpoint(tmp_path / "checkpoints" / "step_000001", tiny_model(), None, None)
+
+
+@pytest.mark.parametrize("checkpoint_format", ["full", "sharded"])
+def test_a_qlora_run_resumes_from_its_adapters_onto_a_requantized_base(tmp_path, checkpoint_format):
+    pytest.importorskip("bitsandbytes")
+    from molmo_agent.training.checkpoint_names import CheckpointNames
+
+    model = _lora_model(quantize_4bit=True)
+    optimizer, scheduler = build_optimizer(model, GROUPS, total_steps=10)
+    names = CheckpointNames.for_model(model, lora=True)
+    _step(model, optimizer, scheduler)
+    save_checkpoint(tmp_path, 1, model, optimizer, scheduler, {}, checkpoint_format=checkpoint_format, names=names)
+    torch.manual_seed(9)
+    _step(model, optimizer, scheduler)
+    expected = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+    fresh = _lora_model(seed=4, quantize_4bit=True)  # base re-quantized from the same weights, new random adapters
+    optimizer2, scheduler2 = build_optimizer(fresh, GROUPS, total_steps=10)
+    load_checkpoint(find_latest_checkpoint(tmp_path), fresh, optimizer2, scheduler2, CheckpointNames.for_model(fresh, lora=True))
+    torch.manual_seed(9)
+    _step(fresh, optimizer2, scheduler2)
+    got = dict(fresh.named_parameters())
+    for name, value in expected.items():
+        assert torch.equal(got[name], value), name
 
 
 def test_keep_only_the_newest_and_reject_incomplete(tmp_path):

@@ -19,9 +19,20 @@ def lora_config(setup, run_dir, **train):
 
 
 def merged_weights(run_dir):
-    final = run_dir / "final"
+    return weights_in(run_dir / "final")
+
+
+def export_and_load(config_path, checkpoint, out):
+    from molmo_agent.cli import main
+
+    assert main(["train", str(config_path), "--export-checkpoint", str(checkpoint), "--output", str(out)]) == 0
+    assert (out / "adapter" / "adapter_model.safetensors").is_file()
+    return weights_in(out)
+
+
+def weights_in(directory):
     state = {}
-    for file in sorted(final.glob("*.safetensors")):
+    for file in sorted(directory.glob("*.safetensors")):
         state.update(load_file(str(file)))
     return state
 
@@ -32,7 +43,8 @@ def test_lora_under_fsdp_on_two_gloo_processes_matches_one_process(tiny_setup, t
     from molmo_agent.training.trainer import build_model, load_processor
 
     one = cli.write_config(lora_config(tiny_setup, tmp_path / "one", steps=3, fsdp="off"), tmp_path / "one.yaml")
-    two = cli.write_config(lora_config(tiny_setup, tmp_path / "two", steps=3, fsdp="on"), tmp_path / "two.yaml")
+    two = cli.write_config(lora_config(tiny_setup, tmp_path / "two", steps=3, fsdp="on", checkpoint_format="sharded"),
+                           tmp_path / "two.yaml")
     cli.run(cli.train_cmd(one))
     cli.run(cli.train_cmd(two, nproc=2))
     assert json.loads((tmp_path / "two" / "summary.json").read_text())["world_size"] == 2
@@ -56,6 +68,10 @@ def test_lora_under_fsdp_on_two_gloo_processes_matches_one_process(tiny_setup, t
     assert set(a1) == set(a2) and any("lora_B" in key for key in a1)
     for key in a1:
         torch.testing.assert_close(a2[key], a1[key], rtol=1e-4, atol=2e-6)
+
+    # the 2-rank sharded LoRA checkpoint (adapters + connector shards) exports to the run's own merged model
+    exported = export_and_load(tmp_path / "two.yaml", tmp_path / "two" / "checkpoints" / "step_000003", tmp_path / "x2")
+    assert set(exported) == set(w2) and all(torch.equal(exported[k], w2[k]) for k in w2)
 
 
 @pytest.mark.slow
@@ -90,3 +106,5 @@ def test_a_lora_run_killed_with_sigkill_resumes_to_identical_adapters_and_merged
     assert all(torch.equal(adapters[k], expected[k]) for k in expected)
     got, want = merged_weights(run_dir), merged_weights(tmp_path / "ref")
     assert set(got) == set(want) and all(torch.equal(got[k], want[k]) for k in want)
+    exported = export_and_load(config, checkpoints / f"step_{steps:06d}", tmp_path / "x")  # adapters-only checkpoint
+    assert set(exported) == set(want) and all(torch.equal(exported[k], want[k]) for k in want)
