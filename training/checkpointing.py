@@ -4,15 +4,19 @@ A checkpoint is a directory ``<run>/checkpoints/step_000120/`` with:
 
 | file | content |
 |---|---|
-| ``model.safetensors`` | the full (unsharded) trainable model state, float32 master weights |
-| ``optimizer.pt`` | AdamW state keyed by parameter name (tensors and numbers only; loaded with ``weights_only=True``) |
+| ``model.safetensors`` | ``full`` format: the unsharded model state (float32 master weights), gathered on rank 0 |
+| ``optimizer.pt`` | ``full`` format: AdamW state keyed by parameter name (tensors and numbers only; loaded with ``weights_only=True``) |
+| ``shards/*.safetensors`` | ``sharded`` format: each rank's shards of model and AdamW state (:mod:`.sharded_checkpoint`) |
 | ``rng_rank{r}.pt`` | each rank's torch RNG state (CPU and CUDA) - dropout continues identically |
-| ``trainer_state.json`` | step, next sample position, scheduler state, config fingerprint, loss so far |
+| ``trainer_state.json`` | step, next sample position, scheduler state, loss, format (+ optimizer hyper-parameters when sharded) |
+
+LoRA runs store only the trainable parameters under stable names (:mod:`.checkpoint_names`).
 
 It is written into a hidden temporary directory on the same file system, every file fsynced,
-``trainer_state.json`` last, then renamed into place in one ``os.rename``: a checkpoint either
-exists whole or not at all, whatever moment the process is killed. Leftover temporary
-directories are ignored and removed at the next start. Only the newest ``keep`` are kept.
+``trainer_state.json`` last (by rank 0, after every rank finished its part), then renamed into
+place in one ``os.rename``: a checkpoint either exists whole or not at all, whatever moment a
+process is killed. Leftover temporary directories are ignored and removed at the next start.
+Only the newest ``keep`` are kept.
 
     >>> save_checkpoint(run_dir, step=120, model=model, optimizer=opt, scheduler=sched, state={...})
     >>> latest = find_latest_checkpoint(run_dir)          # None for a fresh run
@@ -208,8 +212,10 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer: torch.
     except (OSError, json.JSONDecodeError) as error:
         raise ResumeError(f"cannot read checkpoint {path}: {error}") from error
     if bool(state.get("lora_names", False)) != names.selective:
-        kind = "a LoRA run (adapters only)" if state.get("lora_names") else "a full fine-tune"
-        raise ResumeError(f"{path} was written by {kind}; this run's lora.enabled does not match")
+        held = "LoRA adapters only" if state.get("lora_names") else "the whole model"
+        raise ResumeError(f"{path} holds {held}, but this run has lora.enabled: {names.selective}; resume with the "
+                          "config that wrote it (LoRA checkpoints written before adapters-only checkpoints existed "
+                          "cannot be resumed: start a new run_dir)")
     if checkpoint_format_of(path) == "sharded":
         from molmo_agent.training.sharded_checkpoint import SHARDS_DIR, read_shards
 
