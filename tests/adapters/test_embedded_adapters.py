@@ -101,9 +101,11 @@ def test_desktop_dry_run_and_click_follow_the_embedded_models_answer(tmp_path):
         assert session.geometry["window"] == [*origin, width, height]
         region = session.geometry["window"]
         query = obs["instruction"]
-        dry, real = session.drive([
+        dry, real, scaled = session.drive([
             {"query": query, "region": region, "dry_run": True, "dry_run_dir": str(tmp_path / "dry")},
-            {"query": query, "region": region}], driver="tests.adapters.embedded_desktop_driver")
+            {"query": query, "region": region},
+            {"query": query, "region": region, "simulate_scale": 1.25, "dry_run": True}],
+            driver="tests.adapters.embedded_desktop_driver")
         clicks = session.clicks()
         # the same through the CLI, as a user runs it: local model directory, dry run
         cli = subprocess.run([sys.executable, "-m", "molmo_agent", "click", query, "--model", str(EMBEDDED),
@@ -149,6 +151,15 @@ def test_desktop_dry_run_and_click_follow_the_embedded_models_answer(tmp_path):
     assert printed["model_text"] == dry["text"] and printed["rule"] == "dry_run" and not printed["executed"]
     assert (printed["action"]["x"], printed["action"]["y"]) == expected
     assert clicks_after_cli == clicks and Image.open(printed["annotated"]).size == (width, height)
+
+    # a HiDPI-like screenshot (1.25 device pixels per screen pixel): the model sees 1600x1000 pixels
+    shot_w, shot_h = scaled["image_size"]
+    assert (shot_w, shot_h) == (round(width * 1.25), round(height * 1.25))
+    scaled_point = model_point(scaled["text"], (shot_w, shot_h))
+    if scaled_point is not None:
+        assert (scaled["action"]["x"], scaled["action"]["y"]) == (
+            origin[0] + math.floor(scaled_point[0] * region[2] / shot_w),
+            origin[1] + math.floor(scaled_point[1] * region[3] / shot_h))
 
     x0, y0, x1, y1 = info["target"]["box"]
     hit = x0 <= point[0] < x1 and y0 <= point[1] < y1
