@@ -67,12 +67,14 @@ def run(episodes: int = 3, seed: int = 1_000_000) -> dict:
             u, v = result.pixel
             p = result.pose.pose.position
             position = np.array([p.x, p.y, p.z])
-            depth_m = np.round(obs["depth"][int(v), int(u)] * 1000) / 1000
+            height, width = obs["depth"].shape
+            col, row = min(int(u), width - 1), min(int(v), height - 1)  # a point at 100 %: the last pixel
+            depth_m = np.round(obs["depth"][row, col] * 1000) / 1000
             # the sim's camera puts pixel centres at integers, the agent layer at i + 0.5
             expected = deproject(u - 0.5, v - 0.5, depth_m, np.asarray(info["intrinsics"]["K"]),
                                  np.asarray(info["T_base_camera"]))
             consistent += bool(np.allclose(position, expected, atol=1e-6))
-            on_object = info["segmentation"][int(v), int(u)] == info["target_index"] + 1
+            on_object = info["segmentation"][row, col] == info["target_index"] + 1
             _, reward, *_ = env.step([*position, *result.action.approach])
             successes += reward > 0
             print(f"{obs['instruction']!r}: model {result.model_text.strip()!r} -> pixel ({u:.1f}, {v:.1f}) -> "

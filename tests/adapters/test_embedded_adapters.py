@@ -52,6 +52,14 @@ def model_point(text: str, image_size: tuple[int, int]) -> tuple[float, float] |
 
 
 # ---- desktop: a generated GUI screen on a real X server ---------------------------------------
+def window_pixel(point: tuple[float, float], region: list[int], shot_size: tuple[int, int]) -> tuple[int, int]:
+    """The screen pixel under an image point of a screenshot of ``region`` (left, top, width, height);
+    a point on the far edge (100 %) belongs to the last pixel."""
+    left, top, width, height = region
+    return (left + min(math.floor(point[0] * width / shot_size[0]), width - 1),
+            top + min(math.floor(point[1] * height / shot_size[1]), height - 1))
+
+
 def _green_cross_centre(annotated: Image.Image) -> tuple[float, float] | None:
     """Centre of the annotation's green crosshair: the column and the row holding most of its pixels."""
     ys, xs = np.nonzero(np.all(np.asarray(annotated.convert("RGB")) == (0, 200, 0), axis=-1))
@@ -130,9 +138,8 @@ def test_desktop_dry_run_and_click_follow_the_embedded_models_answer(tmp_path):
         assert "found no" in dry["error"] and "found no" in real["error"] and clicks == []
         assert cli.returncode != 0 and "found no" in cli.stderr
         return
-    # screen pixel = window origin + floor(image pixel * window size / screenshot size) (scale 1 here)
-    expected = (origin[0] + math.floor(point[0] * region[2] / width),
-                origin[1] + math.floor(point[1] * region[3] / height))
+    # screen pixel = window origin + floor(image pixel * window size / screenshot size), scale 1 here
+    expected = window_pixel(point, region, (width, height))
 
     assert dry["rule"] == "dry_run" and dry["allowed"] and not dry["executed"]
     assert (dry["action"]["x"], dry["action"]["y"]) == expected
@@ -157,9 +164,7 @@ def test_desktop_dry_run_and_click_follow_the_embedded_models_answer(tmp_path):
     assert (shot_w, shot_h) == (round(width * 1.25), round(height * 1.25))
     scaled_point = model_point(scaled["text"], (shot_w, shot_h))
     if scaled_point is not None:
-        assert (scaled["action"]["x"], scaled["action"]["y"]) == (
-            origin[0] + math.floor(scaled_point[0] * region[2] / shot_w),
-            origin[1] + math.floor(scaled_point[1] * region[3] / shot_h))
+        assert (scaled["action"]["x"], scaled["action"]["y"]) == window_pixel(scaled_point, region, (shot_w, shot_h))
 
     x0, y0, x1, y1 = info["target"]["box"]
     hit = x0 <= point[0] < x1 and y0 <= point[1] < y1
@@ -340,7 +345,7 @@ def test_ros2_grasp_pose_is_the_back_projection_of_the_embedded_models_pixel(see
             return
         assert result.error == "", result.error
         # independent geometry: pixel centres at i + 0.5 (continuous) vs i (OpenCV K)
-        col, row = int(point[0]), int(point[1])
+        col, row = min(int(point[0]), width - 1), min(int(point[1]), height - 1)  # 100 %: the last pixel
         z = round(float(obs["depth"][row, col]) * 1000) / 1000  # what a 16UC1 millimetre image carries
         K = np.asarray(info["intrinsics"]["K"], float)
         p_camera = np.array([(point[0] - 0.5 - K[0, 2]) / K[0, 0] * z, (point[1] - 0.5 - K[1, 2]) / K[1, 1] * z, z, 1])
