@@ -223,7 +223,7 @@ class PageClicks(gym.Wrapper):
 
 @pytest.mark.slow
 @pytest.mark.browser
-@pytest.mark.parametrize("task", ["click-test-v1", "click-button-v1"])
+@pytest.mark.parametrize("task", ["click-test-v1", "click-button-v1", "click-dialog-v1"])
 def test_miniwob_clicks_are_the_embedded_models_points(task, embedded_grounder, tmp_path):
     """The embedded model as the policy of MiniWoB++ tasks through GroundingPolicy + the CLICK_COORDS
     conversion: every click the page received is the model's point, converted from its raw text here."""
