@@ -2,7 +2,7 @@
 
     DISPLAY=:5 python -m tests.adapters.embedded_desktop_driver spec.json
 
-The spec lists runs ({"query", "region", "simulate_scale", "dry_run", "dry_run_dir"}); for each, the result holds
+The spec lists runs ({"query", "region", "simulate_scale", "dry_run", "dry_run_dir", "log_dir"}); for each, the result holds
 what the model was asked and answered (raw text), the screenshot it saw (saved as PNG next to the
 spec), the action the adapter built and the policy's decision. Nothing is canned: the backend is
 the real local model; the recorder only keeps a copy of each request and answer.
@@ -36,7 +36,7 @@ def run(grounder, recorder: RecordingBackend, config: dict, out: Path, index: in
     policy = SafetyPolicy(dry_run=config.get("dry_run", False))
     desktop = Desktop(grounder, policy, region=config.get("region"), window=config.get("window"),
                       simulate_scale=config.get("simulate_scale"), dry_run_dir=config.get("dry_run_dir"),
-                      kill_hotkey=None)
+                      log_dir=config.get("log_dir"), kill_hotkey=None)
     with desktop:
         try:
             step = desktop.click(config["query"])

@@ -111,7 +111,7 @@ def test_desktop_dry_run_and_click_follow_the_embedded_models_answer(tmp_path):
         query = obs["instruction"]
         dry, real, scaled = session.drive([
             {"query": query, "region": region, "dry_run": True, "dry_run_dir": str(tmp_path / "dry")},
-            {"query": query, "region": region},
+            {"query": query, "region": region, "log_dir": str(tmp_path / "log")},
             {"query": query, "region": region, "simulate_scale": 1.25, "dry_run": True}],
             driver="tests.adapters.embedded_desktop_driver")
         clicks = session.clicks()
@@ -149,6 +149,8 @@ def test_desktop_dry_run_and_click_follow_the_embedded_models_answer(tmp_path):
     assert cross is not None and abs(cross[0] - point[0]) <= 1.5 and abs(cross[1] - point[1]) <= 1.5, (cross, point)
 
     assert real["executed"] and (real["action"]["x"], real["action"]["y"]) == expected
+    [logged] = [json.loads(line) for line in (tmp_path / "log" / "steps.jsonl").read_text().splitlines()]
+    assert logged["text"] == real["text"] and logged["prompt"] == query and logged["decision"]["executed"]
     assert len(clicks) == 1  # the dry run clicked nothing; the real run clicked once
     landed = tuple(int(v) for v in clicks[0].split())
     assert abs(landed[0] - expected[0]) <= 1 and abs(landed[1] - expected[1]) <= 1, (landed, expected)
