@@ -60,10 +60,20 @@ def _molmo(model: nn.Module) -> nn.Module:
 
 
 def shard_model(model: nn.Module, mixed_precision: str = "none", reshard_after_forward: bool = True) -> nn.Module:
-    """Apply FSDP2 to the ViT blocks, the decoder blocks and the root (in place)."""
+    """Apply FSDP2 to the ViT blocks, the decoder blocks and the root (in place).
+
+    QLoRA's bitsandbytes 4-bit weights are left out (``ignored_params``): FSDP2 can neither split
+    nor all-gather their packed storage and quantization state, so every rank keeps its own whole,
+    frozen copy (7B in nf4 is ~4 GB), while the adapters and all other weights are sharded.
+    """
     from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
+    from molmo_agent.training.lora import quantized_params
+
     kwargs = {"reshard_after_forward": reshard_after_forward}
+    ignored = quantized_params(model)
+    if ignored:
+        kwargs["ignored_params"] = ignored
     if mixed_precision in DTYPES:
         kwargs["mp_policy"] = MixedPrecisionPolicy(param_dtype=DTYPES[mixed_precision], reduce_dtype=torch.float32)
     for block in vit_blocks(model) + decoder_blocks(model):

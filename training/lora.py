@@ -110,79 +110,88 @@ def _base_weight(layer: nn.Module) -> torch.Tensor:
     return layer.weight.data.float()
 
 
-def merged_state_dict(peft_model: nn.Module) -> dict[str, torch.Tensor]:
+def _is_4bit(layer: nn.Module) -> bool:
+    return layer.__class__.__name__ == "Linear4bit"
+
+
+def quantized_params(model: nn.Module) -> set[nn.Parameter]:
+    """The parameters of bitsandbytes 4-bit layers (QLoRA's frozen base): FSDP2 leaves them replicated."""
+    return {p for module in model.modules() if _is_4bit(module) for p in module.parameters(recurse=False)}
+
+
+def merged_state_dict(peft_model: nn.Module, state: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
     """Official-name state dict with every adapter folded in: W = dequant(W_base) + scale * B @ A.
 
     Computed in float32 from the (dequantized) base weight, so a QLoRA merge is not re-quantized.
+    ``state``: the model's full state under its own names when the live model is sharded (FSDP2,
+    gathered on this rank); 4-bit layers are always read from the live model, where they are
+    whole (FSDP leaves them replicated).
     """
-    state: dict[str, torch.Tensor] = {}
-    lora_layers = {}
-    for name, module in peft_model.named_modules():
-        if hasattr(module, "lora_A") and hasattr(module, "base_layer"):
-            lora_layers[name] = module
+    source = peft_model.state_dict() if state is None else state
+    merged: dict[str, torch.Tensor] = {}
+    lora_layers = {name: module for name, module in peft_model.named_modules()
+                   if hasattr(module, "lora_A") and hasattr(module, "base_layer")}
     for name, module in lora_layers.items():
-        clean = name.removeprefix("base_model.model.")
-        weight = _base_weight(module.base_layer)
+        clean = name.removeprefix(PEFT_PREFIX)
+        base = module.base_layer
+        weight = _base_weight(base) if _is_4bit(base) else source[f"{name}.base_layer.weight"].float()
         for adapter in module.active_adapters:
             if adapter in module.lora_A:
-                weight = weight + module.get_delta_weight(adapter).float()
-        state[f"{clean}.weight"] = weight
-        if module.base_layer.bias is not None:
-            state[f"{clean}.bias"] = module.base_layer.bias.data.float()
+                delta = source[f"{name}.lora_B.{adapter}.weight"].float() @ source[f"{name}.lora_A.{adapter}.weight"].float()
+                weight = weight + (delta.T if module.fan_in_fan_out else delta) * module.scaling[adapter]
+        merged[f"{clean}.weight"] = weight
+        if base.bias is not None:
+            merged[f"{clean}.bias"] = (base.bias.data if _is_4bit(base) else source[f"{name}.base_layer.bias"]).float()
     quantized = {name: module for name, module in peft_model.named_modules()
-                 if module.__class__.__name__ == "Linear4bit" and not any(name.startswith(f"{n}.") for n in lora_layers)}
+                 if _is_4bit(module) and not any(name.startswith(f"{n}.") for n in lora_layers)}
     for name, module in quantized.items():  # frozen 4-bit layers without an adapter
-        clean = name.removeprefix("base_model.model.")
-        state[f"{clean}.weight"] = _base_weight(module)
+        clean = name.removeprefix(PEFT_PREFIX)
+        merged[f"{clean}.weight"] = _base_weight(module)
         if module.bias is not None:
-            state[f"{clean}.bias"] = module.bias.data.float()
-    for name, tensor in peft_model.state_dict().items():
+            merged[f"{clean}.bias"] = module.bias.data.float()
+    for name, tensor in source.items():
         if "lora_" in name or any(name.startswith(f"{n}.") for n in (*lora_layers, *quantized)):
             continue
-        clean = name.removeprefix("base_model.model.")
+        clean = name.removeprefix(PEFT_PREFIX)
         if any(k in clean for k in ("absmax", "quant_map", "quant_state", "nested", "offset")):
             continue
-        state[clean] = tensor.float()
-    return state
+        merged[clean] = tensor.float()
+    return merged
 
 
 def export_lora(peft_model: nn.Module, model_config, output_dir: str | os.PathLike,
-                dtype: torch.dtype = torch.float32) -> Path:
-    """Save the adapter (``<output_dir>/adapter``) and the merged model in the official format."""
+                dtype: torch.dtype = torch.float32, state: dict[str, torch.Tensor] | None = None) -> Path:
+    """Save the adapter (``<output_dir>/adapter``) and the merged model in the official format.
+
+    ``state``: the gathered full state when ``peft_model`` is sharded (see :func:`export_lora_gathered`).
+    """
     from molmo_agent.model import MolmoForCausalLM
 
     output_dir = Path(output_dir)
-    peft_model.save_pretrained(str(output_dir / "adapter"))
+    extra = {} if state is None else {"state_dict": state}
+    peft_model.save_pretrained(str(output_dir / "adapter"), **extra)
     plain = MolmoForCausalLM(model_config)
-    missing, unexpected = plain.load_state_dict(merged_state_dict(peft_model), strict=False)
+    missing, unexpected = plain.load_state_dict(merged_state_dict(peft_model, state), strict=False)
     if missing or unexpected:
         raise RuntimeError(f"merge produced missing {missing[:4]} / unexpected {unexpected[:4]} keys")
     plain.to(dtype).save_pretrained(output_dir)
     return output_dir
 
 
-def export_lora_gathered(model: nn.Module, model_config, config, output_dir: str | os.PathLike,
+def export_lora_gathered(model: nn.Module, model_config, output_dir: str | os.PathLike,
                          dtype: torch.dtype = torch.float32) -> Path | None:
     """:func:`export_lora` for a sharded (FSDP2) peft model; a collective, rank 0 writes.
 
-    The full state is gathered on rank 0 (CPU), loaded into an unsharded copy of the same peft
-    model built on the meta device (no second allocation: the gathered tensors are assigned), and
-    exported from there. QLoRA models cannot be gathered this way (their 4-bit base is not a
-    plain tensor) and are refused before training starts.
+    The full state is gathered on rank 0 (CPU, one tensor at a time) and the adapter and merged
+    model are computed from it; QLoRA's 4-bit base layers, which FSDP leaves replicated, are
+    dequantized from rank 0's own copy.
     """
-    from molmo_agent.model import MolmoForCausalLM
     from molmo_agent.training.checkpointing import _barrier, _rank, full_state_dicts
 
     state, _ = full_state_dicts(model, None)
     if _rank() != 0:
         _barrier()
         return None
-    with torch.device("meta"):
-        plain = apply_lora(MolmoForCausalLM(model_config), config)
-    missing, unexpected = plain.load_state_dict(state, strict=False, assign=True)
-    meta_left = [name for name, tensor in plain.state_dict().items() if tensor.is_meta]
-    if unexpected or meta_left:
-        raise RuntimeError(f"gathered LoRA state does not fit: unexpected {unexpected[:4]}, missing {meta_left[:4]}")
-    out = export_lora(plain, model_config, output_dir, dtype=dtype)
+    out = export_lora(model, model_config, output_dir, dtype=dtype, state=state)
     _barrier()
     return out

@@ -81,6 +81,10 @@ def build_model(config: TrainConfig, processor=None):
             values["vocab_size"] = values["embedding_size"] = int(processor.image_token_ids.start)
         model = MolmoForCausalLM(MolmoConfig(**values)).init_weights(seed=config.seed)
         rescale_connector_init(model, seed=config.seed)
+        if config.model.vit_position_init == "sincos":
+            from molmo_agent.training.initialization import init_vit_positions_2d
+
+            init_vit_positions_2d(model, scale=config.model.vit_position_scale)
     if config.model.residual_dropout is not None:
         model.config.residual_dropout = float(config.model.residual_dropout)
     return model
@@ -243,10 +247,6 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> d
     model_config = model.config
     use_fsdp = t.fsdp == "on" or (t.fsdp == "auto" and world > 1)
     if config.lora.enabled:
-        if config.lora.quantize_4bit and use_fsdp:
-            raise TrainConfigError("QLoRA (lora.quantize_4bit) cannot be sharded with FSDP: the nf4 base weights are "
-                                   "bitsandbytes tensors that FSDP2 cannot split or gather; run QLoRA in one process "
-                                   "(train.fsdp: off), or use plain LoRA (quantize_4bit: false) with FSDP")
         model = apply_lora(model, config)
     names = CheckpointNames.for_model(model, lora=config.lora.enabled)  # LoRA: adapters only, stable names
     if t.activation_checkpointing:
@@ -365,7 +365,7 @@ def _export(model, model_config, config: TrainConfig, export_dir: Path, processo
         from molmo_agent.training.lora import export_lora, export_lora_gathered
 
         if dist.is_initialized() and dist.get_world_size() > 1:
-            export_lora_gathered(model, model_config, config, export_dir, dtype=dtype)
+            export_lora_gathered(model, model_config, export_dir, dtype=dtype)
         else:
             export_lora(model, model_config, export_dir, dtype=dtype)
     else:

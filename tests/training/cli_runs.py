@@ -61,3 +61,10 @@ def kill_when(process: subprocess.Popen, condition, timeout: float = 240) -> boo
         time.sleep(0.001)
     os.killpg(process.pid, signal.SIGKILL)
     raise AssertionError("the run neither reached the kill point nor finished")
+
+
+def run_here(config_path: Path, *extra: str) -> None:
+    """One process, in this interpreter (no start-up cost: imports are already done)."""
+    from molmo_agent.cli import main
+
+    assert main(["train", str(config_path), "--no-progress", *extra]) == 0

@@ -100,12 +100,3 @@ def test_lora_fine_tune_of_an_exported_checkpoint_through_the_trainer(tiny_setup
     before = MolmoForCausalLM.from_pretrained(tmp_path / "base", dtype=torch.float32)
     changed = [n for n, p in merged.named_parameters() if not torch.equal(p, dict(before.named_parameters())[n])]
     assert changed and all(n.startswith("model.transformer.") for n in changed)
-
-
-def test_qlora_with_fsdp_is_refused_at_config_time():
-    from molmo_agent.training.errors import TrainConfigError
-
-    with pytest.raises(TrainConfigError, match="QLoRA.*FSDP"):
-        TrainConfig.from_dict({**LORA, "train": {"fsdp": "on"}, "lora": {"enabled": True, "quantize_4bit": True}})
-    # plain LoRA with FSDP is a supported combination
-    TrainConfig.from_dict({**LORA, "train": {"fsdp": "on"}, "lora": {"enabled": True}}).validate()

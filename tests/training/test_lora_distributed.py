@@ -45,7 +45,7 @@ def test_lora_under_fsdp_on_two_gloo_processes_matches_one_process(tiny_setup, t
     one = cli.write_config(lora_config(tiny_setup, tmp_path / "one", steps=3, fsdp="off"), tmp_path / "one.yaml")
     two = cli.write_config(lora_config(tiny_setup, tmp_path / "two", steps=3, fsdp="on", checkpoint_format="sharded"),
                            tmp_path / "two.yaml")
-    cli.run(cli.train_cmd(one))
+    cli.run_here(one)
     cli.run(cli.train_cmd(two, nproc=2))
     assert json.loads((tmp_path / "two" / "summary.json").read_text())["world_size"] == 2
     single, sharded = cli.losses(tmp_path / "one"), cli.losses(tmp_path / "two")
@@ -75,11 +75,31 @@ def test_lora_under_fsdp_on_two_gloo_processes_matches_one_process(tiny_setup, t
 
 
 @pytest.mark.slow
+def test_qlora_under_fsdp_keeps_the_nf4_base_replicated_and_matches_one_process(tiny_setup, tmp_path):
+    pytest.importorskip("bitsandbytes")  # nf4 layers run on the CPU too
+
+    def qlora(name, fsdp):
+        config = lora_config(tiny_setup, tmp_path / name, steps=2, fsdp=fsdp, checkpoint_format="sharded")
+        config["lora"]["quantize_4bit"] = True
+        return cli.write_config(config, tmp_path / f"{name}.yaml")
+
+    cli.run_here(qlora("one", "off"))
+    cli.run(cli.train_cmd(qlora("two", "on"), nproc=2))
+    single, sharded = cli.losses(tmp_path / "one"), cli.losses(tmp_path / "two")
+    assert len(sharded) == 2 and single[0] != single[1]
+    assert sharded == pytest.approx(single, rel=2e-5, abs=2e-6)
+    w1, w2 = merged_weights(tmp_path / "one"), merged_weights(tmp_path / "two")  # dequantized + merged on rank 0
+    assert set(w1) == set(w2)
+    for key in w1:
+        torch.testing.assert_close(w2[key], w1[key], rtol=1e-4, atol=2e-6)
+
+
+@pytest.mark.slow
 def test_a_lora_run_killed_with_sigkill_resumes_to_identical_adapters_and_merged_weights(tiny_setup, tmp_path):
-    steps = 5
+    steps = 4
     reference = cli.write_config(lora_config(tiny_setup, tmp_path / "ref", steps=steps, checkpoint_every=1),
                                  tmp_path / "ref.yaml")
-    cli.run(cli.train_cmd(reference))
+    cli.run_here(reference)
 
     run_dir = tmp_path / "killed"
     config = cli.write_config(lora_config(tiny_setup, run_dir, steps=steps, checkpoint_every=1), tmp_path / "killed.yaml")
@@ -98,7 +118,7 @@ def test_a_lora_run_killed_with_sigkill_resumes_to_identical_adapters_and_merged
         for ckpt in checkpoints.glob("step_*"):  # whatever exists is complete
             assert (ckpt / "trainer_state.json").exists() and (ckpt / "model.safetensors").exists()
     assert killed >= 1
-    cli.run(cli.train_cmd(config, "--resume"))
+    cli.run_here(config, "--resume")
     assert not list(checkpoints.glob(".tmp-*"))
     assert cli.losses(run_dir) == cli.losses(tmp_path / "ref") and len(cli.losses(run_dir)) == steps
     adapters, expected = cli.last_checkpoint_weights(run_dir), cli.last_checkpoint_weights(tmp_path / "ref")

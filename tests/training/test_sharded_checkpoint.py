@@ -51,7 +51,7 @@ def test_sharded_checkpoints_resume_exactly_reshard_to_one_process_and_export(ti
 
     # one process without FSDP: DCP reshards the 2-rank checkpoint (float tolerance: other reduction order)
     one = resumable_copy(ref, tmp_path / "one", 2)
-    cli.run(cli.train_cmd(cli.write_config(config(one, fsdp="off"), tmp_path / "one.yaml"), "--resume"))
+    cli.run_here(cli.write_config(config(one, fsdp="off"), tmp_path / "one.yaml"), "--resume")
     assert cli.losses(one)[:2] == expected_losses[:2]  # logged before the checkpoint
     assert cli.losses(one)[2:] == pytest.approx(expected_losses[2:], rel=2e-5, abs=2e-6)
     got = final_weights(one)
