@@ -97,7 +97,8 @@ def _distributed() -> bool:
     return torch.distributed.is_available() and torch.distributed.is_initialized()
 
 
-def _load(directory: str | os.PathLike, content: dict[str, Any]) -> None:
+def _load(directory: str | os.PathLike, content: dict[str, Any], collective: bool = True) -> None:
+    """DCP load into ``content``; ``collective=False``: this process alone reads (rank 0's export)."""
     import torch.distributed.checkpoint as dcp
     from torch.distributed.checkpoint.api import CheckpointException
 
@@ -107,7 +108,75 @@ def _load(directory: str | os.PathLike, content: dict[str, Any]) -> None:
     try:
         with warnings.catch_warnings():  # DCP warns that one process means "no distributed load": intended here
             warnings.filterwarnings("ignore", message="torch.distributed is disabled")
-            dcp.load(content, storage_reader=reader_cls(str(directory)), no_dist=not _distributed())
+            dcp.load(content, storage_reader=reader_cls(str(directory)), no_dist=not (collective and _distributed()))
     except (CheckpointException, RuntimeError, KeyError, AssertionError) as error:
         raise ResumeError(f"cannot load the sharded checkpoint {directory} into this model "
                           f"(made by another run or model?): {str(error)[:500]}") from error
+
+
+def export_from_shards(directory: str | os.PathLike, model_config: Any, output_dir: str | os.PathLike,
+                       dtype: torch.dtype | None = None, max_shard_size: int = 2 * 10**9) -> Path:
+    """Write the official Molmo format straight from a full fine-tune's shards, a group of tensors at a time.
+
+    Nothing is gathered and no model is built: DCP assembles the full tensors of one output file
+    (up to ``max_shard_size`` bytes) from every rank's shards, they are cast to ``dtype`` and
+    written, then the next group. Peak memory is about one output file, so a 72B checkpoint
+    exports on one CPU host. The layout is ``save_pretrained``'s: ``config.json`` + safetensors
+    files (+ ``model.safetensors.index.json`` when more than one), written into a temporary
+    directory and renamed into place.
+
+        >>> export_from_shards("runs/x/checkpoints/step_001000/shards", model.config, "runs/x/step1000")
+    """
+    import json
+    import shutil
+    import tempfile
+
+    from safetensors.torch import save_file
+
+    from molmo_agent.model import MolmoForCausalLM
+    from molmo_agent.model.checkpoint import _replace_directory
+
+    reader_cls, _ = _storage()
+    saved = {key.removeprefix("model."): md for key, md in reader_cls(str(directory)).read_metadata()
+             .state_dict_metadata.items() if key.startswith("model.")}
+    with torch.device("meta"):
+        order = list(MolmoForCausalLM(model_config).state_dict())  # the official names, in save_pretrained's order
+    if set(order) - set(saved):
+        raise ResumeError(f"{directory} lacks {sorted(set(order) - set(saved))[:3]}: not a full fine-tune's "
+                          "checkpoint of this model (LoRA checkpoints export through the model)")
+    groups, size = [[]], 0
+    for name in order:
+        md = saved[name]
+        nbytes = md.size.numel() * (dtype or md.properties.dtype).itemsize
+        if groups[-1] and size + nbytes > max_shard_size:
+            groups.append([])
+            size = 0
+        groups[-1].append(name)
+        size += nbytes
+    target = Path(output_dir)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        digits = max(5, len(str(len(groups))))
+        weight_map, total, out_dtype = {}, 0, None
+        for number, names in enumerate(groups, start=1):
+            content = {"model": {n: torch.empty(saved[n].size, dtype=saved[n].properties.dtype) for n in names}}
+            _load(directory, content, collective=False)  # rank 0 alone, while the others wait
+            tensors = {n: (t.to(dtype) if dtype is not None else t).contiguous() for n, t in content["model"].items()}
+            out_dtype = out_dtype or next(iter(tensors.values())).dtype
+            file = "model.safetensors" if len(groups) == 1 else f"model-{number:0{digits}d}-of-{len(groups):0{digits}d}.safetensors"
+            save_file(tensors, str(staging / file), metadata={"format": "pt"})
+            weight_map.update(dict.fromkeys(tensors, file))
+            total += sum(t.numel() * t.element_size() for t in tensors.values())
+        config = model_config.to_dict()
+        config["architectures"] = ["MolmoForCausalLM"]
+        config["dtype"] = str(out_dtype).replace("torch.", "")
+        (staging / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        if len(groups) > 1:
+            index = {"metadata": {"total_size": total}, "weight_map": weight_map}
+            (staging / "model.safetensors.index.json").write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
+        _replace_directory(staging, target)  # save_pretrained's swap: other files in target (tokenizer) stay
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target

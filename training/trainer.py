@@ -364,10 +364,45 @@ def _export(model, model_config, config: TrainConfig, export_dir: Path, processo
             export_lora_gathered(model, model_config, export_dir, dtype=dtype)
         else:
             export_lora(model, model_config, export_dir, dtype=dtype)
-    else:
+    elif not _export_from_sharded_checkpoint(config, model_config, export_dir, dtype):
         export_pretrained(model, model_config, export_dir, dtype=dtype)
     if not dist.is_initialized() or dist.get_rank() == 0:
         export_processor(processor, export_dir)
+
+
+def _export_from_sharded_checkpoint(config: TrainConfig, model_config, export_dir: Path, dtype: torch.dtype) -> bool:
+    """Full fine-tunes with sharded checkpoints: rank 0 writes ``final/`` from the last checkpoint's
+    shards, a group of tensors at a time, instead of gathering the model (the point of sharding
+    a 72B run). False (nothing done, every rank agrees) when the last checkpoint is not sharded."""
+    from molmo_agent.training.checkpointing import checkpoint_format_of
+    from molmo_agent.training.sharded_checkpoint import SHARDS_DIR, export_from_shards
+
+    latest = find_latest_checkpoint(config.run_dir)
+    if config.train.checkpoint_format != "sharded" or latest is None or checkpoint_format_of(latest) != "sharded":
+        return False
+    if not dist.is_initialized() or dist.get_rank() == 0:
+        export_from_shards(latest / SHARDS_DIR, model_config, export_dir, dtype=dtype)
+    if dist.is_initialized():
+        dist.barrier()
+    return True
+
+
+def build_model_config(config: TrainConfig, processor=None):
+    """The ``MolmoConfig`` :func:`build_model` gives, without building or loading any weights."""
+    from molmo_agent.model import MolmoConfig
+
+    if config.model.path:
+        model_config = MolmoConfig.from_pretrained(config.model.path)
+    else:
+        values = dict(config.model.config)
+        if values.get("vocab_size", "auto") == "auto":
+            if processor is None:
+                raise TrainConfigError("vocab_size: auto needs the processor (tokenizer) to be loaded")
+            values["vocab_size"] = values["embedding_size"] = int(processor.image_token_ids.start)
+        model_config = MolmoConfig(**values)
+    if config.model.residual_dropout is not None:
+        model_config.residual_dropout = float(config.model.residual_dropout)
+    return model_config
 
 
 def export_checkpoint(config: TrainConfig, checkpoint_dir: str | os.PathLike, output_dir: str | os.PathLike) -> Path:
@@ -385,6 +420,13 @@ def export_checkpoint(config: TrainConfig, checkpoint_dir: str | os.PathLike, ou
     if not (path / STATE_FILE).is_file():
         raise ResumeError(f"{path} is not a complete checkpoint directory (no {STATE_FILE})")
     processor = load_processor(config)
+    dtype = getattr(torch, config.export.dtype)
+    if checkpoint_format_of(path) == "sharded" and not config.lora.enabled:  # streamed: no model in memory
+        from molmo_agent.training.sharded_checkpoint import SHARDS_DIR, export_from_shards
+
+        export_from_shards(path / SHARDS_DIR, build_model_config(config, processor), output_dir, dtype=dtype)
+        export_processor(processor, output_dir)
+        return Path(output_dir)
     model = build_model(config, processor)
     model_config = model.config
     if config.lora.enabled:
@@ -401,7 +443,6 @@ def export_checkpoint(config: TrainConfig, checkpoint_dir: str | os.PathLike, ou
         if unexpected or required & set(missing):
             raise ResumeError(f"{path} does not match the config's model: missing {sorted(required & set(missing))[:3]}, "
                               f"unexpected {unexpected[:3]}")
-    dtype = getattr(torch, config.export.dtype)
     if config.lora.enabled:
         from molmo_agent.training.lora import export_lora
 

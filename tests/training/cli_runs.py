@@ -29,9 +29,17 @@ def train_cmd(config_path: Path, *extra: str, nproc: int = 1) -> list[str]:
 
 
 def run(cmd: list[str], timeout: int = 300) -> subprocess.CompletedProcess:
-    result = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=timeout)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result
+    """Run to completion; on a timeout the whole process group goes (torchrun's workers too)."""
+    process = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+        raise AssertionError(f"timed out after {timeout} s: {cmd}\n{stdout[-2000:]}{stderr[-2000:]}") from None
+    assert process.returncode == 0, stdout[-3000:] + stderr[-3000:]
+    return subprocess.CompletedProcess(cmd, process.returncode, stdout, stderr)
 
 
 def losses(run_dir: Path) -> list[float]:

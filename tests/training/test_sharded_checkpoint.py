@@ -58,15 +58,30 @@ def test_sharded_checkpoints_resume_exactly_reshard_to_one_process_and_export(ti
     for key in expected:
         torch.testing.assert_close(got[key], expected[key], rtol=1e-4, atol=2e-6)
 
-    # export of the sharded step-4 checkpoint (one process) equals the run's own final/ export
+    # export of the sharded step-4 checkpoint streams tensors from the shards (no model built); the end
+    # of the run wrote final/ the same way. Reference: the shards loaded into a model through DCP and
+    # written by the model's own save_pretrained.
     from molmo_agent.cli import main
     from molmo_agent.model import MolmoForCausalLM
+    from molmo_agent.training.checkpoint_names import CheckpointNames
+    from molmo_agent.training.config import TrainConfig
+    from molmo_agent.training.sharded_checkpoint import read_model_shards
+    from molmo_agent.training.trainer import build_model, load_processor
 
+    step4 = ref / "checkpoints" / "step_000004"
     out = tmp_path / "export"
-    assert main(["train", str(tmp_path / "ref.yaml"), "--export-checkpoint", str(ref / "checkpoints" / "step_000004"),
-                 "--output", str(out)]) == 0
-    exported = MolmoForCausalLM.from_pretrained(out, dtype=torch.float32).state_dict()
-    final = MolmoForCausalLM.from_pretrained(ref / "final", dtype=torch.float32).state_dict()
-    assert set(exported) == set(final)
-    for key in final:
-        assert torch.equal(exported[key], final[key]), key
+    assert main(["train", str(tmp_path / "ref.yaml"), "--export-checkpoint", str(step4), "--output", str(out)]) == 0
+    train_config = TrainConfig.from_yaml(tmp_path / "ref.yaml")
+    model = build_model(train_config, load_processor(train_config))
+    read_model_shards(step4 / "shards", model, CheckpointNames())
+    model.save_pretrained(tmp_path / "reference")
+    assert (out / "config.json").read_text() == (tmp_path / "reference" / "config.json").read_text()
+    reference = MolmoForCausalLM.from_pretrained(tmp_path / "reference", dtype=torch.float32).state_dict()
+    for directory in (out, ref / "final"):
+        exported = MolmoForCausalLM.from_pretrained(directory, dtype=torch.float32).state_dict()
+        assert set(exported) == set(reference)
+        for key in reference:
+            assert torch.equal(exported[key], reference[key]), (directory, key)
+    assert not torch.equal(reference[next(iter(reference))], build_model(train_config, load_processor(train_config))
+                           .state_dict()[next(iter(reference))])  # trained weights, not the init
+    assert (out / "tokenizer.json").is_file()
