@@ -12,7 +12,10 @@ write only its FSDP shards of the model and of the AdamW state, in parallel, int
 - only tensors go through DCP; the optimizer's hyper-parameters (``param_groups``) and the list
   of parameters that have AdamW state are stored in ``trainer_state.json``.
 - DCP reshards on load: a checkpoint written by W ranks loads on any number of ranks (also one
-  process without FSDP, which is how :func:`read_model_shards` feeds the official-format export).
+  process without FSDP: :func:`read_model_shards`).
+- :func:`export_from_shards` writes the official format straight from the shards, one output
+  file's tensors at a time, without building the model (the end of a sharded full fine-tune and
+  ``--export-checkpoint`` use it).
 
 Atomicity comes from the caller (:func:`molmo_agent.training.checkpointing.save_checkpoint`):
 the shards are written into the hidden temporary checkpoint directory, and rank 0 renames it into
