@@ -183,3 +183,30 @@ def test_cli_exports_a_resumable_checkpoint_in_the_official_format(tiny_setup, t
     for (name, a), (_, b) in zip(exported.state_dict().items(), final.state_dict().items(), strict=True):
         assert torch.equal(a, b), name
     assert (tmp_path / "x" / "tokenizer.json").exists() and (tmp_path / "x" / "preprocessor_config.json").exists()
+
+
+def test_export_from_shards_splits_into_indexed_files_that_load_as_the_model(tmp_path):
+    from molmo_agent.model import MolmoForCausalLM
+    from molmo_agent.training.sharded_checkpoint import export_from_shards
+
+    model = tiny_model()
+    optimizer, scheduler = build_optimizer(model, GROUPS, total_steps=10)
+    _step(model, optimizer, scheduler)
+    ckpt = save_checkpoint(tmp_path, 1, model, optimizer, scheduler, {}, checkpoint_format="sharded")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "tokenizer.json").write_text("{}")  # files beside the weights survive the swap
+    export_from_shards(ckpt / "shards", model.config, tmp_path / "out", dtype=torch.bfloat16, max_shard_size=40_000)
+    files = sorted(p.name for p in (tmp_path / "out").glob("*.safetensors"))
+    assert len(files) > 2 and (tmp_path / "out" / "model.safetensors.index.json").is_file()
+    assert (tmp_path / "out" / "tokenizer.json").read_text() == "{}"
+    loaded = MolmoForCausalLM.from_pretrained(tmp_path / "out", dtype=torch.bfloat16).state_dict()
+    expected = model.state_dict()
+    assert set(loaded) == set(expected)
+    for key, value in expected.items():
+        assert torch.equal(loaded[key], value.to(torch.bfloat16)), key
+    with pytest.raises(ResumeError, match="lacks"):  # a checkpoint of another (bigger) model
+        from molmo_agent.model import MolmoConfig
+        from tests.training.pointing_data import tiny_model_config
+
+        bigger = MolmoConfig(**{**tiny_model_config(300), "num_hidden_layers": 3})
+        export_from_shards(ckpt / "shards", bigger, tmp_path / "bad")
