@@ -122,7 +122,7 @@ def save_checkpoint(
         rng["cuda"] = torch.cuda.get_rng_state()
     torch.save(rng, tmp / f"rng_rank{rank}.pt")
     _fsync_file(tmp / f"rng_rank{rank}.pt")
-    extra: dict[str, Any] = {"format": checkpoint_format, "lora_names": names.selective}
+    extra: dict[str, Any] = {"format": checkpoint_format, "adapters_only": names.selective}
     if checkpoint_format == "sharded":
         from molmo_agent.training.sharded_checkpoint import SHARDS_DIR, write_shards
 
@@ -211,8 +211,8 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer: torch.
         state = json.loads((path / STATE_FILE).read_text())
     except (OSError, json.JSONDecodeError) as error:
         raise ResumeError(f"cannot read checkpoint {path}: {error}") from error
-    if bool(state.get("lora_names", False)) != names.selective:
-        held = "LoRA adapters only" if state.get("lora_names") else "the whole model"
+    if bool(state.get("adapters_only", False)) != names.selective:
+        held = "LoRA adapters only" if state.get("adapters_only") else "the whole model"
         raise ResumeError(f"{path} holds {held}, but this run has lora.enabled: {names.selective}; resume with the "
                           "config that wrote it (LoRA checkpoints written before adapters-only checkpoints existed "
                           "cannot be resumed: start a new run_dir)")
