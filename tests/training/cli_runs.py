@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -76,3 +77,13 @@ def run_here(config_path: Path, *extra: str) -> None:
     from molmo_agent.cli import main
 
     assert main(["train", str(config_path), "--no-progress", *extra]) == 0
+
+
+def resumable_copy(run_dir, copy, step):
+    """``run_dir`` as a run killed right after checkpoint ``step`` would have left it."""
+    shutil.copytree(run_dir, copy)
+    shutil.rmtree(copy / "final")
+    for ckpt in (copy / "checkpoints").glob("step_*"):
+        if int(ckpt.name.split("_")[1]) > step:
+            shutil.rmtree(ckpt)
+    return copy

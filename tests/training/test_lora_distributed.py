@@ -79,7 +79,8 @@ def test_qlora_under_fsdp_keeps_the_nf4_base_replicated_and_matches_one_process(
     pytest.importorskip("bitsandbytes")  # nf4 layers run on the CPU too
 
     def qlora(name, fsdp):
-        config = lora_config(tiny_setup, tmp_path / name, steps=2, fsdp=fsdp, checkpoint_format="sharded")
+        config = lora_config(tiny_setup, tmp_path / name, steps=2, fsdp=fsdp, checkpoint_format="sharded",
+                             checkpoint_every=1)
         config["lora"]["quantize_4bit"] = True
         return cli.write_config(config, tmp_path / f"{name}.yaml")
 
@@ -92,6 +93,14 @@ def test_qlora_under_fsdp_keeps_the_nf4_base_replicated_and_matches_one_process(
     assert set(w1) == set(w2)
     for key in w1:
         torch.testing.assert_close(w2[key], w1[key], rtol=1e-4, atol=2e-6)
+
+    # resumed on 2 ranks from the sharded step-1 checkpoint (adapters only; the nf4 base re-quantized)
+    resumed = cli.resumable_copy(tmp_path / "two", tmp_path / "resumed", 1)
+    config = qlora("resumed", "on")
+    cli.run(cli.train_cmd(config, "--resume", nproc=2))
+    assert cli.losses(resumed) == sharded
+    w3 = merged_weights(resumed)
+    assert all(torch.equal(w3[key], w2[key]) for key in w2)
 
 
 @pytest.mark.slow

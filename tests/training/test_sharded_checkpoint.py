@@ -1,7 +1,5 @@
 """train.checkpoint_format: sharded (DCP) with 2 gloo processes: exact resume, resharded resume, export."""
 
-import shutil
-
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -15,16 +13,6 @@ def final_weights(run_dir):
     for file in sorted((run_dir / "final").glob("*.safetensors")):
         state.update(load_file(str(file)))
     return state
-
-
-def resumable_copy(run_dir, copy, step):
-    """``run_dir`` as a run killed right after checkpoint ``step`` would have left it."""
-    shutil.copytree(run_dir, copy)
-    shutil.rmtree(copy / "final")
-    for ckpt in (copy / "checkpoints").glob("step_*"):
-        if int(ckpt.name.split("_")[1]) > step:
-            shutil.rmtree(ckpt)
-    return copy
 
 
 @pytest.mark.slow
@@ -43,14 +31,14 @@ def test_sharded_checkpoints_resume_exactly_reshard_to_one_process_and_export(ti
     assert expected_losses[0] != expected_losses[-1]
 
     # the same world size: bit-identical continuation from step 2
-    same = resumable_copy(ref, tmp_path / "same", 2)
+    same = cli.resumable_copy(ref, tmp_path / "same", 2)
     cli.run(cli.train_cmd(cli.write_config(config(same), tmp_path / "same.yaml"), "--resume", nproc=2))
     assert cli.losses(same) == expected_losses
     got = final_weights(same)
     assert set(got) == set(expected) and all(torch.equal(got[k], expected[k]) for k in expected)
 
     # one process without FSDP: DCP reshards the 2-rank checkpoint (float tolerance: other reduction order)
-    one = resumable_copy(ref, tmp_path / "one", 2)
+    one = cli.resumable_copy(ref, tmp_path / "one", 2)
     cli.run_here(cli.write_config(config(one, fsdp="off"), tmp_path / "one.yaml"), "--resume")
     assert cli.losses(one)[:2] == expected_losses[:2]  # logged before the checkpoint
     assert cli.losses(one)[2:] == pytest.approx(expected_losses[2:], rel=2e-5, abs=2e-6)
