@@ -24,6 +24,10 @@ class ModelSection:
     tokenizer: str | None = None  # directory with tokenizer files (defaults to ``path``)
     max_crops: int = 12
     residual_dropout: float | None = None
+    # New models only: how the ViT's learned positions start ("sincos": a 2-D sine-cosine grid
+    # scaled by vit_position_scale; "normal": the releases' normal(0, initializer_range)).
+    vit_position_init: str = "sincos"
+    vit_position_scale: float = 1.0
 
 
 @dataclass
@@ -135,6 +139,8 @@ class TrainConfig:
         problems = []
         if (self.model.path is None) == (self.model.config is None):
             problems.append("model: give exactly one of 'path' (fine-tune a checkpoint) or 'config' (random init)")
+        if self.model.vit_position_init not in ("sincos", "normal"):
+            problems.append(f"model.vit_position_init must be 'sincos' or 'normal', got {self.model.vit_position_init!r}")
         if self.model.config is not None and not self.model.tokenizer:
             problems.append("model: a randomly initialised model needs 'tokenizer'")
         if not self.data.datasets:

@@ -81,6 +81,10 @@ def build_model(config: TrainConfig, processor=None):
             values["vocab_size"] = values["embedding_size"] = int(processor.image_token_ids.start)
         model = MolmoForCausalLM(MolmoConfig(**values)).init_weights(seed=config.seed)
         rescale_connector_init(model, seed=config.seed)
+        if config.model.vit_position_init == "sincos":
+            from molmo_agent.training.initialization import init_vit_positions_2d
+
+            init_vit_positions_2d(model, scale=config.model.vit_position_scale)
     if config.model.residual_dropout is not None:
         model.config.residual_dropout = float(config.model.residual_dropout)
     return model
