@@ -59,7 +59,7 @@ def test_a_crash_during_the_write_leaves_no_checkpoint(tmp_path, monkeypatch):
     def crash(*args, **kwargs):
         raise KeyboardInterrupt("killed mid-write")
 
-    monkeypatch.setattr(checkpointing.torch, "save", crash)  # dies after model.safetensors, before the rest
+    monkeypatch.setattr(checkpointing.torch, "save", crash)  # dies at the first torch.save (the RNG file)
     monkeypatch.setattr(checkpointing, "_fsync_file", lambda path: None)
     with pytest.raises(KeyboardInterrupt):
         save_checkpoint(tmp_path, 4, model, optimizer, scheduler, {})
