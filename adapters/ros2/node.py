@@ -112,10 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def build_grounder(args: argparse.Namespace):
     """The agent layer's Grounder over ``--model DIR`` (local) or ``--endpoint URL`` (remote server)."""
-    from molmo_agent.commands._backend_args import backend_from_args
+    from molmo_agent.commands._backend_args import backend_from_args, point_prompt_from_args
     from molmo_agent.grounder import Grounder
 
-    return Grounder(backend_from_args(args))
+    return Grounder(backend_from_args(args), point_prompt=point_prompt_from_args(args))
 
 
 def run(args: argparse.Namespace, config, grounder: Any = None, ros_args: list[str] | None = None) -> int:

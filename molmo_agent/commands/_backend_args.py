@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
+from pathlib import Path
 
 from molmo_agent.errors import MolmoAgentError
 
@@ -42,3 +44,28 @@ def parse_size(text: str) -> tuple[int, int]:
     if width <= 0 or height <= 0:
         raise argparse.ArgumentTypeError("width and height must be positive")
     return width, height
+
+
+DEFAULT_POINT_PROMPT = "Point to {query}."
+
+
+def point_prompt_from_args(args: argparse.Namespace) -> str:
+    """``--prompt`` if given, else the template the model directory declares, else Molmo's own.
+
+    A model directory may declare how it wants pointing queries in ``embedded_model.json``
+    (``"point_prompt"``): the embedded model was trained on bare instructions, so it declares
+    ``"{query}"``; the releases have no such file and get ``"Point to {query}."``.
+    """
+    if getattr(args, "prompt", None):
+        return args.prompt
+    model = getattr(args, "model", None)
+    if model and not getattr(args, "endpoint", None):
+        record = Path(model) / "embedded_model.json"
+        if record.is_file():
+            try:
+                declared = json.loads(record.read_text()).get("point_prompt")
+            except (OSError, ValueError) as error:
+                raise MolmoAgentError(f"{record} is not readable JSON: {error}") from None
+            if isinstance(declared, str) and "{query}" in declared:
+                return declared
+    return DEFAULT_POINT_PROMPT

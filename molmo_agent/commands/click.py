@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 
-from molmo_agent.commands._backend_args import add_backend_arguments, backend_from_args
+from molmo_agent.commands._backend_args import (
+    add_backend_arguments,
+    backend_from_args,
+    point_prompt_from_args,
+)
 
 
 def _ints(count: int):
@@ -60,9 +64,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--double", action="store_true", help="double click")
     parser.add_argument("--dry-run-dir", default=None, help="where dry-run / refused screenshots go")
     parser.add_argument("--json", action="store_true", help="print the step as JSON")
-    parser.add_argument("--prompt", type=prompt_template, default="Point to {query}.", metavar="TEMPLATE",
-                        help="how QUERY is put to the model (default: 'Point to {query}.', Molmo's pointing "
-                             "prompt; the embedded model was trained on bare instructions: '{query}')")
+    parser.add_argument("--prompt", type=prompt_template, default=None, metavar="TEMPLATE",
+                        help="how QUERY is put to the model (default: the template the model directory "
+                             "declares, e.g. the embedded model's bare '{query}', else Molmo's 'Point to {query}.')")
     add_backend_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -75,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
 
     policy = SafetyPolicy(allowed_regions=[Region(*r) for r in args.allow or []], dry_run=args.dry_run,
                           approve=terminal_approval if args.approve else None, stop_file=args.stop_file)
-    desktop = Desktop(Grounder(backend_from_args(args), point_prompt=args.prompt), policy, monitor=args.monitor, region=args.region,
+    desktop = Desktop(Grounder(backend_from_args(args), point_prompt=point_prompt_from_args(args)), policy, monitor=args.monitor, region=args.region,
                       window=args.window, dry_run_dir=args.dry_run_dir,
                       failsafe_corners=tuple(args.failsafe_corner or ("top-left",)),
                       kill_hotkey=None if args.kill_hotkey.lower() == "none" else args.kill_hotkey)

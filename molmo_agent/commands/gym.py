@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 
-from molmo_agent.commands._backend_args import add_backend_arguments, backend_from_args
+from molmo_agent.commands._backend_args import (
+    add_backend_arguments,
+    backend_from_args,
+    point_prompt_from_args,
+)
 from molmo_agent.commands.click import prompt_template
 
 
@@ -32,9 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run_parser.add_argument("--image-key", default=None, help="observation entry holding the image")
     run_parser.add_argument("--instruction-key", default=None, help="observation entry holding the instruction")
     run_parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    run_parser.add_argument("--prompt", type=prompt_template, default="Point to {query}.", metavar="TEMPLATE",
+    run_parser.add_argument("--prompt", type=prompt_template, default=None, metavar="TEMPLATE",
                             help="how each instruction is put to the model, {query} being the instruction "
-                                 "(default: 'Point to {query}.'; the embedded model: '{query}')")
+                                 "(default: what the model directory declares, else 'Point to {query}.')")
     add_backend_arguments(run_parser)
     run_parser.set_defaults(func=run)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
@@ -74,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     from molmo_agent.adapters.gym import GroundingPolicy, InstructionWrapper, run_episodes
     from molmo_agent.grounder import Grounder
 
-    grounder = Grounder(backend_from_args(args), point_prompt=args.prompt)
+    grounder = Grounder(backend_from_args(args), point_prompt=point_prompt_from_args(args))
     env, converter, image_key, instruction_key = make_env(args.env_id)
     try:
         if args.instruction:

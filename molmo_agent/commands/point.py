@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 
-from molmo_agent.commands._backend_args import add_backend_arguments, backend_from_args
+from molmo_agent.commands._backend_args import (
+    add_backend_arguments,
+    backend_from_args,
+    point_prompt_from_args,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -56,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from molmo_agent.images import as_image
 
     image = as_image(args.image)
-    grounder = Grounder(backend_from_args(args))
+    grounder = Grounder(backend_from_args(args), point_prompt=point_prompt_from_args(args))
     if args.all:
         grounding = grounder.ground(image, args.query, grounder.count_prompt)
     else:

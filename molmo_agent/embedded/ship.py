@@ -19,6 +19,7 @@ from molmo_agent.embedded import EMBEDDED_DIR
 
 SHIPPED = ("config.json", "generation_config.json", "preprocessor_config.json", "tokenizer.json",
            "tokenizer_config.json", "special_tokens_map.json")
+POINT_PROMPT = "{query}"
 MAX_BYTES = 40 * 1024 * 1024
 
 
@@ -35,7 +36,9 @@ def ship(checkpoint: str | os.PathLike, run_dir: str | os.PathLike | None = None
         old.unlink()
     for path in [*(source / n for n in SHIPPED if (source / n).is_file()), *weights]:
         shutil.copyfile(path, target / path.name)
-    record: dict = {"trained": True, "source": str(source)}
+    # The embedded model was trained on bare instructions ("click the Save button"), not on
+    # "Point to ...": commands read this to put queries to it the way it was trained.
+    record: dict = {"trained": True, "source": str(source), "point_prompt": POINT_PROMPT}
     if run_dir is not None:
         summary = Path(run_dir) / "summary.json"
         if summary.is_file():
