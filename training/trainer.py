@@ -74,12 +74,7 @@ def build_model(config: TrainConfig, processor=None):
     if config.model.path:
         model = MolmoForCausalLM.from_pretrained(config.model.path, dtype=torch.float32)
     else:
-        values = dict(config.model.config)
-        if values.get("vocab_size", "auto") == "auto":
-            if processor is None:
-                raise TrainConfigError("vocab_size: auto needs the processor (tokenizer) to be loaded")
-            values["vocab_size"] = values["embedding_size"] = int(processor.image_token_ids.start)
-        model = MolmoForCausalLM(MolmoConfig(**values)).init_weights(seed=config.seed)
+        model = MolmoForCausalLM(MolmoConfig(**new_model_fields(config, processor))).init_weights(seed=config.seed)
         rescale_connector_init(model, seed=config.seed)
         if config.model.vit_position_init == "sincos":
             from molmo_agent.training.initialization import init_vit_positions_2d
@@ -88,6 +83,16 @@ def build_model(config: TrainConfig, processor=None):
     if config.model.residual_dropout is not None:
         model.config.residual_dropout = float(config.model.residual_dropout)
     return model
+
+
+def new_model_fields(config: TrainConfig, processor=None) -> dict:
+    """``model.config`` of a new model with ``vocab_size: auto`` resolved from the tokenizer."""
+    values = dict(config.model.config)
+    if values.get("vocab_size", "auto") == "auto":
+        if processor is None:
+            raise TrainConfigError("vocab_size: auto needs the processor (tokenizer) to be loaded")
+        values["vocab_size"] = values["embedding_size"] = int(processor.image_token_ids.start)
+    return values
 
 
 def rescale_connector_init(model, seed: int = 0) -> None:
@@ -398,12 +403,7 @@ def build_model_config(config: TrainConfig, processor=None):
     if config.model.path:
         model_config = MolmoConfig.from_pretrained(config.model.path)
     else:
-        values = dict(config.model.config)
-        if values.get("vocab_size", "auto") == "auto":
-            if processor is None:
-                raise TrainConfigError("vocab_size: auto needs the processor (tokenizer) to be loaded")
-            values["vocab_size"] = values["embedding_size"] = int(processor.image_token_ids.start)
-        model_config = MolmoConfig(**values)
+        model_config = MolmoConfig(**new_model_fields(config, processor))
     if config.model.residual_dropout is not None:
         model_config.residual_dropout = float(config.model.residual_dropout)
     return model_config
