@@ -13,6 +13,7 @@ formats (see :mod:`molmo_agent.embedded.answers`).
 | ``tabletop`` | TabletopGrasp RGB | "pick up the red mug" / "Point to the red mug." for each visible object |
 | ``waypoint`` | Waypoint RGB | "go to the blue cone" / "Point to the blue cone." for each visible landmark |
 | ``pointing`` | shape scenes and GUI screens | pointing and counting (PixMo-Points style) |
+| ``discs-large`` / ``discs-medium`` / ``discs-small`` | one coloured disc on grey (radius 40-80 / 22-50 / 8-16 px of 224) | "Point to the red ball." (the pointing curriculum: a small model only learns to find small things after it learned to find big ones) |
 
     from molmo_agent.embedded.data import generate_training_data
     generate_training_data("data/embedded", counts={"gui": 400, "phone": 300, "tabletop": 400,
@@ -40,9 +41,14 @@ from molmo_agent.embedded.answers import (
 from molmo_agent.errors import MolmoAgentError
 from molmo_agent.sims.splits import HELD_OUT_SEED_START
 
-SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing")
+SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing", "discs-large", "discs-medium", "discs-small")
+# The sources whose texts train the tokenizer (the discs add no new words).
+TOKENIZER_SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing")
+DISC_RADII = {"discs-large": (40, 80), "discs-medium": (22, 50), "discs-small": (8, 16)}
+DISC_COLORS = {"red": (220, 40, 40), "green": (40, 180, 60), "blue": (40, 70, 220), "yellow": (230, 210, 40)}
 # Seeds per source start at distinct offsets inside the training range, so sources never share one.
-SEED_OFFSETS = {"gui": 0, "phone": 100_000, "tabletop": 200_000, "waypoint": 300_000, "pointing": 400_000}
+SEED_OFFSETS = {"gui": 0, "phone": 100_000, "tabletop": 200_000, "waypoint": 300_000, "pointing": 400_000,
+                "discs-large": 0, "discs-medium": 0, "discs-small": 0}  # the discs have their own generator
 GUI_TASKS_PER_SCREEN = 6
 PHONE_STEPS_PER_EPISODE = 4
 
@@ -153,6 +159,24 @@ def pointing_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
     yield np.asarray(image.convert("RGB")), [_qa(r["prompt"], r["answer"]) for r in rows]
 
 
+def disc_rows(seed: int, radius: tuple[int, int]) -> Iterator[tuple[np.ndarray, list]]:
+    """One disc of a random colour, radius and place on a grey 224x224 image -> its centre."""
+    import random
+
+    from PIL import ImageDraw
+
+    from molmo_agent.model.point_format import format_points
+
+    rng = random.Random(_check_seed(seed))
+    image = Image.new("RGB", (224, 224), (90, 90, 90))
+    r = rng.randint(*radius)
+    x, y = rng.randint(r, 224 - r), rng.randint(r, 224 - r)
+    name, color = rng.choice(list(DISC_COLORS.items()))
+    ImageDraw.Draw(image).ellipse([x - r, y - r, x + r, y + r], fill=color)
+    answer = format_points([(x / 224 * 100, y / 224 * 100)], f"{name} ball")
+    yield np.asarray(image), [_qa(f"Point to the {name} ball.", answer)]
+
+
 # ------------------------------------------------------------------------------------------ writing
 
 def _png(image: np.ndarray) -> bytes:
@@ -184,6 +208,8 @@ def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int 
 
         env = TabletopGraspEnv() if source == "tabletop" else WaypointEnv()
     make = {"gui": gui_rows, "phone": phone_rows, "pointing": pointing_rows}.get(source)
+    if source in DISC_RADII:
+        make = lambda seed: disc_rows(seed, DISC_RADII[source])  # noqa: E731
     lines: list[str] = []
     try:
         for i in range(count):

@@ -12,16 +12,23 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 from pathlib import Path
 
-from molmo_agent.embedded.data import SOURCES, generate_training_data, training_texts
+from molmo_agent.embedded.data import TOKENIZER_SOURCES, generate_training_data, training_texts
 
-COUNTS = {"tabletop": 1200, "waypoint": 1200, "gui": 1200, "phone": 600, "pointing": 1500}
+COUNTS = {"tabletop": 1200, "waypoint": 1200, "gui": 1200, "phone": 600, "pointing": 1500,
+          "discs-large": 3000, "discs-medium": 3000, "discs-small": 3000}
 VOCAB_SIZE = 768
 MAX_CROPS = 1  # global view + one crop: what a loaded 2-core CPU can train on in an hour
-# A reduced crop geometry (official config fields, supported by the processor and the model):
-# 224 px crops of 14 px patches = 16x16 patches, 8x8 image tokens per crop after 2x2 pooling.
-CROP_SIZE = 224
+# Reduced crop geometries (official config fields, supported by the processor and the model), one
+# tokenizer directory each (same BPE, different preprocessor_config.json):
+# - tokenizer/: 224 px crops of 14 px patches = 16x16 patches, 8x8 image tokens per crop after 2x2
+#   pooling (the shipped model, configs/embedded.yaml);
+# - tokenizer-112/: 112 px crops = 8x8 patches, 4x4 image tokens per crop (32 for the global view +
+#   one crop: fewer places for the attention to search, ~3x cheaper steps), with overlap margins of
+#   2 patches (the pointing curriculum, configs/embedded-curriculum-*.yaml).
+GEOMETRIES = {"tokenizer": (224, (4, 4)), "tokenizer-112": (112, (2, 2))}
 
 
 def build_tokenizer(data_dir: str | os.PathLike, vocab_size: int = VOCAB_SIZE, max_crops: int = MAX_CROPS) -> Path:
@@ -30,15 +37,20 @@ def build_tokenizer(data_dir: str | os.PathLike, vocab_size: int = VOCAB_SIZE, m
     from molmo_agent.training.tokenizer import train_tokenizer
 
     data_dir = Path(data_dir)
-    paths = [data_dir / s / "train.jsonl" for s in SOURCES if (data_dir / s / "train.jsonl").is_file()]
+    paths = [data_dir / s / "train.jsonl" for s in TOKENIZER_SOURCES if (data_dir / s / "train.jsonl").is_file()]
     output = data_dir / "tokenizer"
     texts = list(training_texts(paths))
     # Numbers appear in every coordinate: make sure each digit pair with a dot is seen.
     texts += [f"{i / 10:.1f}" for i in range(1001)]
     train_tokenizer(texts, vocab_size=vocab_size, output_dir=output)
-    tokens = (CROP_SIZE // 14 + 1) // 2
-    MolmoImageProcessor(max_crops=max_crops, base_image_input_size=(CROP_SIZE, CROP_SIZE),
-                        image_token_length_w=tokens, image_token_length_h=tokens).save_pretrained(output)
+    for name, (crop_size, margins) in GEOMETRIES.items():
+        directory = data_dir / name
+        if directory != output:
+            shutil.copytree(output, directory, dirs_exist_ok=True)
+        tokens = (crop_size // 14 + 1) // 2
+        MolmoImageProcessor(max_crops=max_crops, base_image_input_size=(crop_size, crop_size),
+                            image_token_length_w=tokens, image_token_length_h=tokens,
+                            overlap_margins=margins).save_pretrained(directory)
     return output
 
 

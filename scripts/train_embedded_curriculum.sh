@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The pointing curriculum for the embedded model (docs/embedded-model.md, session 2): big discs,
+# small discs, then the sims mixture; evaluates the result (shipping it is a separate, manual step).
+#   bash scripts/train_embedded_curriculum.sh   # data + tokenizers (once), three stages (each resumes), evaluate
+# Re-running continues: a finished stage is skipped (its final/ exists), an interrupted one resumes
+# from its last checkpoint (every 100-200 steps).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}" MUJOCO_GL=osmesa PYOPENGL_PLATFORM=osmesa HF_HUB_OFFLINE=1
+[ -f runs/embedded-data/tokenizer-112/tokenizer.json ] && [ -f runs/embedded-data/discs-large/train.jsonl ] || python -m molmo_agent.embedded.prepare runs/embedded-data
+stage() {  # stage CONFIG RUN_DIR
+    [ -f "$2/final/config.json" ] && return 0
+    local resume=""; ls "$2"/checkpoints/step_* >/dev/null 2>&1 && resume="--resume"
+    molmo-agent train "$1" $resume
+}
+stage configs/embedded-curriculum-stage1.yaml runs/embedded-stage1   # big discs: learn to point
+stage configs/embedded-curriculum-stage2.yaml runs/embedded-stage2   # small discs
+stage configs/embedded-curriculum-mix.yaml runs/embedded-mix  # the sims mixture
+python -m molmo_agent.embedded.evaluate runs/embedded-mix/final --out runs/embedded-mix/eval --episodes 50
+echo "not shipped automatically: compare runs/embedded-mix/eval/results.json with docs/embedded-model.md, then"
+echo "  python -m molmo_agent.embedded.ship runs/embedded-mix/final --run-dir runs/embedded-mix --eval runs/embedded-mix/eval"
