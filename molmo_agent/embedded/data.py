@@ -22,6 +22,7 @@ formats (see :mod:`molmo_agent.embedded.answers`).
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -160,7 +161,10 @@ def pointing_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
 
 
 def disc_rows(seed: int, radius: tuple[int, int]) -> Iterator[tuple[np.ndarray, list]]:
-    """One disc of a random colour, radius and place on a grey 224x224 image -> its centre."""
+    """One disc of a random colour, radius and place on a grey 224x224 image -> its centre.
+
+    Python's ``random`` (not NumPy's): the generator the curriculum's measured runs were trained on.
+    """
     import random
 
     from PIL import ImageDraw
@@ -209,7 +213,7 @@ def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int 
         env = TabletopGraspEnv() if source == "tabletop" else WaypointEnv()
     make = {"gui": gui_rows, "phone": phone_rows, "pointing": pointing_rows}.get(source)
     if source in DISC_RADII:
-        make = lambda seed: disc_rows(seed, DISC_RADII[source])  # noqa: E731
+        make = functools.partial(disc_rows, radius=DISC_RADII[source])
     lines: list[str] = []
     try:
         for i in range(count):
