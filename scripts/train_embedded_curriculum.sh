@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The pointing curriculum for the embedded model (docs/embedded-model.md, session 2): big discs,
-# small discs, then the sims mixture; evaluates the result (shipping it is a separate, manual step).
-#   bash scripts/train_embedded_curriculum.sh   # data + tokenizers (once), three stages (each resumes), evaluate
+# small discs, picking a disc by colour, then the sims mixture; evaluates the result (shipping it is a separate, manual step).
+#   bash scripts/train_embedded_curriculum.sh   # data + tokenizers (once), five stages (each resumes), evaluate
 # Re-running continues: a finished stage is skipped (its final/ exists), an interrupted one resumes
 # from its last checkpoint (every 100-200 steps).
 set -euo pipefail
@@ -13,9 +13,17 @@ stage() {  # stage CONFIG RUN_DIR
     local resume=""; ls "$2"/checkpoints/step_* >/dev/null 2>&1 && resume="--resume"
     molmo-agent train "$1" $resume
 }
-stage configs/embedded-curriculum-stage1.yaml runs/embedded-stage1   # big discs: learn to point
-stage configs/embedded-curriculum-stage2.yaml runs/embedded-stage2   # small discs
-stage configs/embedded-curriculum-mix.yaml runs/embedded-mix  # the sims mixture
+# Stages 1-4 end in checkpoints/embedded-curriculum-binding, which the repository keeps (a fresh
+# machine starts at stage 5); delete it to run them again.
+if [ ! -f checkpoints/embedded-curriculum-binding/config.json ]; then
+    stage configs/embedded-curriculum-stage1.yaml runs/embedded-stage1     # big discs: learn to point
+    stage configs/embedded-curriculum-stage2.yaml runs/embedded-stage2     # small discs
+    stage configs/embedded-curriculum-binding.yaml runs/embedded-binding   # pick a disc by colour
+    stage configs/embedded-curriculum-binding2.yaml runs/embedded-binding2 # ... continued
+    molmo-agent train configs/embedded-curriculum-binding2.yaml \
+        --export-checkpoint runs/embedded-binding2/checkpoints/step_001000 --output checkpoints/embedded-curriculum-binding
+fi
+stage configs/embedded-curriculum-mix.yaml runs/embedded-mix           # the sims mixture
 python -m molmo_agent.embedded.evaluate runs/embedded-mix/final --out runs/embedded-mix/eval --episodes 50
 echo "not shipped automatically: compare runs/embedded-mix/eval/results.json with docs/embedded-model.md, then"
 echo "  python -m molmo_agent.embedded.ship runs/embedded-mix/final --run-dir runs/embedded-mix --eval runs/embedded-mix/eval"

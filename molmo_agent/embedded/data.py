@@ -14,6 +14,7 @@ formats (see :mod:`molmo_agent.embedded.answers`).
 | ``waypoint`` | Waypoint RGB | "go to the blue cone" / "Point to the blue cone." for each visible landmark |
 | ``pointing`` | shape scenes and GUI screens | pointing and counting (PixMo-Points style) |
 | ``discs-large`` / ``discs-medium`` / ``discs-small`` | one coloured disc on grey (radius 40-80 / 22-50 / 8-16 px of 224) | "Point to the red ball." (the pointing curriculum: a small model only learns to find small things after it learned to find big ones) |
+| ``discs-multi`` | 2-4 discs of different colours (radius 16-36 px) | "Point to the red ball." for each (the curriculum's binding stage: pick one thing by name) |
 
     from molmo_agent.embedded.data import generate_training_data
     generate_training_data("data/embedded", counts={"gui": 400, "phone": 300, "tabletop": 400,
@@ -42,14 +43,15 @@ from molmo_agent.embedded.answers import (
 from molmo_agent.errors import MolmoAgentError
 from molmo_agent.sims.splits import HELD_OUT_SEED_START
 
-SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing", "discs-large", "discs-medium", "discs-small")
+SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing", "discs-large", "discs-medium", "discs-small",
+           "discs-multi")
 # The sources whose texts train the tokenizer (the discs add no new words).
 TOKENIZER_SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing")
 DISC_RADII = {"discs-large": (40, 80), "discs-medium": (22, 50), "discs-small": (8, 16)}
 DISC_COLORS = {"red": (220, 40, 40), "green": (40, 180, 60), "blue": (40, 70, 220), "yellow": (230, 210, 40)}
 # Seeds per source start at distinct offsets inside the training range, so sources never share one.
 SEED_OFFSETS = {"gui": 0, "phone": 100_000, "tabletop": 200_000, "waypoint": 300_000, "pointing": 400_000,
-                "discs-large": 0, "discs-medium": 0, "discs-small": 0}  # the discs have their own generator
+                "discs-large": 0, "discs-medium": 0, "discs-small": 0, "discs-multi": 0}  # the discs: own generator
 GUI_TASKS_PER_SCREEN = 6
 PHONE_STEPS_PER_EPISODE = 4
 
@@ -181,6 +183,34 @@ def disc_rows(seed: int, radius: tuple[int, int]) -> Iterator[tuple[np.ndarray, 
     yield np.asarray(image), [_qa(f"Point to the {name} ball.", answer)]
 
 
+def multi_disc_rows(seed: int, held_out: bool = False) -> Iterator[tuple[np.ndarray, list]]:
+    """2-4 discs of different colours (kept apart) on grey 224x224 -> "Point to the X ball." for each.
+
+    Training seeds only, unless ``held_out`` (evaluation images, seeds >= 1,000,000).
+    """
+    import random
+
+    from PIL import ImageDraw
+
+    from molmo_agent.model.point_format import format_points
+
+    rng = random.Random(seed if held_out else _check_seed(seed))
+    image = Image.new("RGB", (224, 224), (90, 90, 90))
+    draw = ImageDraw.Draw(image)
+    placed: list[tuple[int, int, int, str]] = []
+    for name in rng.sample(list(DISC_COLORS), rng.randint(2, 4)):
+        for _ in range(50):  # a few tries for a free spot; the last try is kept even if it touches
+            r = rng.randint(16, 36)
+            x, y = rng.randint(r, 224 - r), rng.randint(r, 224 - r)
+            if all((x - a) ** 2 + (y - b) ** 2 > (r + c + 4) ** 2 for a, b, c, _ in placed):
+                break
+        placed.append((x, y, r, name))
+        draw.ellipse([x - r, y - r, x + r, y + r], fill=DISC_COLORS[name])
+    annotations = [_qa(f"Point to the {name} ball.", format_points([(x / 224 * 100, y / 224 * 100)], f"{name} ball"))
+                   for x, y, _, name in placed]
+    yield np.asarray(image), annotations
+
+
 # ------------------------------------------------------------------------------------------ writing
 
 def _png(image: np.ndarray) -> bytes:
@@ -214,6 +244,8 @@ def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int 
     make = {"gui": gui_rows, "phone": phone_rows, "pointing": pointing_rows}.get(source)
     if source in DISC_RADII:
         make = functools.partial(disc_rows, radius=DISC_RADII[source])
+    elif source == "discs-multi":
+        make = multi_disc_rows
     lines: list[str] = []
     try:
         for i in range(count):
