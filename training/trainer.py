@@ -69,19 +69,17 @@ def build_model(config: TrainConfig, processor=None):
     ``vocab_size: auto`` (new models with our own BPE tokenizer) takes the base vocabulary from the
     processor: the image tokens follow it, so they index the 128 extra embedding rows.
     """
-    from molmo_agent.model import MolmoConfig, MolmoForCausalLM
+    from molmo_agent.model import MolmoForCausalLM
 
+    model_config = build_model_config(config, processor)
     if config.model.path:
-        model = MolmoForCausalLM.from_pretrained(config.model.path, dtype=torch.float32)
-    else:
-        model = MolmoForCausalLM(MolmoConfig(**new_model_fields(config, processor))).init_weights(seed=config.seed)
-        rescale_connector_init(model, seed=config.seed)
-        if config.model.vit_position_init == "sincos":
-            from molmo_agent.training.initialization import init_vit_positions_2d
+        return MolmoForCausalLM.from_pretrained(config.model.path, dtype=torch.float32, config=model_config)
+    model = MolmoForCausalLM(model_config).init_weights(seed=config.seed)
+    rescale_connector_init(model, seed=config.seed)
+    if config.model.vit_position_init == "sincos":
+        from molmo_agent.training.initialization import init_vit_positions_2d
 
-            init_vit_positions_2d(model, scale=config.model.vit_position_scale)
-    if config.model.residual_dropout is not None:
-        model.config.residual_dropout = float(config.model.residual_dropout)
+        init_vit_positions_2d(model, scale=config.model.vit_position_scale)
     return model
 
 
