@@ -47,6 +47,7 @@ SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing", "discs-large", "d
            "discs-multi")
 # The sources whose texts train the tokenizer (the discs add no new words).
 TOKENIZER_SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing")
+DISC_IMAGE_SIZE = 224
 DISC_RADII = {"discs-large": (40, 80), "discs-medium": (22, 50), "discs-small": (8, 16)}
 DISC_COLORS = {"red": (220, 40, 40), "green": (40, 180, 60), "blue": (40, 70, 220), "yellow": (230, 210, 40)}
 # Seeds per source start at distinct offsets inside the training range, so sources never share one.
@@ -169,18 +170,28 @@ def disc_rows(seed: int, radius: tuple[int, int]) -> Iterator[tuple[np.ndarray, 
     """
     import random
 
-    from PIL import ImageDraw
-
-    from molmo_agent.model.point_format import format_points
-
     rng = random.Random(_check_seed(seed))
-    image = Image.new("RGB", (224, 224), (90, 90, 90))
+    image, draw = _disc_canvas()
     r = rng.randint(*radius)
     x, y = rng.randint(r, 224 - r), rng.randint(r, 224 - r)
     name, color = rng.choice(list(DISC_COLORS.items()))
-    ImageDraw.Draw(image).ellipse([x - r, y - r, x + r, y + r], fill=color)
-    answer = format_points([(x / 224 * 100, y / 224 * 100)], f"{name} ball")
-    yield np.asarray(image), [_qa(f"Point to the {name} ball.", answer)]
+    draw.ellipse([x - r, y - r, x + r, y + r], fill=color)
+    yield np.asarray(image), [_disc_qa(x, y, name)]
+
+
+def _disc_canvas():
+    from PIL import ImageDraw
+
+    image = Image.new("RGB", (DISC_IMAGE_SIZE, DISC_IMAGE_SIZE), (90, 90, 90))
+    return image, ImageDraw.Draw(image)
+
+
+def _disc_qa(x: int, y: int, name: str) -> list[dict[str, str]]:
+    """The question about one disc and its answer: the centre in Molmo's point format (percent)."""
+    from molmo_agent.model.point_format import format_points
+
+    centre = (x / DISC_IMAGE_SIZE * 100, y / DISC_IMAGE_SIZE * 100)
+    return _qa(f"Point to the {name} ball.", format_points([centre], f"{name} ball"))
 
 
 def multi_disc_rows(seed: int, held_out: bool = False) -> Iterator[tuple[np.ndarray, list]]:
@@ -190,13 +201,8 @@ def multi_disc_rows(seed: int, held_out: bool = False) -> Iterator[tuple[np.ndar
     """
     import random
 
-    from PIL import ImageDraw
-
-    from molmo_agent.model.point_format import format_points
-
     rng = random.Random(seed if held_out else _check_seed(seed))
-    image = Image.new("RGB", (224, 224), (90, 90, 90))
-    draw = ImageDraw.Draw(image)
+    image, draw = _disc_canvas()
     placed: list[tuple[int, int, int, str]] = []
     for name in rng.sample(list(DISC_COLORS), rng.randint(2, 4)):
         for _ in range(50):  # a few tries for a free spot; the last try is kept even if it touches
@@ -206,9 +212,7 @@ def multi_disc_rows(seed: int, held_out: bool = False) -> Iterator[tuple[np.ndar
                 break
         placed.append((x, y, r, name))
         draw.ellipse([x - r, y - r, x + r, y + r], fill=DISC_COLORS[name])
-    annotations = [_qa(f"Point to the {name} ball.", format_points([(x / 224 * 100, y / 224 * 100)], f"{name} ball"))
-                   for x, y, _, name in placed]
-    yield np.asarray(image), annotations
+    yield np.asarray(image), [_disc_qa(x, y, name) for x, y, _, name in placed]
 
 
 # ------------------------------------------------------------------------------------------ writing
