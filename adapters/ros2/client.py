@@ -20,10 +20,10 @@ from typing import Any
 
 from molmo_agent.adapters.errors import MessageError
 from molmo_agent.adapters.ros2 import messages
+from molmo_agent.adapters.ros2.config import GROUND_MODES
 from molmo_agent.adapters.ros2.transport import Transport, make_transport
 
 SERVICE_TYPE = "molmo_agent_interfaces/srv/Ground"
-MODES = ("grasp", "point", "waypoint")
 
 
 class GroundingClient:
@@ -41,8 +41,8 @@ class GroundingClient:
         """Send one request and wait for its answer (a ``Ground`` response with ROS 2 field names)."""
         if not instruction.strip():
             raise MessageError("empty instruction")
-        if mode not in MODES:
-            raise MessageError(f"unknown mode {mode!r}; use one of {MODES}")
+        if mode not in GROUND_MODES:
+            raise MessageError(f"unknown mode {mode!r}; use one of {GROUND_MODES}")
         request = messages.GroundRequest(instruction=instruction, mode=mode, target_frame=target_frame)
         return self._client.call(request, timeout_s=timeout_s)
 

@@ -13,6 +13,10 @@ from dataclasses import dataclass
 
 from molmo_agent.commands._backend_args import add_backend_arguments
 
+# What a Ground request may ask for (Ground.srv's MODE_* constants): one list for the node, the
+# Python client and the CLI.
+GROUND_MODES = ("grasp", "point", "waypoint")
+
 
 @dataclass
 class GroundingConfig:

@@ -36,13 +36,13 @@ from molmo_agent import spaces
 from molmo_agent.actions import Action, GraspTarget, Waypoint
 from molmo_agent.adapters.errors import AdapterError, MessageError
 from molmo_agent.adapters.ros2 import conversions, messages
-from molmo_agent.adapters.ros2.config import GroundingConfig
+from molmo_agent.adapters.ros2.config import GROUND_MODES, GroundingConfig
 from molmo_agent.adapters.ros2.sync import FrameSynchronizer
 from molmo_agent.adapters.ros2.tf_buffer import TfBuffer
 from molmo_agent.errors import MolmoAgentError
 from molmo_agent.safety import Decision, SafetyPolicy, WorkspaceBounds
 
-REQUEST_KINDS = ("grasp", "point", "waypoint")
+REQUEST_KINDS = GROUND_MODES
 
 
 @dataclass

@@ -11,7 +11,10 @@ def register(subparsers) -> None:
         description="ROS 2 adapter. The dds transport needs CYCLONEDDS_URI set to a loopback-only "
                     "configuration (configs/cyclonedds-loopback.xml) unless --allow-network is given.")
     sub = parser.add_subparsers(dest="ros2_command", metavar="SUBCOMMAND")
-    from molmo_agent.adapters.ros2.config import add_node_arguments  # light module: argparse + dataclasses
+    from molmo_agent.adapters.ros2.config import (  # light module: argparse + dataclasses
+        GROUND_MODES,
+        add_node_arguments,
+    )
 
     node = sub.add_parser("node", help="run the grounding node",
                           description="Run the grounding node; see docs/adapters.md for its service and topics.")
@@ -25,7 +28,7 @@ def register(subparsers) -> None:
                     "could not ground the request (its reason is printed).",
         epilog='example: molmo-agent ros2 ask "pick up the red mug" --mode grasp --target-frame base_link')
     ask.add_argument("instruction", help='what to find, e.g. "pick up the red mug" or "go to the door"')
-    ask.add_argument("--mode", choices=("grasp", "point", "waypoint"), default="grasp",
+    ask.add_argument("--mode", choices=GROUND_MODES, default="grasp",
                      help="grasp: 3-D point + approach pose (depth); point: 3-D point (depth); "
                           "waypoint: floor point + heading (no depth)")
     ask.add_argument("--target-frame", default="", help="frame of the answer (default: the node's target_frame)")
