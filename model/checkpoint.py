@@ -208,15 +208,22 @@ def save_checkpoint(model: Any, path: str | os.PathLike, max_shard_size: int | s
             total = sum(t.numel() * t.element_size() for t in state.values())
             index = {"metadata": {"total_size": total}, "weight_map": weight_map}
             (staging / INDEX_NAME).write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
-        _replace_directory(staging, target)
+        replace_weights_directory(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
 
 
-def _replace_directory(staging: Path, target: Path) -> None:
+def replace_weights_directory(staging: Path, target: Path) -> None:
     """Move ``staging`` to ``target``, keeping files in ``target`` that are not weights or config
-    (tokenizer, processor config) and replacing the rest in one rename."""
+    (tokenizer, processor config) and replacing the rest in one rename.
+
+    The last step of every checkpoint writer (``save_checkpoint``, the trainer's sharded export)::
+
+        staging = Path(tempfile.mkdtemp(dir=target.parent))
+        ...  # write config.json and *.safetensors into staging
+        replace_weights_directory(staging, Path("out/final"))
+    """
     if target.exists():
         for item in target.iterdir():
             ours = item.name == "config.json" or item.name.endswith(".safetensors") or item.name == INDEX_NAME
@@ -247,4 +254,5 @@ def init_weights(model: nn.Module, seed: int | None = None) -> None:
             param.copy_(torch.randn(param.shape, generator=generator) * std)
 
 
-__all__ = ["load_checkpoint", "save_checkpoint", "init_weights", "resolve_dtype", "weight_files"]
+__all__ = ["load_checkpoint", "save_checkpoint", "init_weights", "resolve_dtype", "weight_files",
+           "replace_weights_directory"]

@@ -137,7 +137,7 @@ def export_from_shards(directory: str | os.PathLike, model_config: Any, output_d
     from safetensors.torch import save_file
 
     from molmo_agent.model import MolmoForCausalLM
-    from molmo_agent.model.checkpoint import _replace_directory
+    from molmo_agent.model.checkpoint import replace_weights_directory
 
     reader_cls, _ = _storage()
     saved = {key.removeprefix("model."): md for key, md in reader_cls(str(directory)).read_metadata()
@@ -178,7 +178,7 @@ def export_from_shards(directory: str | os.PathLike, model_config: Any, output_d
         if len(groups) > 1:
             index = {"metadata": {"total_size": total}, "weight_map": weight_map}
             (staging / "model.safetensors.index.json").write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
-        _replace_directory(staging, target)  # save_pretrained's swap: other files in target (tokenizer) stay
+        replace_weights_directory(staging, target)  # save_pretrained's swap: other files in target (tokenizer) stay
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
