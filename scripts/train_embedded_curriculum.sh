@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The pointing curriculum for the embedded model (docs/embedded-model.md, session 2): big discs,
 # small discs, picking a disc by colour, then the sims mixture; evaluates the result (shipping it is a separate, manual step).
-#   bash scripts/train_embedded_curriculum.sh   # data + tokenizers (once), five stages (each resumes), evaluate
+#   bash scripts/train_embedded_curriculum.sh   # data + tokenizers (once), six stages (each resumes), evaluate
 # Re-running continues: a finished stage is skipped (its final/ exists), an interrupted one resumes
 # from its last checkpoint (every 100-200 steps).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}" MUJOCO_GL=osmesa PYOPENGL_PLATFORM=osmesa HF_HUB_OFFLINE=1
-[ -f runs/embedded-data/tokenizer-112/tokenizer.json ] && [ -f runs/embedded-data/discs-large/train.jsonl ] || python -m molmo_agent.embedded.prepare runs/embedded-data
+[ -f runs/embedded-data/tokenizer-112/tokenizer.json ] && [ -f runs/embedded-data/tabletop-more/train.jsonl ] || python -m molmo_agent.embedded.prepare runs/embedded-data
 stage() {  # stage CONFIG RUN_DIR
     [ -f "$2/final/config.json" ] && return 0
     local resume=""; ls "$2"/checkpoints/step_* >/dev/null 2>&1 && resume="--resume"
@@ -24,6 +24,8 @@ if [ ! -f checkpoints/embedded-curriculum-binding/config.json ]; then
         --export-checkpoint runs/embedded-binding2/checkpoints/step_001000 --output checkpoints/embedded-curriculum-binding
 fi
 stage configs/embedded-curriculum-mix.yaml runs/embedded-mix           # the sims mixture
-python -m molmo_agent.embedded.evaluate runs/embedded-mix/final --out runs/embedded-mix/eval --episodes 50
-echo "not shipped automatically: compare runs/embedded-mix/eval/results.json with docs/embedded-model.md, then"
-echo "  python -m molmo_agent.embedded.ship runs/embedded-mix/final --run-dir runs/embedded-mix --eval runs/embedded-mix/eval"
+stage configs/embedded-curriculum-mix2.yaml runs/embedded-mix2         # ... continued, more scenes
+python -m molmo_agent.embedded.evaluate runs/embedded-mix2/final --out runs/embedded-mix2/eval --episodes 50 \
+    --phone-episodes 20 --pointing-images 60
+echo "not shipped automatically: compare runs/embedded-mix2/eval/results.json with docs/embedded-model.md, then"
+echo "  python -m molmo_agent.embedded.ship runs/embedded-mix2/final --run-dir runs/embedded-mix2 --eval runs/embedded-mix2/eval"

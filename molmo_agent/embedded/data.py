@@ -15,6 +15,7 @@ formats (see :mod:`molmo_agent.embedded.answers`).
 | ``pointing`` | shape scenes and GUI screens | pointing and counting (PixMo-Points style) |
 | ``discs-large`` / ``discs-medium`` / ``discs-small`` | one coloured disc on grey (radius 40-80 / 22-50 / 8-16 px of 224) | "Point to the red ball." (the pointing curriculum: a small model only learns to find small things after it learned to find big ones) |
 | ``discs-multi`` | 2-4 discs of different colours (radius 16-36 px) | "Point to the red ball." for each (the curriculum's binding stage: pick one thing by name) |
+| ``tabletop-more`` / ``waypoint-more`` / ``pointing-more`` | as their base source, other seeds | (the curriculum's sims mixture: more scenes, so its longer run repeats each fewer times) |
 
     from molmo_agent.embedded.data import generate_training_data
     generate_training_data("data/embedded", counts={"gui": 400, "phone": 300, "tabletop": 400,
@@ -44,7 +45,10 @@ from molmo_agent.errors import MolmoAgentError
 from molmo_agent.sims.splits import HELD_OUT_SEED_START
 
 SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing", "discs-large", "discs-medium", "discs-small",
-           "discs-multi")
+           "discs-multi", "tabletop-more", "waypoint-more", "pointing-more")
+# More scenes from the same generators (seeds 50,000 past the base source's block), kept in their own
+# files so that the base files, and the tokenizer trained on their texts, stay as they were.
+MORE_SOURCES = {"tabletop-more": "tabletop", "waypoint-more": "waypoint", "pointing-more": "pointing"}
 # The sources whose texts train the tokenizer (the discs add no new words).
 TOKENIZER_SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing")
 DISC_IMAGE_SIZE = 224
@@ -52,7 +56,8 @@ DISC_RADII = {"discs-large": (40, 80), "discs-medium": (22, 50), "discs-small": 
 DISC_COLORS = {"red": (220, 40, 40), "green": (40, 180, 60), "blue": (40, 70, 220), "yellow": (230, 210, 40)}
 # Seeds per source start at distinct offsets inside the training range, so sources never share one.
 SEED_OFFSETS = {"gui": 0, "phone": 100_000, "tabletop": 200_000, "waypoint": 300_000, "pointing": 400_000,
-                "discs-large": 0, "discs-medium": 0, "discs-small": 0, "discs-multi": 0}  # the discs: own generator
+                "discs-large": 0, "discs-medium": 0, "discs-small": 0, "discs-multi": 0,  # the discs: own generator
+                "tabletop-more": 250_000, "waypoint-more": 350_000, "pointing-more": 450_000}
 GUI_TASKS_PER_SCREEN = 6
 PHONE_STEPS_PER_EPISODE = 4
 
@@ -238,14 +243,15 @@ def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int 
     _check_seed(first + count - 1)
     directory = Path(out_dir) / source
     (directory / "images").mkdir(parents=True, exist_ok=True)
+    generator = MORE_SOURCES.get(source, source)
     env = None
-    if source in ("tabletop", "waypoint"):
+    if generator in ("tabletop", "waypoint"):
         import molmo_agent.sims  # noqa: F401
         from molmo_agent.sims.tabletop import TabletopGraspEnv
         from molmo_agent.sims.waypoint import WaypointEnv
 
-        env = TabletopGraspEnv() if source == "tabletop" else WaypointEnv()
-    make = {"gui": gui_rows, "phone": phone_rows, "pointing": pointing_rows}.get(source)
+        env = TabletopGraspEnv() if generator == "tabletop" else WaypointEnv()
+    make = {"gui": gui_rows, "phone": phone_rows, "pointing": pointing_rows}.get(generator)
     if source in DISC_RADII:
         make = functools.partial(disc_rows, radius=DISC_RADII[source])
     elif source == "discs-multi":
@@ -253,7 +259,7 @@ def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int 
     lines: list[str] = []
     try:
         for i in range(count):
-            rows = make(first + i) if make else (tabletop_rows if source == "tabletop" else waypoint_rows)(
+            rows = make(first + i) if make else (tabletop_rows if generator == "tabletop" else waypoint_rows)(
                 first + i, env)
             for k, (image, annotations) in enumerate(rows):
                 name = f"images/{first + i:07d}_{k}.png"

@@ -46,7 +46,7 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     from molmo_agent.training.config import TrainConfig
 
     stages = {n: TrainConfig.from_yaml(CONFIGS / f"embedded-curriculum-{n}.yaml")
-              for n in ("stage1", "stage2", "binding", "binding2", "mix")}
+              for n in ("stage1", "stage2", "binding", "binding2", "mix", "mix2")}
     stage1 = stages["stage1"]
     assert stage1.model.config is not None and stage1.model.vit_position_init == "sincos"
     assert stage1.model.tokenizer.endswith("tokenizer-112")
@@ -55,6 +55,8 @@ def test_the_curriculum_configs_chain_stage_to_stage():
         assert stages[after].model.path == stages[before].export.dir
     # the last stage starts from the binding export kept in the repository
     assert Path(stages["mix"].model.path) == KEPT.resolve()
+    assert stages["mix2"].model.path == stages["mix"].export.dir
+    assert {"tabletop-more", "waypoint-more", "pointing-more"} <= {d.name for d in stages["mix2"].data.datasets}
     sources = {Path(d.path).parent.name for n in ("stage1", "stage2", "binding") for d in stages[n].data.datasets}
     assert sources == {"discs-large", "discs-medium", "discs-small", "discs-multi"}
     # the shipped recipe is untouched: it still reproduces the weights in molmo_agent/embedded
@@ -93,3 +95,22 @@ def test_multi_disc_answers_land_on_the_disc_of_the_named_colour():
         for (turn,), colour in zip(annotations, colours):
             (point,) = parse(turn["answer"], (224, 224)).points
             assert (image[int(point.y), int(point.x)] == np.array(DISC_COLORS[colour])).all()
+
+
+def test_more_sources_are_new_scenes_from_the_base_generator(tmp_path):
+    """tabletop-more etc.: same generator and answer format, seeds disjoint from the base file's."""
+    from molmo_agent.embedded.data import MORE_SOURCES, SEED_OFFSETS
+    from molmo_agent.embedded.prepare import COUNTS
+
+    for more, base in MORE_SOURCES.items():
+        base_seeds = range(SEED_OFFSETS[base], SEED_OFFSETS[base] + COUNTS[base])
+        more_seeds = range(SEED_OFFSETS[more], SEED_OFFSETS[more] + COUNTS[more])
+        assert not set(base_seeds) & set(more_seeds)
+        # each block stays inside its base source's 100,000-seed block, below the held-out range
+        assert SEED_OFFSETS[base] <= more_seeds[0] and more_seeds[-1] < SEED_OFFSETS[base] + 100_000
+    more = write_source(tmp_path, "pointing-more", 2)
+    base = write_source(tmp_path, "pointing", 2, seed=SEED_OFFSETS["pointing-more"])
+    more_rows = [json.loads(line) for line in more.read_text().splitlines()]
+    base_rows = [json.loads(line) for line in base.read_text().splitlines()]
+    assert [r["annotations"] for r in more_rows] == [r["annotations"] for r in base_rows]
+    assert more_rows[0]["image"].startswith(f"images/{SEED_OFFSETS['pointing-more']:07d}")
