@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 from pathlib import Path
 
 from molmo_agent.embedded import EMBEDDED_DIR
+from molmo_agent.trajectory import atomic_write_bytes
 
 SHIPPED = ("config.json", "generation_config.json", "preprocessor_config.json", "tokenizer.json",
            "tokenizer_config.json", "special_tokens_map.json")
@@ -24,7 +24,8 @@ MAX_BYTES = 40 * 1024 * 1024
 
 
 def ship(checkpoint: str | os.PathLike, run_dir: str | os.PathLike | None = None,
-         eval_dir: str | os.PathLike | None = None, target: str | os.PathLike = EMBEDDED_DIR) -> Path:
+         eval_dir: str | os.PathLike | None = None, target: str | os.PathLike = EMBEDDED_DIR,
+         recipe: str | None = None) -> Path:
     source, target = Path(checkpoint), Path(target)
     weights = sorted(source.glob("*.safetensors")) + sorted(source.glob("*.safetensors.index.json"))
     if not (source / "config.json").is_file() or not weights:
@@ -32,13 +33,17 @@ def ship(checkpoint: str | os.PathLike, run_dir: str | os.PathLike | None = None
     size = sum(p.stat().st_size for p in weights)
     if size > MAX_BYTES:
         raise ValueError(f"{size / 2**20:.1f} MiB of weights is over the 40 MiB budget of the repository")
-    for old in list(target.glob("*.safetensors")) + list(target.glob("*.safetensors.index.json")):
-        old.unlink()
+    # Each file is replaced by an atomic rename; the old weights go only after the new ones are in.
     for path in [*(source / n for n in SHIPPED if (source / n).is_file()), *weights]:
-        shutil.copyfile(path, target / path.name)
+        atomic_write_bytes(target / path.name, path.read_bytes())
+    for old in list(target.glob("*.safetensors")) + list(target.glob("*.safetensors.index.json")):
+        if old.name not in {w.name for w in weights}:
+            old.unlink()
     # The embedded model was trained on bare instructions ("click the Save button"), not on
     # "Point to ...": commands read this to put queries to it the way it was trained.
     record: dict = {"trained": True, "source": str(source), "point_prompt": POINT_PROMPT}
+    if recipe:
+        record["recipe"] = recipe
     if run_dir is not None:
         summary = Path(run_dir) / "summary.json"
         if summary.is_file():
@@ -50,7 +55,7 @@ def ship(checkpoint: str | os.PathLike, run_dir: str | os.PathLike | None = None
             record["last_step"] = rows[-1]["step"] if rows else 0
     if eval_dir is not None and (Path(eval_dir) / "results.json").is_file():
         record["held_out"] = json.loads((Path(eval_dir) / "results.json").read_text())
-    (target / "embedded_model.json").write_text(json.dumps(record, indent=1) + "\n")
+    atomic_write_bytes(target / "embedded_model.json", (json.dumps(record, indent=1) + "\n").encode("utf-8"))
     return target
 
 
@@ -59,8 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("checkpoint")
     parser.add_argument("--run-dir", default=None)
     parser.add_argument("--eval", default=None, help="directory with results.json from molmo_agent.embedded.evaluate")
+    parser.add_argument("--recipe", default=None,
+                        help="how the checkpoint was made, recorded as is (e.g. the script that ran its stages)")
     args = parser.parse_args(argv)
-    print(f"shipped into {ship(args.checkpoint, args.run_dir, args.eval)}")
+    print(f"shipped into {ship(args.checkpoint, args.run_dir, args.eval, recipe=args.recipe)}")
     return 0
 
 

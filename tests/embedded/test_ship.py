@@ -1,0 +1,44 @@
+"""Shipping a checkpoint as the embedded default: official files copied, the record written, old weights gone."""
+
+import json
+from pathlib import Path
+
+import pytest
+from safetensors import safe_open
+
+from molmo_agent.embedded.ship import ship
+
+KEPT = Path(__file__).resolve().parents[2] / "checkpoints" / "embedded-curriculum-binding"
+
+
+def test_ship_replaces_the_weights_and_records_the_run(tmp_path):
+    target = tmp_path / "embedded"
+    target.mkdir()
+    (target / "__init__.py").write_text("# package code stays\n")
+    (target / "model-00001-of-00002.safetensors").write_bytes(b"old shard")  # a previous, sharded ship
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "summary.json").write_text(json.dumps({"steps": 7, "final_loss": 0.5}))
+    (run_dir / "metrics.jsonl").write_text("".join(json.dumps({"step": s, "seconds": 0.5}) + "\n" for s in (1, 2)))
+    eval_dir = tmp_path / "eval"
+    eval_dir.mkdir()
+    (eval_dir / "results.json").write_text(json.dumps({"tabletop": {"success_rate": 0.5}}))
+
+    ship(KEPT, run_dir, eval_dir, target=target, recipe="scripts/train_embedded_curriculum.sh")
+
+    assert (target / "__init__.py").read_text() == "# package code stays\n"
+    assert not (target / "model-00001-of-00002.safetensors").exists()
+    with safe_open(target / "model.safetensors", "pt") as shipped, safe_open(KEPT / "model.safetensors", "pt") as kept:
+        assert set(shipped.keys()) == set(kept.keys())
+    assert (target / "tokenizer.json").read_bytes() == (KEPT / "tokenizer.json").read_bytes()
+    record = json.loads((target / "embedded_model.json").read_text())
+    assert record["point_prompt"] == "{query}" and record["recipe"] == "scripts/train_embedded_curriculum.sh"
+    assert record["last_step"] == 2 and record["train_seconds"] == 1.0 and record["training"]["steps"] == 7
+    assert record["held_out"] == {"tabletop": {"success_rate": 0.5}}
+    assert not list(target.glob(".*.tmp"))
+
+
+def test_ship_refuses_a_directory_without_weights(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(FileNotFoundError, match="official-format"):
+        ship(tmp_path, target=tmp_path / "out")
