@@ -2,6 +2,8 @@
 
 - GUI click, tabletop grasp and waypoint success, phone episode success and low-level step
   accuracy: the demo's episodes (:mod:`molmo_agent.demo`) on held-out seeds, the whole SDK path;
+- for tabletop and waypoint also where the points landed (on the named thing, on another one,
+  elsewhere; :func:`point_placement`), since their success rules are physical and strict;
 - pointing F1 and counting accuracy: ``molmo-agent eval``'s own functions
   (:mod:`molmo_agent.training.evaluation.tasks`) on held-out shape/GUI scenes written as
   ``eval.jsonl`` (points in percent).
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from molmo_agent.sims.splits import HELD_OUT_SEED_START
+from molmo_agent.trajectory import atomic_write_bytes
 
 TARGETS = {"gui": 0.95, "phone_step": 0.90, "tabletop": 0.85, "waypoint": 0.90, "pointing_f1": 0.9,
            "counting": 0.8}
@@ -43,8 +46,59 @@ def write_pointing_eval(out_dir: str | os.PathLike, n: int, seed: int = POINTING
                 record["count"] = row["count"]
             lines.append(json.dumps(record))
     path = out / "eval.jsonl"
-    path.write_text("\n".join(lines) + "\n")
+    atomic_write_bytes(path, ("\n".join(lines) + "\n").encode("utf-8"))
     return path
+
+
+ON_TARGET_PERCENT = 5.0  # a point within 5 % of the image of the target's answer point counts as on target
+
+
+def point_placement(steps_file: str | os.PathLike, sim: str) -> dict[str, Any]:
+    """Where the episodes' points landed: near the target's answer point, near another object, or neither.
+
+    The sims' success rules are physical (a grasp within 1 cm of the object's footprint, a stop
+    within the landmark's radius); this separates "found the named thing roughly" from those rules.
+    Each episode's first step is rebuilt from its seed; distances are in percent of the image.
+    """
+    import re
+
+    import numpy as np
+
+    import molmo_agent.sims  # noqa: F401  (registers the envs)
+    from molmo_agent.embedded.answers import tabletop_answer, waypoint_answer
+    from molmo_agent.parsing import parse
+    from molmo_agent.sims.tabletop import TabletopGraspEnv
+    from molmo_agent.sims.waypoint import WaypointEnv
+
+    env, key, answer = ((TabletopGraspEnv(), "objects", tabletop_answer) if sim == "tabletop"
+                        else (WaypointEnv(), "landmarks", waypoint_answer))
+    counts = {"on_target": 0, "on_other": 0, "elsewhere": 0, "no_point": 0}
+    errors, seeds = [], set()
+    try:
+        for line in Path(steps_file).read_text(encoding="utf-8").splitlines():
+            step = json.loads(line)
+            if step["seed"] in seeds:  # only an episode's first frame is the scene its seed rebuilds
+                continue
+            seeds.add(step["seed"])
+            match = re.search(r'x="([\d.]+)" y="([\d.]+)"', step.get("text", ""))
+            if not match:
+                counts["no_point"] += 1
+                continue
+            obs, info = env.reset(seed=step["seed"])
+            answers = [parse(answer({"image": obs["image"], "instruction": ""}, {**info, "target_index": i})[1],
+                             (100, 100)).points[0] for i in range(len(info[key]))]
+            distances = [float(np.hypot(float(match[1]) - p.x, float(match[2]) - p.y)) for p in answers]
+            errors.append(distances[info["target_index"]])
+            nearest = int(np.argmin(distances))
+            if distances[nearest] > ON_TARGET_PERCENT:
+                counts["elsewhere"] += 1
+            else:
+                counts["on_target" if nearest == info["target_index"] else "on_other"] += 1
+    finally:
+        env.close()
+    total = sum(counts.values())
+    return {**{k: v / total for k, v in counts.items()}, "steps": total,
+            "median_error": float(np.median(errors)) if errors else None}
 
 
 def evaluate_checkpoint(model_dir: str | os.PathLike, out_dir: str | os.PathLike, episodes: int = 50,
@@ -66,6 +120,8 @@ def evaluate_checkpoint(model_dir: str | os.PathLike, out_dir: str | os.PathLike
         results[sim] = {"episodes": n, "success_rate": result.success_rate}
         if sim == "phone":
             results["phone_step"] = {"steps": len(result.step_correct), "accuracy": result.step_accuracy}
+        if sim in ("tabletop", "waypoint"):
+            results[sim]["points"] = point_placement(out / "sims" / sim / "steps.jsonl", sim)
         if show_progress:
             print(f"{sim}: {results[sim]}" + (f" steps {results['phone_step']}" if sim == "phone" else ""))
     data = write_pointing_eval(out / "pointing-data", pointing_images)
@@ -75,7 +131,7 @@ def evaluate_checkpoint(model_dir: str | os.PathLike, out_dir: str | os.PathLike
     results["pointing_f1"] = {k: pointing[k] for k in ("precision", "recall", "f1") if k in pointing}
     results["counting"] = {"accuracy": counting["accuracy"], "count": counting["count"]}
     results["targets"] = TARGETS
-    (out / "results.json").write_text(json.dumps(results, indent=1))
+    atomic_write_bytes(out / "results.json", json.dumps(results, indent=1).encode("utf-8"))
     return results
 
 
