@@ -36,3 +36,44 @@ def test_points_are_placed_on_the_target_another_thing_or_elsewhere(sim, tmp_pat
         result = point_placement(steps, sim)
         assert result[expected] == 1.0 and result["steps"] == 1, (expected, result)
     assert result["median_error"] is None  # no point, no error
+
+
+def test_android_control_steps_scores_each_oracle_step_once(tmp_path):
+    """Teacher-forced AndroidControl scoring on held-out episodes: the recorded answers score 1.0."""
+    import io
+
+    from PIL import Image
+
+    from molmo_agent.embedded.evaluate import android_control_steps
+    from molmo_agent.sims.datasets.androidcontrol import generate_androidcontrol
+    from molmo_agent.training.android_control import read_episodes, read_splits
+    from molmo_agent.training.android_control.convert import episode_steps, format_answer, step_prompt
+
+    class RecordedAnswers:
+        """Answers each (screenshot, prompt) with the episode's recorded action, as a perfect model would."""
+
+        def __init__(self):
+            self.answers = {}
+
+        def answer(self, image, prompt):
+            return self.answers[image.tobytes(), prompt]
+
+    # the same data android_control_steps writes for 3 episodes (it finds the finished shards and reuses them)
+    data = generate_androidcontrol(tmp_path / "android-control", n=6, test_fraction=0.5, validation_fraction=0.0)
+    test_ids = set(read_splits(data / "splits.json")["test"])
+    assert len(test_ids) == 3 and min(test_ids) >= HELD_OUT_SEED_START
+    model = RecordedAnswers()
+    episodes = read_episodes(sorted(str(p) for p in data.glob("android_control*")), episode_ids=test_ids)
+    steps = [s for e in episodes.episodes for s in episode_steps(e)]
+    for step in steps:
+        with Image.open(io.BytesIO(step.screenshot)) as shot:
+            key = (shot.convert("RGB").tobytes(), step_prompt(step, "low"))
+        model.answers[key] = format_answer(step.instruction, step.action)
+    result = android_control_steps(model, tmp_path, 3)
+    assert result["steps"] == len(steps) > 3
+    assert result["rule_a_accuracy"] == 1.0 and result["rule_b_accuracy"] == 1.0
+    assert "AndroidControl" in result["protocol"]
+    # a model that always goes back gets only the steps whose answer is going back
+    model.answers = {k: "Action: Navigate Back" for k in model.answers}
+    backs = sum(s.action.action_type == "navigate_back" for s in steps)
+    assert android_control_steps(model, tmp_path, 3)["rule_a_accuracy"] == backs / len(steps) < 1.0
