@@ -36,6 +36,8 @@ def test_ship_replaces_the_weights_and_records_the_run(tmp_path):
     assert record["last_step"] == 2 and record["train_seconds"] == 1.0 and record["training"]["steps"] == 7
     assert record["held_out"] == {"tabletop": {"success_rate": 0.5}}
     assert not list(target.glob(".*.tmp"))
+    # readable by everyone, like the package's other files (the temporary files are created 0600)
+    assert {oct(p.stat().st_mode & 0o777) for p in target.iterdir() if p.name != "__init__.py"} == {"0o644"}
 
 
 def test_ship_refuses_a_directory_without_weights(tmp_path):
