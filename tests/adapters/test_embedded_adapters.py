@@ -1,8 +1,8 @@
 """The shipped embedded model through every adapter: desktop (Xvfb + Tk), Gymnasium (MiniWoB++ in
 chromium) and the ROS 2 grounding core (a sims tabletop RGB-D frame).
 
-The embedded model is tiny and does not localise well yet, and its weights are being retrained, so
-these tests never assert how often it succeeds. They assert that whatever it answers travels the
+The embedded model is tiny (it finds objects on a table roughly, cannot read text; see
+docs/embedded-model.md) and its weights get retrained, so these tests never assert how often it succeeds. They assert that whatever it answers travels the
 whole path correctly: each test recomputes, independently of the adapter, where the model's raw
 answer must end up (a screen pixel, a CLICK_COORDS position in the page, a 3-D pose in the robot's
 frame) and checks that this is exactly where the action landed. Whether it hit the instructed
