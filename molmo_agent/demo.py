@@ -354,7 +354,8 @@ def write_index(summary: DemoSummary) -> Path:
     """out_dir/index.html: the model, a success table and links to each sim's step report."""
     from molmo_agent.trajectory import atomic_write_bytes
 
-    label = ("trained model (the embedded one is tiny and cannot yet localise: see docs/embedded-model.md)"
+    label = ("trained model (the embedded one is tiny: it finds objects roughly and cannot read text; "
+             "see docs/embedded-model.md)"
              if summary.trained else "UNTRAINED random model (results are chance level)")
     rows = []
     for name, r in summary.results.items():

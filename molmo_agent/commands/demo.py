@@ -55,8 +55,9 @@ def run(args: argparse.Namespace) -> int:
         print("NOTE: no trained model found: this ran an UNTRAINED random model, so the rates are chance level.")
     print(f"model: {summary.model}")
     if summary.trained and Path(summary.model).resolve() == demo.embedded_model_dir():
-        print("  (the embedded model is a 2.6M-parameter model trained from scratch on a CPU: it knows the answer "
-              "formats but cannot yet localise; held-out scores in docs/embedded-model.md)")
+        print("  (the embedded model is a 2.4M-parameter model trained from scratch on a CPU: it finds the named "
+              "object in about half of held-out tabletop and floor scenes, cannot read text; a few episodes "
+              "are a small sample: held-out scores on 50 episodes in docs/embedded-model.md)")
     for name, result in summary.results.items():
         extra = "" if result.step_accuracy is None else f", step accuracy {result.step_accuracy:.0%}"
         print(f"  {name:9s} success {result.success_rate:6.1%} "
