@@ -1,12 +1,32 @@
 #!/usr/bin/env bash
-# Train the embedded default model from scratch on sims data, on a CPU, and ship it.
-#   bash scripts/train_embedded.sh            # data + tokenizer (once), train (resumes), evaluate, ship
-# Re-running continues from the last checkpoint in runs/embedded (every 100 steps).
+# The recipe of the embedded default model (docs/embedded-model.md): a pointing curriculum of big
+# discs, small discs, picking a disc by colour (stages 1-4), then the sims mixture (stages 5-6,
+# the last one is configs/embedded.yaml); evaluates the result (shipping it is a separate command).
+#   bash scripts/train_embedded.sh   # data + tokenizers (once), the stages (each resumes), evaluate
+# Re-running continues: a finished stage is skipped (its final/ exists), an interrupted one resumes
+# from its last checkpoint (every 100-200 steps).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" MUJOCO_GL=osmesa PYOPENGL_PLATFORM=osmesa HF_HUB_OFFLINE=1
-[ -f runs/embedded-data/tokenizer/tokenizer.json ] || python -m molmo_agent.embedded.prepare runs/embedded-data
-resume=""; ls runs/embedded/checkpoints/step_* >/dev/null 2>&1 && resume="--resume"
-molmo-agent train configs/embedded.yaml $resume
-python -m molmo_agent.embedded.evaluate runs/embedded/final --out runs/embedded/eval --episodes 50
-python -m molmo_agent.embedded.ship runs/embedded/final --run-dir runs/embedded --eval runs/embedded/eval
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}" MUJOCO_GL=osmesa PYOPENGL_PLATFORM=osmesa HF_HUB_OFFLINE=1
+[ -f runs/embedded-data/tokenizer-112/tokenizer.json ] && [ -f runs/embedded-data/tabletop-more/train.jsonl ] || python -m molmo_agent.embedded.prepare runs/embedded-data
+stage() {  # stage CONFIG RUN_DIR
+    [ -f "$2/final/config.json" ] && return 0
+    local resume=""; ls "$2"/checkpoints/step_* >/dev/null 2>&1 && resume="--resume"
+    molmo-agent train "$1" $resume
+}
+# Stages 1-4 end in checkpoints/embedded-curriculum-binding, which the repository keeps (a fresh
+# machine starts at stage 5); delete it to run them again.
+if [ ! -f checkpoints/embedded-curriculum-binding/config.json ]; then
+    stage configs/embedded-curriculum-stage1.yaml runs/embedded-stage1     # big discs: learn to point
+    stage configs/embedded-curriculum-stage2.yaml runs/embedded-stage2     # small discs
+    stage configs/embedded-curriculum-binding.yaml runs/embedded-binding   # pick a disc by colour
+    stage configs/embedded-curriculum-binding2.yaml runs/embedded-binding2 # ... continued
+    molmo-agent train configs/embedded-curriculum-binding2.yaml \
+        --export-checkpoint runs/embedded-binding2/checkpoints/step_001000 --output checkpoints/embedded-curriculum-binding
+fi
+stage configs/embedded-curriculum-mix.yaml runs/embedded-mix           # the sims mixture
+stage configs/embedded.yaml runs/embedded-mix2                         # ... continued, more scenes: the shipped model
+python -m molmo_agent.embedded.evaluate runs/embedded-mix2/final --out runs/embedded-mix2/eval --episodes 50 \
+    --phone-episodes 20 --pointing-images 60
+echo "not shipped automatically: compare runs/embedded-mix2/eval/results.json with docs/embedded-model.md, then"
+echo "  python -m molmo_agent.embedded.ship runs/embedded-mix2/final --run-dir runs/embedded-mix2 --eval runs/embedded-mix2/eval --recipe scripts/train_embedded.sh"

@@ -4,8 +4,10 @@
     python -m molmo_agent.embedded.prepare /tmp/pilot --scale 0.05     # a small pilot
 
 Writes ``<out>/<source>/train.jsonl`` + images (see :mod:`molmo_agent.embedded.data`) and
-``<out>/tokenizer/`` (tokenizer.json, tokenizer_config.json, special_tokens_map.json and the
-processor's preprocessor_config.json), which ``configs/embedded.yaml`` points at.
+``<out>/tokenizer/`` and ``<out>/tokenizer-112/`` (tokenizer.json, tokenizer_config.json,
+special_tokens_map.json and the processor's preprocessor_config.json; same BPE, two geometries),
+which the first stage of a from-scratch config points at (``configs/embedded-curriculum-stage1.yaml``;
+later stages take the tokenizer from the previous stage's export).
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ MAX_CROPS = 1  # global view + one crop: what a loaded 2-core CPU can train on i
 # Reduced crop geometries (official config fields, supported by the processor and the model), one
 # tokenizer directory each (same BPE, different preprocessor_config.json):
 # - tokenizer/: 224 px crops of 14 px patches = 16x16 patches, 8x8 image tokens per crop after 2x2
-#   pooling (the shipped model, configs/embedded.yaml);
+#   pooling (the first embedded model, configs/embedded-first.yaml);
 # - tokenizer-112/: 112 px crops = 8x8 patches, 4x4 image tokens per crop (32 for the global view +
 #   one crop: fewer places for the attention to search, ~3x cheaper steps), with overlap margins of
-#   2 patches (the pointing curriculum, configs/embedded-curriculum-*.yaml).
+#   2 patches (the pointing curriculum and the shipped model, configs/embedded-curriculum-*.yaml,
+#   configs/embedded.yaml).
 GEOMETRIES = {"tokenizer": (224, (4, 4)), "tokenizer-112": (112, (2, 2))}
 
 

@@ -24,7 +24,7 @@ def test_ship_replaces_the_weights_and_records_the_run(tmp_path):
     eval_dir.mkdir()
     (eval_dir / "results.json").write_text(json.dumps({"tabletop": {"success_rate": 0.5}}))
 
-    ship(KEPT, run_dir, eval_dir, target=target, recipe="scripts/train_embedded_curriculum.sh")
+    ship(KEPT, run_dir, eval_dir, target=target, recipe="scripts/train_embedded.sh")
 
     assert (target / "__init__.py").read_text() == "# package code stays\n"
     assert not (target / "model-00001-of-00002.safetensors").exists()
@@ -32,7 +32,7 @@ def test_ship_replaces_the_weights_and_records_the_run(tmp_path):
         assert set(shipped.keys()) == set(kept.keys())
     assert (target / "tokenizer.json").read_bytes() == (KEPT / "tokenizer.json").read_bytes()
     record = json.loads((target / "embedded_model.json").read_text())
-    assert record["point_prompt"] == "{query}" and record["recipe"] == "scripts/train_embedded_curriculum.sh"
+    assert record["point_prompt"] == "{query}" and record["recipe"] == "scripts/train_embedded.sh"
     assert record["last_step"] == 2 and record["train_seconds"] == 1.0 and record["training"]["steps"] == 7
     assert record["held_out"] == {"tabletop": {"success_rate": 0.5}}
     assert not list(target.glob(".*.tmp"))
