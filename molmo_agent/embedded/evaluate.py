@@ -6,6 +6,8 @@
   :func:`android_control_steps`): the headline ``phone_step``;
 - for tabletop and waypoint also where the points landed (on the named thing, on another one,
   elsewhere; :func:`point_placement`), since their success rules are physical and strict;
+- pointing F1 on held-out tabletop and floor scenes ("Point to the blue cone.", 30 of each;
+  :func:`write_scene_pointing_eval`);
 - pointing F1 and counting accuracy: ``molmo-agent eval``'s own functions
   (:mod:`molmo_agent.training.evaluation.tasks`) on held-out shape/GUI scenes written as
   ``eval.jsonl`` (points in percent).
@@ -50,6 +52,53 @@ def write_pointing_eval(out_dir: str | os.PathLike, n: int, seed: int = POINTING
     path = out / "eval.jsonl"
     atomic_write_bytes(path, ("\n".join(lines) + "\n").encode("utf-8"))
     return path
+
+
+SCENE_EVAL_SEED = HELD_OUT_SEED_START + 2_000  # held-out tabletop/floor scenes for the pointing set
+
+
+def write_scene_pointing_eval(out_dir: str | os.PathLike, n: int, seed: int = SCENE_EVAL_SEED) -> Path:
+    """``eval.jsonl`` for ``molmo-agent eval pointing`` from held-out tabletop and floor scenes.
+
+    ``n`` scenes of each sim, one question each: "Point to the <target>." -> the answer point the
+    training data uses for it (top face of the object, footprint centre of the landmark).
+    """
+    import molmo_agent.sims  # noqa: F401  (registers the envs)
+    from molmo_agent.embedded.answers import tabletop_answer, waypoint_answer
+    from molmo_agent.parsing import parse
+    from molmo_agent.sims.tabletop import TabletopGraspEnv
+    from molmo_agent.sims.waypoint import WaypointEnv
+
+    out = Path(out_dir)
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    lines = []
+    for sim, make_env, key, answer in (("tabletop", TabletopGraspEnv, "objects", tabletop_answer),
+                                       ("waypoint", WaypointEnv, "landmarks", waypoint_answer)):
+        env = make_env()
+        try:
+            for scene_seed in range(seed, seed + n):
+                obs, info = env.reset(seed=scene_seed)
+                name = f"images/{sim}_{scene_seed}.png"
+                atomic_write_bytes(out / name, _png_bytes(obs["image"]))
+                (point,) = parse(answer({"image": obs["image"], "instruction": ""}, info)[1], (100, 100)).points
+                target = info[key][info["target_index"]]["name"]
+                lines.append(json.dumps({"image": name, "prompt": f"Point to the {target}.",
+                                         "points": [[point.x, point.y]]}))
+        finally:
+            env.close()
+    path = out / "eval.jsonl"
+    atomic_write_bytes(path, ("\n".join(lines) + "\n").encode("utf-8"))
+    return path
+
+
+def _png_bytes(image) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 ON_TARGET_PERCENT = 5.0  # a point within 5 % of the image of the target's answer point counts as on target
@@ -153,6 +202,8 @@ def evaluate_checkpoint(model_dir: str | os.PathLike, out_dir: str | os.PathLike
     pointing = tasks.evaluate_pointing(predictor, data.parent)
     counting = tasks.evaluate_counting(predictor, data.parent)
     results["pointing_f1"] = {k: pointing[k] for k in ("precision", "recall", "f1") if k in pointing}
+    scenes = tasks.evaluate_pointing(predictor, write_scene_pointing_eval(out / "scene-pointing-data", 30).parent)
+    results["scene_pointing_f1"] = {k: scenes[k] for k in ("precision", "recall", "f1") if k in scenes}
     results["counting"] = {"accuracy": counting["accuracy"], "count": counting["count"]}
     results["targets"] = TARGETS
     atomic_write_bytes(out / "results.json", json.dumps(results, indent=1).encode("utf-8"))
@@ -166,6 +217,7 @@ def headline(results: dict[str, Any]) -> dict[str, float]:
             "phone_rollout_step": results["phone_step"]["accuracy"] or 0.0,
             "phone_episode": results["phone"]["success_rate"], "tabletop": results["tabletop"]["success_rate"],
             "waypoint": results["waypoint"]["success_rate"], "pointing_f1": results["pointing_f1"]["f1"],
+            "scene_pointing_f1": results["scene_pointing_f1"]["f1"],
             "counting": results["counting"]["accuracy"]}
 
 

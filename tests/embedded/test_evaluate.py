@@ -77,3 +77,35 @@ def test_android_control_steps_scores_each_oracle_step_once(tmp_path):
     model.answers = {k: "Action: Navigate Back" for k in model.answers}
     backs = sum(s.action.action_type == "navigate_back" for s in steps)
     assert android_control_steps(model, tmp_path, 3)["rule_a_accuracy"] == backs / len(steps) < 1.0
+
+
+def test_scene_pointing_set_asks_for_each_scenes_target(tmp_path):
+    """The held-out tabletop/floor pointing set: one question per scene, its point on the target's pixel."""
+    import numpy as np
+    from PIL import Image
+
+    from molmo_agent.embedded.evaluate import write_scene_pointing_eval
+
+    path = write_scene_pointing_eval(tmp_path, 2)
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [r["image"].split("_")[0] for r in rows] == ["images/tabletop"] * 2 + ["images/waypoint"] * 2
+    env = WaypointEnv()
+    try:
+        for row in rows[2:]:
+            seed = int(row["image"].split("_")[1].removesuffix(".png"))
+            assert seed >= HELD_OUT_SEED_START
+            obs, info = env.reset(seed=seed)
+            target = info["landmarks"][info["target_index"]]
+            assert row["prompt"] == f"Point to the {target['name']}."
+            # the written image is the scene, and the point lies on the target's floor footprint
+            assert np.array_equal(np.asarray(Image.open(tmp_path / row["image"]).convert("RGB")), obs["image"])
+            (x, y), = row["points"]
+            height, width = obs["image"].shape[:2]
+            # the nearest landmark pixel to the point belongs to the target (the footprint centre is on the
+            # floor under it, usually hidden by the landmark itself)
+            labels = info["segmentation"]
+            ys, xs = np.nonzero(labels)
+            nearest = np.argmin((ys - y / 100 * height) ** 2 + (xs - x / 100 * width) ** 2)
+            assert labels[ys[nearest], xs[nearest]] == info["target_index"] + 1
+    finally:
+        env.close()
