@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The recipe of the embedded default model (docs/embedded-model.md): a pointing curriculum of big
-# discs, small discs, picking a disc by colour (stages 1-4), then the sims mixture (stages 5-6,
+# discs, small discs, picking a disc by colour (stages 1-4), then the sims mixture (stages 5-7,
 # the last one is configs/embedded.yaml); evaluates the result (shipping it is a separate command).
 #   bash scripts/train_embedded.sh   # data + tokenizers (once), the stages (each resumes), evaluate
 # Re-running continues: a finished stage is skipped (its final/ exists), an interrupted one resumes
@@ -25,8 +25,9 @@ if [ ! -f checkpoints/embedded-curriculum-binding/config.json ]; then
         --export-checkpoint runs/embedded-binding2/checkpoints/step_001000 --output checkpoints/embedded-curriculum-binding
 fi
 stage configs/embedded-curriculum-mix.yaml runs/embedded-mix           # the sims mixture
-stage configs/embedded.yaml runs/embedded-mix2                         # ... continued, more scenes: the shipped model
-python -m molmo_agent.embedded.evaluate runs/embedded-mix2/final --out runs/embedded-mix2/eval --episodes 50 \
+stage configs/embedded-curriculum-mix2.yaml runs/embedded-mix2         # ... continued, more scenes
+stage configs/embedded.yaml runs/embedded-mix3                         # ... continued: the shipped model
+python -m molmo_agent.embedded.evaluate runs/embedded-mix3/final --out runs/embedded-mix3/eval --episodes 50 \
     --phone-episodes 20 --pointing-images 60
-echo "not shipped automatically: compare runs/embedded-mix2/eval/results.json with docs/embedded-model.md, then"
-echo "  python -m molmo_agent.embedded.ship runs/embedded-mix2/final --run-dir runs/embedded-mix2 --eval runs/embedded-mix2/eval --recipe scripts/train_embedded.sh"
+echo "not shipped automatically: compare runs/embedded-mix3/eval/results.json with docs/embedded-model.md, then"
+echo "  python -m molmo_agent.embedded.ship runs/embedded-mix3/final --run-dir runs/embedded-mix3 --eval runs/embedded-mix3/eval --recipe scripts/train_embedded.sh"

@@ -46,8 +46,8 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     from molmo_agent.training.config import TrainConfig
 
     stages = {n: TrainConfig.from_yaml(CONFIGS / f"embedded-curriculum-{n}.yaml")
-              for n in ("stage1", "stage2", "binding", "binding2", "mix")}
-    stages["final"] = TrainConfig.from_yaml(CONFIGS / "embedded.yaml")  # stage 6: the shipped model
+              for n in ("stage1", "stage2", "binding", "binding2", "mix", "mix2")}
+    stages["final"] = TrainConfig.from_yaml(CONFIGS / "embedded.yaml")  # stage 7: the shipped model
     stage1 = stages["stage1"]
     assert stage1.model.config is not None and stage1.model.vit_position_init == "sincos"
     assert stage1.model.tokenizer.endswith("tokenizer-112")
@@ -56,7 +56,8 @@ def test_the_curriculum_configs_chain_stage_to_stage():
         assert stages[after].model.path == stages[before].export.dir
     # the last stage starts from the binding export kept in the repository
     assert Path(stages["mix"].model.path) == KEPT.resolve()
-    assert stages["final"].model.path == stages["mix"].export.dir
+    assert stages["mix2"].model.path == stages["mix"].export.dir
+    assert stages["final"].model.path == stages["mix2"].export.dir
     assert {"tabletop-more", "waypoint-more", "pointing-more"} <= {d.name for d in stages["final"].data.datasets}
     # the next block continues from the shipped weights, on the final stage's data
     continued = TrainConfig.from_yaml(CONFIGS / "embedded-continue.yaml")
