@@ -54,7 +54,7 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     assert stage1.model.config["vision_backbone"]["image_default_input_size"] == [112, 112]
     for before, after in (("stage1", "stage2"), ("stage2", "binding"), ("binding", "binding2")):
         assert stages[after].model.path == stages[before].export.dir
-    # the last stage starts from the binding export kept in the repository
+    # stage 5 starts from the binding export kept in the repository
     assert Path(stages["mix"].model.path) == KEPT.resolve()
     assert stages["mix2"].model.path == stages["mix"].export.dir
     assert stages["final"].model.path == stages["mix2"].export.dir
