@@ -25,7 +25,6 @@ formats (see :mod:`molmo_agent.embedded.answers`).
 from __future__ import annotations
 
 import functools
-import io
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -222,12 +221,6 @@ def multi_disc_rows(seed: int, held_out: bool = False) -> Iterator[tuple[np.ndar
 
 # ------------------------------------------------------------------------------------------ writing
 
-def _png(image: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG", optimize=False, compress_level=1)
-    return buffer.getvalue()
-
-
 def _write_atomic(path: Path, data: bytes) -> None:
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_bytes(data)
@@ -243,6 +236,8 @@ def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int 
     _check_seed(first + count - 1)
     directory = Path(out_dir) / source
     (directory / "images").mkdir(parents=True, exist_ok=True)
+    from molmo_agent.sims.datasets.androidcontrol import png_bytes
+
     generator = MORE_SOURCES.get(source, source)
     env = None
     if generator in ("tabletop", "waypoint"):
@@ -263,7 +258,7 @@ def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int 
                 first + i, env)
             for k, (image, annotations) in enumerate(rows):
                 name = f"images/{first + i:07d}_{k}.png"
-                _write_atomic(directory / name, _png(image))
+                _write_atomic(directory / name, png_bytes(image, compress_level=1))
                 lines.append(json.dumps({"image": name, "annotations": annotations}))
             if progress:
                 progress(1)

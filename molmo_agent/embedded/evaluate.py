@@ -55,6 +55,27 @@ def write_pointing_eval(out_dir: str | os.PathLike, n: int, seed: int = POINTING
 
 
 SCENE_EVAL_SEED = HELD_OUT_SEED_START + 2_000  # held-out tabletop/floor scenes for the pointing set
+ON_TARGET_PERCENT = 5.0  # a point within 5 % of the image of the target's answer point counts as on target
+
+
+def _scene_sim(sim: str) -> tuple[Any, str, Any]:
+    """(a new env, the info key listing its things, the training data's answer function) of a scene sim."""
+    import molmo_agent.sims  # noqa: F401  (registers the envs)
+    from molmo_agent.embedded.answers import tabletop_answer, waypoint_answer
+    from molmo_agent.sims.tabletop import TabletopGraspEnv
+    from molmo_agent.sims.waypoint import WaypointEnv
+
+    if sim == "tabletop":
+        return TabletopGraspEnv(), "objects", tabletop_answer
+    return WaypointEnv(), "landmarks", waypoint_answer
+
+
+def _answer_points(answer, obs: dict, info: dict, key: str) -> list:
+    """The answer point (percent) the training data gives for each thing in the scene, in ``info[key]`` order."""
+    from molmo_agent.parsing import parse
+
+    return [parse(answer({"image": obs["image"], "instruction": ""}, {**info, "target_index": i})[1],
+                  (100, 100)).points[0] for i in range(len(info[key]))]
 
 
 def write_scene_pointing_eval(out_dir: str | os.PathLike, n: int, seed: int = SCENE_EVAL_SEED) -> Path:
@@ -63,24 +84,19 @@ def write_scene_pointing_eval(out_dir: str | os.PathLike, n: int, seed: int = SC
     ``n`` scenes of each sim, one question each: "Point to the <target>." -> the answer point the
     training data uses for it (top face of the object, footprint centre of the landmark).
     """
-    import molmo_agent.sims  # noqa: F401  (registers the envs)
-    from molmo_agent.embedded.answers import tabletop_answer, waypoint_answer
-    from molmo_agent.parsing import parse
-    from molmo_agent.sims.tabletop import TabletopGraspEnv
-    from molmo_agent.sims.waypoint import WaypointEnv
+    from molmo_agent.sims.datasets.androidcontrol import png_bytes
 
     out = Path(out_dir)
     (out / "images").mkdir(parents=True, exist_ok=True)
     lines = []
-    for sim, make_env, key, answer in (("tabletop", TabletopGraspEnv, "objects", tabletop_answer),
-                                       ("waypoint", WaypointEnv, "landmarks", waypoint_answer)):
-        env = make_env()
+    for sim in ("tabletop", "waypoint"):
+        env, key, answer = _scene_sim(sim)
         try:
             for scene_seed in range(seed, seed + n):
                 obs, info = env.reset(seed=scene_seed)
                 name = f"images/{sim}_{scene_seed}.png"
-                atomic_write_bytes(out / name, _png_bytes(obs["image"]))
-                (point,) = parse(answer({"image": obs["image"], "instruction": ""}, info)[1], (100, 100)).points
+                atomic_write_bytes(out / name, png_bytes(obs["image"]))
+                point = _answer_points(answer, obs, info, key)[info["target_index"]]
                 target = info[key][info["target_index"]]["name"]
                 lines.append(json.dumps({"image": name, "prompt": f"Point to the {target}.",
                                          "points": [[point.x, point.y]]}))
@@ -91,19 +107,6 @@ def write_scene_pointing_eval(out_dir: str | os.PathLike, n: int, seed: int = SC
     return path
 
 
-def _png_bytes(image) -> bytes:
-    import io
-
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-ON_TARGET_PERCENT = 5.0  # a point within 5 % of the image of the target's answer point counts as on target
-
-
 def point_placement(steps_file: str | os.PathLike, sim: str) -> dict[str, Any]:
     """Where the episodes' points landed: near the target's answer point, near another object, or neither.
 
@@ -111,18 +114,11 @@ def point_placement(steps_file: str | os.PathLike, sim: str) -> dict[str, Any]:
     within the landmark's radius); this separates "found the named thing roughly" from those rules.
     Each episode's first step is rebuilt from its seed; distances are in percent of the image.
     """
-    import re
-
     import numpy as np
 
-    import molmo_agent.sims  # noqa: F401  (registers the envs)
-    from molmo_agent.embedded.answers import tabletop_answer, waypoint_answer
     from molmo_agent.parsing import parse
-    from molmo_agent.sims.tabletop import TabletopGraspEnv
-    from molmo_agent.sims.waypoint import WaypointEnv
 
-    env, key, answer = ((TabletopGraspEnv(), "objects", tabletop_answer) if sim == "tabletop"
-                        else (WaypointEnv(), "landmarks", waypoint_answer))
+    env, key, answer = _scene_sim(sim)
     counts = {"on_target": 0, "on_other": 0, "elsewhere": 0, "no_point": 0}
     errors, seeds = [], set()
     try:
@@ -131,14 +127,13 @@ def point_placement(steps_file: str | os.PathLike, sim: str) -> dict[str, Any]:
             if step["seed"] in seeds:  # only an episode's first frame is the scene its seed rebuilds
                 continue
             seeds.add(step["seed"])
-            match = re.search(r'x="([\d.]+)" y="([\d.]+)"', step.get("text", ""))
-            if not match:
+            points = parse(step.get("text", ""), (100, 100), strict=False).points
+            if not points:
                 counts["no_point"] += 1
                 continue
             obs, info = env.reset(seed=step["seed"])
-            answers = [parse(answer({"image": obs["image"], "instruction": ""}, {**info, "target_index": i})[1],
-                             (100, 100)).points[0] for i in range(len(info[key]))]
-            distances = [float(np.hypot(float(match[1]) - p.x, float(match[2]) - p.y)) for p in answers]
+            distances = [float(np.hypot(points[0].x - p.x, points[0].y - p.y))
+                         for p in _answer_points(answer, obs, info, key)]
             errors.append(distances[info["target_index"]])
             nearest = int(np.argmin(distances))
             if distances[nearest] > ON_TARGET_PERCENT:
