@@ -222,6 +222,8 @@ def multi_disc_rows(seed: int, held_out: bool = False) -> Iterator[tuple[np.ndar
 # ------------------------------------------------------------------------------------------ writing
 
 def _write_atomic(path: Path, data: bytes) -> None:
+    # Not trajectory.atomic_write_bytes: that one fsyncs every file, too slow for ~30,000 training
+    # PNGs; a crash here leaves only a stale temporary file, and the run regenerates the source.
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_bytes(data)
     os.replace(temporary, path)
