@@ -16,6 +16,7 @@ formats (see :mod:`molmo_agent.embedded.answers`).
 | ``discs-large`` / ``discs-medium`` / ``discs-small`` | one coloured disc on grey (radius 40-80 / 22-50 / 8-16 px of 224) | "Point to the red ball." (the pointing curriculum: a small model only learns to find small things after it learned to find big ones) |
 | ``discs-multi`` | 2-4 discs of different colours (radius 16-36 px) | "Point to the red ball." for each (the curriculum's binding stage: pick one thing by name) |
 | ``tabletop-more`` / ``waypoint-more`` / ``pointing-more`` | as their base source, other seeds | (the curriculum's sims mixture: more scenes, so its longer run repeats each fewer times) |
+| ``tabletop-more2`` / ``waypoint-more2`` / ``pointing-more2`` / ``gui-more`` / ``phone-more`` | as their base source, other seeds | (stage 8: fresh scenes for its long run) |
 
     from molmo_agent.embedded.data import generate_training_data
     generate_training_data("data/embedded", counts={"gui": 400, "phone": 300, "tabletop": 400,
@@ -44,10 +45,15 @@ from molmo_agent.errors import MolmoAgentError
 from molmo_agent.sims.splits import HELD_OUT_SEED_START
 
 SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing", "discs-large", "discs-medium", "discs-small",
-           "discs-multi", "tabletop-more", "waypoint-more", "pointing-more")
-# More scenes from the same generators (seeds 50,000 past the base source's block), kept in their own
-# files so that the base files, and the tokenizer trained on their texts, stay as they were.
-MORE_SOURCES = {"tabletop-more": "tabletop", "waypoint-more": "waypoint", "pointing-more": "pointing"}
+           "discs-multi", "tabletop-more", "waypoint-more", "pointing-more",
+           "tabletop-more2", "waypoint-more2", "pointing-more2", "gui-more", "phone-more")
+# More scenes from the same generators (seeds 50,000 / 60,000 past the base source's block), kept in
+# their own files so that the base files, and the tokenizer trained on their texts, stay as they
+# were. The *-more2 blocks and gui-more / phone-more came with stage 8, whose run is long enough
+# that stage 7's scenes alone would be seen 8 more times.
+MORE_SOURCES = {"tabletop-more": "tabletop", "waypoint-more": "waypoint", "pointing-more": "pointing",
+                "tabletop-more2": "tabletop", "waypoint-more2": "waypoint", "pointing-more2": "pointing",
+                "gui-more": "gui", "phone-more": "phone"}
 # The sources whose texts train the tokenizer (the discs add no new words).
 TOKENIZER_SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing")
 DISC_IMAGE_SIZE = 224
@@ -56,7 +62,9 @@ DISC_COLORS = {"red": (220, 40, 40), "green": (40, 180, 60), "blue": (40, 70, 22
 # Seeds per source start at distinct offsets inside the training range, so sources never share one.
 SEED_OFFSETS = {"gui": 0, "phone": 100_000, "tabletop": 200_000, "waypoint": 300_000, "pointing": 400_000,
                 "discs-large": 0, "discs-medium": 0, "discs-small": 0, "discs-multi": 0,  # the discs: own generator
-                "tabletop-more": 250_000, "waypoint-more": 350_000, "pointing-more": 450_000}
+                "tabletop-more": 250_000, "waypoint-more": 350_000, "pointing-more": 450_000,
+                "tabletop-more2": 260_000, "waypoint-more2": 360_000, "pointing-more2": 460_000,
+                "gui-more": 50_000, "phone-more": 150_000}
 GUI_TASKS_PER_SCREEN = 6
 PHONE_STEPS_PER_EPISODE = 4
 

@@ -21,7 +21,9 @@ from molmo_agent.embedded.data import TOKENIZER_SOURCES, generate_training_data,
 
 COUNTS = {"tabletop": 1200, "waypoint": 1200, "gui": 1200, "phone": 600, "pointing": 1500,
           "discs-large": 3000, "discs-medium": 3000, "discs-small": 3000, "discs-multi": 4000,
-          "tabletop-more": 3000, "waypoint-more": 3000, "pointing-more": 3000}
+          "tabletop-more": 3000, "waypoint-more": 3000, "pointing-more": 3000,
+          "tabletop-more2": 8000, "waypoint-more2": 8000, "pointing-more2": 6000, "gui-more": 3000,
+          "phone-more": 1500}
 VOCAB_SIZE = 768
 MAX_CROPS = 1  # global view + one crop: what a loaded 2-core CPU can train on in an hour
 # Reduced crop geometries (official config fields, supported by the processor and the model), one

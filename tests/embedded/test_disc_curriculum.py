@@ -11,6 +11,7 @@ from molmo_agent.parsing import parse
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 KEPT = Path(__file__).resolve().parents[2] / "checkpoints" / "embedded-curriculum-binding"
+KEPT_STAGE7 = KEPT.parent / "embedded-curriculum-mix3"
 
 
 @pytest.mark.parametrize("source", sorted(DISC_RADII))
@@ -46,8 +47,8 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     from molmo_agent.training.config import TrainConfig
 
     stages = {n: TrainConfig.from_yaml(CONFIGS / f"embedded-curriculum-{n}.yaml")
-              for n in ("stage1", "stage2", "binding", "binding2", "mix", "mix2")}
-    stages["final"] = TrainConfig.from_yaml(CONFIGS / "embedded.yaml")  # stage 7: the shipped model
+              for n in ("stage1", "stage2", "binding", "binding2", "mix", "mix2", "mix3")}
+    stages["final"] = TrainConfig.from_yaml(CONFIGS / "embedded.yaml")  # stage 8: the shipped model
     stage1 = stages["stage1"]
     assert stage1.model.config is not None and stage1.model.vit_position_init == "sincos"
     assert stage1.model.tokenizer.endswith("tokenizer-112")
@@ -57,8 +58,14 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     # stage 5 starts from the binding export kept in the repository
     assert Path(stages["mix"].model.path) == KEPT.resolve()
     assert stages["mix2"].model.path == stages["mix"].export.dir
-    assert stages["final"].model.path == stages["mix2"].export.dir
-    assert {"tabletop-more", "waypoint-more", "pointing-more"} <= {d.name for d in stages["final"].data.datasets}
+    assert stages["mix3"].model.path == stages["mix2"].export.dir
+    # stage 8 starts from stage 7's export, also kept in the repository, and adds fresh scenes
+    assert Path(stages["final"].model.path) == KEPT_STAGE7.resolve()
+    assert (KEPT_STAGE7 / "model.safetensors").is_file()
+    assert {"tabletop-more", "waypoint-more", "pointing-more"} <= {d.name for d in stages["mix3"].data.datasets}
+    stage7_files = {d.path for d in stages["mix3"].data.datasets}
+    added = {Path(d.path).parent.name for d in stages["final"].data.datasets if d.path not in stage7_files}
+    assert added == {"tabletop-more2", "waypoint-more2", "pointing-more2", "gui-more", "phone-more"}
     # the next block continues from the shipped weights, on the final stage's data
     continued = TrainConfig.from_yaml(CONFIGS / "embedded-continue.yaml")
     assert Path(continued.model.path) == (CONFIGS.parent / "molmo_agent" / "embedded").resolve()
@@ -108,12 +115,13 @@ def test_more_sources_are_new_scenes_from_the_base_generator(tmp_path):
     from molmo_agent.embedded.data import MORE_SOURCES, SEED_OFFSETS
     from molmo_agent.embedded.prepare import COUNTS
 
-    for more, base in MORE_SOURCES.items():
-        base_seeds = range(SEED_OFFSETS[base], SEED_OFFSETS[base] + COUNTS[base])
-        more_seeds = range(SEED_OFFSETS[more], SEED_OFFSETS[more] + COUNTS[more])
-        assert not set(base_seeds) & set(more_seeds)
+    for base in set(MORE_SOURCES.values()):
+        blocks = [base] + [more for more, of in MORE_SOURCES.items() if of == base]
+        seeds = [range(SEED_OFFSETS[b], SEED_OFFSETS[b] + COUNTS[b]) for b in blocks]
+        # no two blocks of one generator share a seed
+        assert sum(len(r) for r in seeds) == len(set().union(*seeds)), blocks
         # each block stays inside its base source's 100,000-seed block, below the held-out range
-        assert SEED_OFFSETS[base] <= more_seeds[0] and more_seeds[-1] < SEED_OFFSETS[base] + 100_000
+        assert all(SEED_OFFSETS[base] <= r[0] and r[-1] < SEED_OFFSETS[base] + 100_000 for r in seeds)
     more = write_source(tmp_path, "pointing-more", 2)
     base = write_source(tmp_path, "pointing", 2, seed=SEED_OFFSETS["pointing-more"])
     more_rows = [json.loads(line) for line in more.read_text().splitlines()]
