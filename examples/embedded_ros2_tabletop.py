@@ -7,7 +7,9 @@ aligned depth 16UC1 in millimetres, CameraInfo with the camera's K, /tf_static b
 and handed to ``GroundingCore``, the transport-free part shared by the node's rclpy and Cyclone DDS
 transports. The core asks the shipped model for "pick up the ..." and returns a PoseStamped in
 base_link; the script checks it against the sim's own deprojection of the model's pixel, tells
-whether the pixel is on the named object, and executes the grasp in the env.
+whether the pixel is on the named object, and executes the grasp in the env. It does so with both
+grasp strategies of the node (its ``--grasp-strategy``): ``surface_normal`` (the pose is the pixel's
+back-projection, checked) and ``top_down`` (the object under or beside the pixel, from above).
 """
 
 import argparse
@@ -50,17 +52,22 @@ def run(episodes: int = 3, seed: int = 1_000_000) -> dict:
     torch.set_num_threads(1)  # short queries: one thread is fastest
     grounder = make_grounder(embedded_model_dir())
     env = gym.make("molmo_agent/TabletopGrasp-v0")
-    successes = consistent = 0
+    consistent = 0
+    wins = {"surface_normal": 0, "top_down": 0}
     try:
         for episode_seed in range(seed, seed + episodes):
             obs, info = env.reset(seed=episode_seed)
-            core = GroundingCore(grounder, GroundingConfig(target_frame="base_link", depth_window=1))
             frame = messages_for(obs, info)
-            core.on_color(frame["color"])
-            core.on_depth(frame["depth"])
-            core.on_camera_info(frame["info"])
-            core.on_tf(frame["tf_static"], static=True)
-            result = core.handle(GroundingRequest(obs["instruction"], kind="grasp"), now_ns=STAMP_NS)
+            results = {}
+            for strategy in ("surface_normal", "top_down"):
+                core = GroundingCore(grounder, GroundingConfig(target_frame="base_link", depth_window=1,
+                                                               grasp_strategy=strategy))
+                core.on_color(frame["color"])
+                core.on_depth(frame["depth"])
+                core.on_camera_info(frame["info"])
+                core.on_tf(frame["tf_static"], static=True)
+                results[strategy] = core.handle(GroundingRequest(obs["instruction"], kind="grasp"), now_ns=STAMP_NS)
+            result = results["surface_normal"]
             if result.error:
                 print(f"{obs['instruction']!r}: {result.error}")
                 continue
@@ -75,16 +82,25 @@ def run(episodes: int = 3, seed: int = 1_000_000) -> dict:
                                  np.asarray(info["T_base_camera"]))
             consistent += bool(np.allclose(position, expected, atol=1e-6))
             on_object = info["segmentation"][row, col] == info["target_index"] + 1
-            _, reward, *_ = env.step([*position, *result.action.approach])
-            successes += reward > 0
+            outcome = {}
+            for strategy, strategy_result in results.items():
+                if strategy_result.error:
+                    outcome[strategy] = f"no grasp ({strategy_result.error.split(':')[0]})"
+                    continue
+                env.reset(seed=episode_seed)
+                _, reward, *_ = env.step([*strategy_result.action.position, *strategy_result.action.approach])
+                wins[strategy] += reward > 0
+                outcome[strategy] = "succeeded" if reward > 0 else "failed"
             print(f"{obs['instruction']!r}: model {result.model_text.strip()!r} -> pixel ({u:.1f}, {v:.1f}) -> "
-                  f"base_link {np.round(position, 3).tolist()}; on the object: {bool(on_object)}; "
-                  f"grasp {'succeeded' if reward > 0 else 'failed'}")
+                  f"base_link {np.round(position, 3).tolist()}; on the object: {bool(on_object)}; grasp: "
+                  f"surface normal {outcome['surface_normal']}, top-down {outcome['top_down']}")
     finally:
         env.close()
-    print(f"grasp success {successes}/{episodes}; poses equal to the sim's deprojection: {consistent}/{episodes}")
-    return {"adapter": "ROS 2 grounding core", "task": "TabletopGrasp frames", "episodes": episodes,
-            "successes": successes, "path_ok": f"{consistent}/{episodes} poses"}
+    print(f"grasp success: top-down {wins['top_down']}/{episodes}, surface normal {wins['surface_normal']}/"
+          f"{episodes}; surface-normal poses equal to the sim's deprojection: {consistent}/{episodes}")
+    return {"adapter": "ROS 2 grounding core", "task": "tabletop, top-down",
+            "episodes": episodes, "successes": wins["top_down"], "path_ok": f"{consistent}/{episodes} poses",
+            "surface_normal_successes": wins["surface_normal"]}
 
 
 def main() -> None:

@@ -284,12 +284,13 @@ def _spatial_episode(env, grounder, seed: int, log, make_action: Callable, env_a
 
 
 def tabletop_episode(env, grounder, seed: int, log) -> tuple[bool, list[bool]]:
-    """TabletopGrasp: point at the object, lift the pixel to 3-D with depth, grasp against the normal."""
-    from molmo_agent.targets import grasp_from_depth
+    """TabletopGrasp: point at the object, find the object under (or beside) the point in the depth
+    map, grasp it from above at its centre (molmo_agent.targets.top_down_grasp)."""
+    from molmo_agent.targets import top_down_grasp
 
     def make_action(point, obs, info):
-        return grasp_from_depth(point, obs["depth"], _intrinsics(info), info["T_base_camera"],
-                                label=obs["instruction"])
+        return top_down_grasp(point, obs["depth"], _intrinsics(info), info["T_base_camera"],
+                              label=obs["instruction"])
 
     success = _spatial_episode(env, grounder, seed, log, make_action, lambda a: [*a.position, *a.approach],
                                workspace=((-1.5, -1.5, -0.1), (1.5, 1.5, 1.0)))

@@ -554,6 +554,31 @@ def surface_normal(depth: Any, xy: Any, intrinsics: CameraIntrinsics, window: in
     return normal / np.linalg.norm(normal)
 
 
+def depth_to_points(depth: Any, intrinsics: CameraIntrinsics, t_base_camera: Any = None, depth_scale: float = 1.0,
+                    min_depth: float = 0.05, max_depth: float = 20.0) -> np.ndarray:
+    """Back-project a whole depth map: HxWx3 points (camera frame, or base frame with ``t_base_camera``).
+
+    Invalid pixels (zero, NaN/inf, outside [min_depth, max_depth] m) are NaN. The depth map must be
+    rectified (zero distortion coefficients): undistorting every pixel one by one would be slow, and
+    ROS drivers publish rectified depth (``image_rect``) for this use.
+
+        points = depth_to_points(depth_mm, K, T_base_camera, depth_scale=0.001)
+        heights = points[..., 2]
+    """
+    if intrinsics.is_distorted:
+        raise CoordinateError("depth_to_points needs a rectified depth map (all distortion coefficients zero); "
+                              "use the rectified image and its CameraInfo")
+    z = _depth_array(depth, intrinsics.size).astype(np.float64) * float(depth_scale)
+    z = np.where(np.isfinite(z) & (z >= min_depth) & (z <= max_depth), z, np.nan)
+    rows, cols = np.indices(z.shape, dtype=np.float64)
+    # array index (col, row) is a pixel centre, which OpenCV intrinsics put at integer coordinates
+    points = np.stack([(cols - intrinsics.cx) / intrinsics.fx * z, (rows - intrinsics.cy) / intrinsics.fy * z, z], -1)
+    if t_base_camera is None:
+        return points
+    matrix = check_transform(t_base_camera, "t_base_camera")
+    return points @ matrix[:3, :3].T + matrix[:3, 3]
+
+
 def grasp_approach(depth: Any, xy: Any, intrinsics: CameraIntrinsics, **kwargs: Any) -> np.ndarray:
     """Approach direction of a gripper (unit, camera frame): into the surface, against its normal."""
     return -surface_normal(depth, xy, intrinsics, **kwargs)

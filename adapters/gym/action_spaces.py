@@ -30,6 +30,7 @@ from gymnasium import spaces as gym_spaces
 from molmo_agent import spaces
 from molmo_agent.adapters.errors import ActionSpaceError
 from molmo_agent.points import Point
+from molmo_agent.targets import top_down_grasp
 
 POINT_KEYS = ("point", "coords", "target", "xy", "position")
 
@@ -151,18 +152,24 @@ class CameraGraspAction:
     """Point + depth + camera -> ``Box(6,)`` grasp ``[x, y, z, dx, dy, dz]`` in the robot base frame.
 
     Depth is ``observation[depth_key]`` (metres, aligned with the image); the camera comes from
-    ``info["intrinsics"]`` and ``info["T_base_camera"]`` (OpenCV camera frame -> base). The
-    approach is against the local surface normal (``molmo_agent.spaces.grasp_approach``).
+    ``info["intrinsics"]`` and ``info["T_base_camera"]`` (OpenCV camera frame -> base). With
+    ``strategy="surface_normal"`` the grasp is at the point, approaching against the local surface
+    normal (``molmo_agent.spaces.grasp_approach``); with ``"top_down"`` it is at the centre of the
+    object under or beside the point, from above (``molmo_agent.targets.top_down_grasp``).
 
         CameraGraspAction(env.action_space)(point, observation, info)
+        CameraGraspAction(env.action_space, strategy="top_down")(point, observation, info)
     """
 
     kind = "camera_grasp"
 
-    def __init__(self, space: gym_spaces.Box, depth_key: str = "depth", depth_window: int = 5):
+    def __init__(self, space: gym_spaces.Box, depth_key: str = "depth", depth_window: int = 5,
+                 strategy: str = "surface_normal"):
         if not self.supports(space):
             raise ActionSpaceError(f"CameraGraspAction needs a Box of shape (6,), got {space}")
-        self.space, self.depth_key, self.depth_window = space, depth_key, depth_window
+        if strategy not in ("surface_normal", "top_down"):
+            raise ActionSpaceError(f"strategy must be 'surface_normal' or 'top_down', got {strategy!r}")
+        self.space, self.depth_key, self.depth_window, self.strategy = space, depth_key, depth_window, strategy
 
     @staticmethod
     def supports(space: Any) -> bool:
@@ -173,6 +180,9 @@ class CameraGraspAction:
         if not isinstance(observation, dict) or self.depth_key not in observation:
             raise ActionSpaceError(f"the observation has no {self.depth_key!r} depth map")
         depth = observation[self.depth_key]
+        if self.strategy == "top_down":
+            grasp = top_down_grasp(point, depth, intrinsics, base_T_camera)
+            return np.array([*grasp.position, *grasp.approach], dtype=self.space.dtype)
         z = spaces.robust_depth(depth, point, window=self.depth_window)
         position = spaces.transform_point(base_T_camera, spaces.pixel_to_camera_point(point, z, intrinsics))
         approach = spaces.transform_direction(base_T_camera, spaces.grasp_approach(depth, point, intrinsics))

@@ -16,6 +16,10 @@ from molmo_agent.commands._backend_args import add_backend_arguments
 # What a Ground request may ask for (Ground.srv's MODE_* constants): one list for the node, the
 # Python client and the CLI.
 GROUND_MODES = ("grasp", "point", "waypoint")
+# How a grasp request turns the point into a grasp (molmo_agent.targets): "surface_normal" grasps at
+# the pointed pixel against the local surface normal; "top_down" grasps the object under (or beside)
+# the point from above at its centre, found in the depth map (target_frame must have z up).
+GRASP_STRATEGIES = ("surface_normal", "top_down")
 
 
 @dataclass
@@ -35,6 +39,8 @@ class GroundingConfig:
     slop_s: float = 0.05
     max_age_s: float = 1.0
     depth_window: int = 5
+    grasp_strategy: str = "surface_normal"  # or "top_down" (GRASP_STRATEGIES)
+    grasp_snap_radius: float = 0.04  # top_down: a point this far beside an object (x image diagonal) snaps to it
     min_depth_m: float = 0.05
     max_depth_m: float = 10.0
     workspace_min: tuple[float, float, float] | None = None
@@ -60,6 +66,10 @@ def add_node_arguments(parser: argparse.ArgumentParser) -> None:
         if f.type == "bool":
             parser.add_argument(flag, type=lambda s: s.lower() in ("1", "true", "yes"), default=f.default,
                                 metavar="BOOL")
+        elif f.name == "grasp_strategy":
+            parser.add_argument(flag, choices=GRASP_STRATEGIES, default=f.default,
+                                help="surface_normal: at the point, against the surface; top_down: the object "
+                                     "under or beside the point, from above at its centre (z-up target frame)")
         elif f.name.startswith("workspace"):
             parser.add_argument(flag, type=float, nargs=3, default=None, metavar=("X", "Y", "Z"),
                                 help=f"{f.name.split('_')[1]} corner of the allowed workspace box in --target-frame")

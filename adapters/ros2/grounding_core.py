@@ -10,7 +10,10 @@ Geometry of ``grasp`` and ``point`` requests, in order: the newest color/depth/C
 color pixels -> undistorted with CameraInfo D -> robust depth (median of valid readings around
 the point) -> 3-D point in the camera optical frame (CameraInfo K) -> transform to
 ``target_frame`` looked up *at the image stamp* -> workspace check -> messages. The grasp
-orientation's z axis is the approach direction (into the local surface, from the depth normal).
+orientation's z axis is the approach direction (into the local surface, from the depth normal);
+with ``grasp_strategy="top_down"`` the grasp (and the published point) is instead at the centre of
+the object under or beside the point, found in the depth map, approached from above
+(``molmo_agent.targets.top_down_grasp``; ``target_frame`` must have z up).
 
 ``waypoint`` requests need no depth: the pixel's viewing ray (K, D) is intersected with the
 z = 0 plane of ``ground_frame`` (TF at the image stamp); the pose faces along the ray's ground
@@ -36,11 +39,12 @@ from molmo_agent import spaces
 from molmo_agent.actions import Action, GraspTarget, Waypoint
 from molmo_agent.adapters.errors import AdapterError, MessageError
 from molmo_agent.adapters.ros2 import conversions, messages
-from molmo_agent.adapters.ros2.config import GROUND_MODES, GroundingConfig
+from molmo_agent.adapters.ros2.config import GRASP_STRATEGIES, GROUND_MODES, GroundingConfig
 from molmo_agent.adapters.ros2.sync import FrameSynchronizer
 from molmo_agent.adapters.ros2.tf_buffer import TfBuffer
 from molmo_agent.errors import MolmoAgentError
 from molmo_agent.safety import Decision, SafetyPolicy, WorkspaceBounds
+from molmo_agent.targets import top_down_grasp
 
 REQUEST_KINDS = GROUND_MODES
 
@@ -219,17 +223,29 @@ class GroundingCore:
             x=float(p_target[0]), y=float(p_target[1]), z=float(p_target[2])))
         result.action = Waypoint(tuple(p_target), frame=target, label=label)
         if request.kind == "grasp":
-            approach_camera = spaces.grasp_approach(depth, point, intrinsics, min_depth=self.config.min_depth_m,
-                                                    max_depth=self.config.max_depth_m)
-            approach = spaces.transform_direction(target_T_camera, approach_camera)
-            result.action = GraspTarget(tuple(p_target), tuple(approach), frame=target, label=label)
-            q = approach_quaternion(approach)
+            result.action = self._grasp(point, depth, intrinsics, target_T_camera, p_target, target, label)
+            q = approach_quaternion(result.action.approach)
+            if self.config.grasp_strategy == "top_down":  # the grasp is at the object's centre
+                x, y, z = (float(v) for v in result.action.position)
+                result.point.point = messages.Point(x=x, y=y, z=z)
         if request.kind != "point":
             result.pose = messages.PoseStamped(header=header, pose=messages.Pose(
                 position=result.point.point,
                 orientation=messages.Quaternion(x=float(q[0]), y=float(q[1]), z=float(q[2]), w=float(q[3]))))
         if self.config.publish_debug_image:
             result.debug_image = _annotate(rgb, point.x, point.y)
+
+    def _grasp(self, point: Any, depth: np.ndarray, intrinsics: spaces.CameraIntrinsics, target_T_camera: Any,
+               p_target: Any, target: str, label: str) -> GraspTarget:
+        depth_range = {"min_depth": self.config.min_depth_m, "max_depth": self.config.max_depth_m}
+        if self.config.grasp_strategy == "top_down":
+            return top_down_grasp(point, depth, intrinsics, target_T_camera, frame=target, label=label,
+                                  snap_radius=self.config.grasp_snap_radius, **depth_range)
+        if self.config.grasp_strategy != "surface_normal":
+            raise MessageError(f"grasp_strategy must be one of {GRASP_STRATEGIES}, got {self.config.grasp_strategy!r}")
+        approach_camera = spaces.grasp_approach(depth, point, intrinsics, **depth_range)
+        approach = spaces.transform_direction(target_T_camera, approach_camera)
+        return GraspTarget(tuple(p_target), tuple(approach), frame=target, label=label)
 
     @staticmethod
     def _intrinsics(info: Any, camera_frame: str, size: tuple[int, int]) -> spaces.CameraIntrinsics:

@@ -32,6 +32,28 @@ def tabletop_text(obs: dict, info: dict) -> str:
     return _text(u, v, (info["intrinsics"]["width"], info["intrinsics"]["height"]), target["name"])
 
 
+def target_foot(info: dict, below_px: int = 5) -> tuple[float, float] | None:
+    """(x, y) of the tabletop target's lowest pixel with bare table for ``below_px`` pixels under it:
+    its side at its foot, where the surface normal points sideways. None when another object hides
+    its foot."""
+    segmentation = info["segmentation"]
+    target = segmentation == info["target_index"] + 1
+    table_below = np.zeros_like(target)
+    table_below[:-below_px] = (segmentation[1:1 - below_px] == 0) & (segmentation[below_px:] == 0)
+    rows, cols = np.nonzero(target & table_below)
+    if rows.size == 0:
+        return None
+    i = int(np.argmax(rows))
+    return float(cols[i]) + 0.5, float(rows[i]) + 0.5
+
+
+def tabletop_foot_text(obs: dict, info: dict) -> str:
+    """Model text pointing at the target's foot (see :func:`target_foot`; the target must show one)."""
+    u, v = target_foot(info)
+    target = info["objects"][info["target_index"]]
+    return _text(u, v, (info["intrinsics"]["width"], info["intrinsics"]["height"]), target["name"])
+
+
 def waypoint_text(obs: dict, info: dict) -> str:
     """The image position of the target landmark's footprint centre on the floor (projected with the
     env's intrinsics and camera pose; pixel centres at +0.5)."""

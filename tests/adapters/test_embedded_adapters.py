@@ -372,6 +372,46 @@ def test_ros2_grasp_pose_is_the_back_projection_of_the_embedded_models_pixel(see
         env.close()
 
 
+def test_ros2_top_down_grasp_strategy_grasps_the_object_at_its_centre():
+    """grasp_strategy="top_down": a point at the foot of the named object (where the surface normal
+    points sideways) gives a pose at the object's centre, approached from above, that the env accepts."""
+    from scipy.spatial.transform import Rotation
+
+    import molmo_agent.sims  # noqa: F401 - registers the envs
+    from molmo_agent.adapters.ros2.grounding_core import GroundingConfig, GroundingCore, GroundingRequest
+    from tests.adapters.helpers import canned_grounder
+    from tests.adapters.sims_oracles import tabletop_foot_text
+
+    env = gym.make("molmo_agent/TabletopGrasp-v0")
+    try:
+        obs, info = env.reset(seed=1_000_503)
+        text = tabletop_foot_text(obs, info)
+        results = {}
+        for strategy in ("surface_normal", "top_down"):
+            core = GroundingCore(canned_grounder(text), GroundingConfig(target_frame="base_link",
+                                                                        grasp_strategy=strategy))
+            _feed_tabletop_frame(core, obs, info)
+            results[strategy] = core.handle(GroundingRequest(obs["instruction"], kind="grasp"), now_ns=STAMP_NS)
+            assert results[strategy].error == "", results[strategy].error
+        target = info["objects"][info["target_index"]]
+        for strategy, result in results.items():
+            p, q = result.pose.pose.position, result.pose.pose.orientation
+            approach = Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix()[:, 2]
+            env.reset(seed=1_000_503)
+            _, reward, *_ = env.step([p.x, p.y, p.z, *approach])
+            published = result.point.point
+            results[strategy] = (np.hypot(p.x - target["position"][0], p.y - target["position"][1]), approach,
+                                 reward, (published.x, published.y, published.z) == (p.x, p.y, p.z))
+        off_centre, approach, reward, point_is_pose = results["top_down"]
+        assert off_centre < target["radius"] and reward > 0
+        np.testing.assert_allclose(approach, [0, 0, -1], atol=1e-9)
+        assert point_is_pose  # the PointStamped carries the grasp position too
+        # at the pixel itself (its foot, the object's edge) the surface-normal grasp is farther out
+        assert results["surface_normal"][0] > off_centre
+    finally:
+        env.close()
+
+
 # ---- the example that runs all three ------------------------------------------------------------
 @pytest.mark.slow
 @pytest.mark.xvfb

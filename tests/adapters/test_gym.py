@@ -144,6 +144,29 @@ def test_sims_3d_worlds_through_explicit_converters(env_id, converter_cls, oracl
     assert report.success_rate == 1.0, report.to_json()
 
 
+def test_top_down_grasp_converter_grasps_objects_pointed_at_their_foot():
+    """CameraGraspAction(strategy="top_down"): points at the objects' feet, where the surface
+    normal points sideways, still give grasps the env accepts (the default strategy, for contrast)."""
+    import molmo_agent.sims  # noqa: F401
+    from molmo_agent.adapters.gym import CameraGraspAction
+    from tests.adapters import sims_oracles
+
+    env = gym.make("molmo_agent/TabletopGrasp-v0")
+    try:
+        seeds = [s for s in range(1_000_500, 1_000_512) if sims_oracles.target_foot(env.reset(seed=s)[1])][:8]
+        answers = [sims_oracles.tabletop_foot_text(*env.reset(seed=seed)) for seed in seeds]
+        rates = {}
+        for strategy in ("surface_normal", "top_down"):
+            converter = CameraGraspAction(env.action_space, strategy=strategy)
+            policy = GroundingPolicy(canned_grounder(answers), converter)
+            rates[strategy] = sum(run_episodes(env, policy, 1, seed=seed).success_rate for seed in seeds)
+        with pytest.raises(ActionSpaceError, match="strategy"):
+            CameraGraspAction(env.action_space, strategy="sideways")
+    finally:
+        env.close()
+    assert len(seeds) == 8 and rates["top_down"] == 8 > rates["surface_normal"], rates
+
+
 # ---- gym-pusht ----------------------------------------------------------------------------------
 def _blob(image: np.ndarray, rgb: tuple[int, int, int], tol: int = 40) -> tuple[np.ndarray, np.ndarray]:
     ys, xs = np.nonzero(np.abs(image.astype(int) - np.array(rgb)).sum(-1) < tol)

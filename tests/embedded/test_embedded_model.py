@@ -20,7 +20,7 @@ from molmo_agent.sims.splits import HELD_OUT_SEED_START
 EPISODES = 5
 SEEDS = range(HELD_OUT_SEED_START + 900, HELD_OUT_SEED_START + 900 + EPISODES)
 # Measured on these seeds with the shipped weights (1 thread); see the module docstring.
-MEASURED_SUCCESSES = {"gui": 1, "phone": 5, "tabletop": 2, "waypoint": 3}
+MEASURED_SUCCESSES = {"gui": 1, "phone": 5, "tabletop": 3, "waypoint": 3}  # tabletop: top-down grasps
 MEASURED_PHONE_STEPS_CORRECT = 7  # of 9 steps
 # Points on the named object / landmark (within 5 % of the image of its answer point), of 5.
 MEASURED_ON_TARGET = {"tabletop": 4, "waypoint": 4}

@@ -31,6 +31,7 @@ ARGUMENTS = {
     "camera_info_topic": "/camera/color/camera_info",
     "ground_service": "~/ground",
     "target_frame": "base_link",
+    "grasp_strategy": "surface_normal",
     "max_age_s": "1.0",
     "slop_s": "0.05",
     "ground_frame": "",
