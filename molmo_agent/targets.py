@@ -149,8 +149,10 @@ def top_down_grasp(point: Any, depth: Any, intrinsics: CameraIntrinsics, t_base_
 def _depth_jumps(points: np.ndarray, jump: float) -> np.ndarray:
     """Pixels more than ``jump`` m (3-D) from their right or lower neighbour, and that neighbour."""
     edges = np.zeros(points.shape[:2], dtype=bool)
-    across = np.linalg.norm(np.diff(points, axis=1), axis=-1) > jump  # NaN (no depth) compares False
-    down = np.linalg.norm(np.diff(points, axis=0), axis=-1) > jump
+    # squared distances (einsum: ~10x faster than np.linalg.norm here); NaN (no depth) compares False
+    step_across, step_down = np.diff(points, axis=1), np.diff(points, axis=0)
+    across = np.einsum("ijk,ijk->ij", step_across, step_across) > jump * jump
+    down = np.einsum("ijk,ijk->ij", step_down, step_down) > jump * jump
     edges[:, :-1] |= across
     edges[:, 1:] |= across
     edges[:-1, :] |= down
@@ -166,11 +168,15 @@ def _object_blob(standing: np.ndarray, xy: tuple[float, float], snap_px: float) 
     h, w = standing.shape
     col, row = min(int(xy[0]), w - 1), min(int(xy[1]), h - 1)
     chosen = blobs[row, col]
-    if chosen == 0 and count:
-        # distance from every pixel to the nearest standing pixel, and which pixel that is
-        distance, (near_rows, near_cols) = ndimage.distance_transform_edt(~standing, return_indices=True)
-        if distance[row, col] <= snap_px:
-            chosen = blobs[near_rows[row, col], near_cols[row, col]]
+    reach = int(np.ceil(snap_px))
+    if chosen == 0 and count and reach > 0:  # the nearest standing pixel within snap_px
+        r0, c0 = max(row - reach, 0), max(col - reach, 0)
+        near_rows, near_cols = np.nonzero(standing[r0:row + reach + 1, c0:col + reach + 1])
+        if near_rows.size:
+            distance = np.hypot(near_rows + r0 - row, near_cols + c0 - col)
+            nearest = int(np.argmin(distance))
+            if distance[nearest] <= snap_px:
+                chosen = blobs[near_rows[nearest] + r0, near_cols[nearest] + c0]
     if chosen == 0:
         raise DepthError(f"nothing stands above the support surface within {snap_px:.0f} px of "
                          f"({xy[0]:g}, {xy[1]:g}); the point is on the bare table or floor")
