@@ -3,7 +3,9 @@
 One query = what ``Grounder.ground`` does: preprocessing (crops, patches, tokens), prefill (vision +
 prompt), greedy decoding of the answer, parsing. Measured on a tabletop frame (320x240) and a GUI
 screen (1280x800), after a warm-up. Baseline in the same run: the prefill alone (a forward pass over
-image + prompt, no decoding), so the ratio says how much the answer's decoding adds.
+image + prompt, no decoding), so the ratio says how much the answer's decoding adds. Also timed:
+turning a tabletop point into a grasp target, per method of molmo_agent.targets, as a share of the
+query (the point is the frame's answer point, so the grasp timing does not depend on the model).
 
     python benchmarks/bench_embedded.py              # 3 repeats, 1 thread (seconds)
     python benchmarks/bench_embedded.py --full       # 20 repeats, 1 and 2 threads
@@ -44,6 +46,28 @@ def median_seconds(fn, repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def grasp_planning(repeats: int) -> list[dict]:
+    """Milliseconds from a point to a GraspTarget on a held-out 320x240 tabletop frame, per method."""
+    import molmo_agent.sims  # noqa: F401
+    from molmo_agent.demo import _intrinsics
+    from molmo_agent.embedded.answers import tabletop_answer
+    from molmo_agent.parsing import parse
+    from molmo_agent.sims.splits import HELD_OUT_SEED_START
+    from molmo_agent.sims.tabletop import TabletopGraspEnv
+    from molmo_agent.targets import grasp_from_depth, top_down_grasp
+
+    env = TabletopGraspEnv()
+    try:
+        obs, info = env.reset(seed=HELD_OUT_SEED_START)
+    finally:
+        env.close()
+    (point,) = parse(tabletop_answer(obs, info)[1], (obs["image"].shape[1], obs["image"].shape[0])).points
+    intrinsics, pose = _intrinsics(info), info["T_base_camera"]
+    return [{"method": f.__name__, "ms": 1000 * median_seconds(lambda f=f: f(point, obs["depth"], intrinsics, pose),
+                                                               repeats)}
+            for f in (grasp_from_depth, top_down_grasp)]
 
 
 def run(repeats: int, threads: list[int], model: str | None) -> list[dict]:
@@ -90,6 +114,12 @@ def main() -> None:
         print(f"| {r['scene']} | {r['threads']} | {r['query_s']:.3f} | {r['prefill_s']:.3f} | "
               f"{r['query_s'] / r['prefill_s']:.2f} |")
     print(f"trained model: {rows[0]['trained']}; sample answer: {rows[0]['answer']!r}")
+    torch.set_num_threads(1)
+    query_ms = 1000 * rows[0]["query_s"]  # tabletop, 1 thread
+    print("\n| point -> grasp target (tabletop 320x240) | ms | / one grounding query |")
+    print("|---|---|---|")
+    for r in grasp_planning(repeats):
+        print(f"| `{r['method']}` | {r['ms']:.1f} | {r['ms'] / query_ms:.2f} |")
 
 
 if __name__ == "__main__":

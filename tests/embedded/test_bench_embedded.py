@@ -23,3 +23,14 @@ def test_embedded_benchmark_measures_real_queries():
         assert row["trained"] is True
         assert row["query_s"] > 0 and row["prefill_s"] > 0
         assert parse(row["answer"], (320, 240)).points  # the timed query produced a parseable point
+
+
+def test_grasp_planning_times_both_methods():
+    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+    try:
+        import bench_embedded
+    finally:
+        sys.path.remove(str(REPO_ROOT / "benchmarks"))
+    rows = bench_embedded.grasp_planning(repeats=1)
+    assert [r["method"] for r in rows] == ["grasp_from_depth", "top_down_grasp"]
+    assert all(r["ms"] > 0 for r in rows)
