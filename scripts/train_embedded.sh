@@ -16,7 +16,7 @@ stage() {  # stage CONFIG RUN_DIR
 }
 # Stages 1-4 end in checkpoints/embedded-curriculum-binding and stages 5-7 in
 # checkpoints/embedded-curriculum-mix3, both kept in the repository (a fresh machine starts at
-# stage 8: data ~25 min + stage 8 ~85 min + evaluation); delete them to run those stages again.
+# stage 8: data ~30 min + stage 8 ~85 min + evaluation); delete them to run those stages again.
 if [ ! -f checkpoints/embedded-curriculum-mix3/config.json ]; then
     if [ ! -f checkpoints/embedded-curriculum-binding/config.json ]; then
         stage configs/embedded-curriculum-stage1.yaml runs/embedded-stage1     # big discs: learn to point

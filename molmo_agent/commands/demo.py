@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"model: {summary.model}")
     if summary.trained and Path(summary.model).resolve() == demo.embedded_model_dir():
         print("  (the embedded model is a 2.4M-parameter model trained from scratch on a CPU: it finds the named "
-              "object in about half of held-out tabletop and floor scenes, cannot read text; a few episodes "
+              "object in about two thirds of held-out tabletop and floor scenes, can hardly read text; a few episodes "
               "are a small sample: held-out scores on 50 episodes in docs/embedded-model.md)")
     for name, result in summary.results.items():
         extra = "" if result.step_accuracy is None else f", step accuracy {result.step_accuracy:.0%}"
