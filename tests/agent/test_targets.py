@@ -130,3 +130,14 @@ def test_depth_to_points_agrees_with_the_per_pixel_path():
     distorted = CameraIntrinsics(500.0, 500.0, 319.5, 239.5, 640, 480, (-0.28, 0.07, 0.001, -0.0005, 0.01))
     with pytest.raises(CoordinateError, match="rectified"):
         depth_to_points(depth, distorted)
+
+
+def test_support_height_without_depth_around_the_point_is_a_depth_error():
+    from molmo_agent.targets import support_height
+
+    heights = np.full((40, 40), np.nan)
+    heights[20, 22] = 0.0  # depth only just outside a 3x3 window, inside the 5x5 reference patch
+    with pytest.raises(DepthError, match="window"):
+        support_height(heights, (20.5, 20.5), window=3)
+    with pytest.raises(DepthError, match="no valid depth at"):
+        support_height(np.full((40, 40), np.nan), (20.5, 20.5), window=9)
