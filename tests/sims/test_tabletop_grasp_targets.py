@@ -53,8 +53,7 @@ def test_points_on_the_side_or_beside_the_object_become_successful_grasps(env):
 def test_a_point_on_the_bare_table_far_from_everything_is_refused(env):
     obs, info, intrinsics = _scene(env, 1_000_500)
     standing = info["segmentation"] > 0
-    rows, cols = np.nonzero(~standing)
-    # the table pixel farthest from any object
+    # the pixel of bare table or floor (with depth) farthest from any object
     from scipy import ndimage
 
     distance = ndimage.distance_transform_edt(~standing)
