@@ -487,13 +487,24 @@ def _depth_array(depth: Any, image_size: tuple[int, int] | None) -> np.ndarray:
     return array
 
 
-def _window(array: np.ndarray, x: float, y: float, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Values and their (col, row) indices in a window x window box around the pixel under (x, y)."""
+def pixel_index(x: float, y: float, array: np.ndarray) -> tuple[int, int]:
+    """(col, row) of the array element under continuous pixel coordinates (x, y); x = width (a point
+    at 100 %) is the last column."""
+    height, width = array.shape[:2]
+    x, y = to_pixels(x, y, Space.PIXELS, (width, height))
+    return min(int(x), width - 1), min(int(y), height - 1)
+
+
+def pixel_window(array: np.ndarray, x: float, y: float, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Values (float64) and their (col, row) indices in a window x window box around the pixel under
+    (x, y), cut at the array's edges.
+
+        values, cols, rows = pixel_window(depth, 320.5, 240.5, 5)
+    """
     if not isinstance(window, int) or window < 1:
         raise DepthError(f"window must be a positive int, got {window!r}")
     height, width = array.shape
-    x, y = to_pixels(x, y, Space.PIXELS, (width, height))
-    col, row = min(int(x), width - 1), min(int(y), height - 1)
+    col, row = pixel_index(x, y, array)
     half = window // 2
     r0, r1 = max(row - half, 0), min(row + half + 1, height)
     c0, c1 = max(col - half, 0), min(col + half + 1, width)
@@ -514,7 +525,7 @@ def robust_depth(depth: Any, xy: Any, window: int = 5, min_depth: float = 0.05, 
         image_size = image_size or tuple(xy.image_size)
         xy = (xy.x, xy.y)
     array = _depth_array(depth, image_size)
-    values, _, _ = _window(array, xy[0], xy[1], window)
+    values, _, _ = pixel_window(array, xy[0], xy[1], window)
     values = values * float(depth_scale)
     valid = np.isfinite(values) & (values >= min_depth) & (values <= max_depth)
     if not valid.any():
@@ -536,7 +547,7 @@ def surface_normal(depth: Any, xy: Any, intrinsics: CameraIntrinsics, window: in
     if hasattr(xy, "image_size"):
         xy = camera_pixel(xy, intrinsics)
     array = _depth_array(depth, intrinsics.size)
-    values, cols, rows = _window(array, xy[0], xy[1], window)
+    values, cols, rows = pixel_window(array, xy[0], xy[1], window)
     z = values * float(depth_scale)
     valid = np.isfinite(z) & (z >= min_depth) & (z <= max_depth)
     if valid.sum() < 3:

@@ -28,8 +28,10 @@ from molmo_agent.spaces import (
     camera_pixel,
     check_transform,
     depth_to_points,
+    pixel_index,
     pixel_to_camera_point,
     pixel_to_ground,
+    pixel_window,
     robust_depth,
     surface_normal,
 )
@@ -87,10 +89,8 @@ def support_height(heights: np.ndarray, xy: tuple[float, float], window: int, ma
     """Height of the surface the thing at ``xy`` stands on: the most common height (``bin_m`` bins) in
     a ``window`` x ``window`` box, among heights from ``max_object_height`` below the point's own
     height to just above it (so a floor seen past the table's edge, or a shelf above, is not taken)."""
-    h, w = heights.shape
-    col, row, half = min(int(xy[0]), w - 1), min(int(xy[1]), h - 1), window // 2
-    here = heights[max(row - 2, 0):row + 3, max(col - 2, 0):col + 3]
-    box = heights[max(row - half, 0):row + half + 1, max(col - half, 0):col + half + 1]
+    here, _, _ = pixel_window(heights, xy[0], xy[1], 5)
+    box, _, _ = pixel_window(heights, xy[0], xy[1], window)
     if not np.isfinite(here).any():
         raise DepthError(f"no valid depth at ({xy[0]:g}, {xy[1]:g}) to find the support surface")
     reference = float(np.nanmedian(here))
@@ -168,18 +168,17 @@ def _object_blob(standing: np.ndarray, xy: tuple[float, float], snap_px: float) 
     from scipy import ndimage
 
     blobs, count = ndimage.label(standing)
-    h, w = standing.shape
-    col, row = min(int(xy[0]), w - 1), min(int(xy[1]), h - 1)
-    chosen = blobs[row, col]
+    col, row = pixel_index(xy[0], xy[1], blobs)
+    chosen = int(blobs[row, col])
     reach = int(np.ceil(snap_px))
     if chosen == 0 and count and reach > 0:  # the nearest standing pixel within snap_px
-        r0, c0 = max(row - reach, 0), max(col - reach, 0)
-        near_rows, near_cols = np.nonzero(standing[r0:row + reach + 1, c0:col + reach + 1])
-        if near_rows.size:
-            distance = np.hypot(near_rows + r0 - row, near_cols + c0 - col)
+        labels, cols, rows = pixel_window(blobs, xy[0], xy[1], 2 * reach + 1)
+        standing_here = labels > 0
+        if standing_here.any():
+            distance = np.hypot(rows[standing_here] - row, cols[standing_here] - col)
             nearest = int(np.argmin(distance))
             if distance[nearest] <= snap_px:
-                chosen = blobs[near_rows[nearest] + r0, near_cols[nearest] + c0]
+                chosen = int(labels[standing_here][nearest])
     if chosen == 0:
         raise DepthError(f"nothing stands above the support surface within {snap_px:.0f} px of "
                          f"({xy[0]:g}, {xy[1]:g}); the point is on the bare table or floor")
