@@ -33,7 +33,7 @@ def tabletop_text(obs: dict, info: dict) -> str:
 
 
 def target_foot(info: dict, below_px: int = 5) -> tuple[float, float] | None:
-    """(x, y) of the tabletop target's lowest pixel with bare table for ``below_px`` pixels under it:
+    """(x, y) of the tabletop target's lowest pixel with bare table 1 and ``below_px`` pixels under it:
     its side at its foot, where the surface normal points sideways. None when another object hides
     its foot."""
     segmentation = info["segmentation"]
