@@ -17,6 +17,7 @@ formats (see :mod:`molmo_agent.embedded.answers`).
 | ``discs-multi`` | 2-4 discs of different colours (radius 16-36 px) | "Point to the red ball." for each (the curriculum's binding stage: pick one thing by name) |
 | ``tabletop-more`` / ``waypoint-more`` / ``pointing-more`` | as their base source, other seeds | (the curriculum's sims mixture: more scenes, so its longer run repeats each fewer times) |
 | ``tabletop-more2`` / ``waypoint-more2`` / ``pointing-more2`` / ``gui-more`` / ``phone-more`` | as their base source, other seeds | (stage 8: fresh scenes for its long run) |
+| ``tabletop-more3`` / ``waypoint-more3`` / ``pointing-more3`` / ``gui-more2`` / ``phone-more2`` | as their base source, other seeds | (stage 9: fresh scenes again) |
 
     from molmo_agent.embedded.data import generate_training_data
     generate_training_data("data/embedded", counts={"gui": 400, "phone": 300, "tabletop": 400,
@@ -46,14 +47,18 @@ from molmo_agent.sims.splits import HELD_OUT_SEED_START
 
 SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing", "discs-large", "discs-medium", "discs-small",
            "discs-multi", "tabletop-more", "waypoint-more", "pointing-more",
-           "tabletop-more2", "waypoint-more2", "pointing-more2", "gui-more", "phone-more")
+           "tabletop-more2", "waypoint-more2", "pointing-more2", "gui-more", "phone-more",
+           "tabletop-more3", "waypoint-more3", "pointing-more3", "gui-more2", "phone-more2")
 # More scenes from the same generators (seeds 50,000 / 60,000 past the base source's block), kept in
 # their own files so that the base files, and the tokenizer trained on their texts, stay as they
 # were. The *-more2 blocks and gui-more / phone-more came with stage 8, whose run is long enough
-# that stage 7's scenes alone would be seen 8 more times.
+# that stage 7's scenes alone would be seen 8 more times; the *-more3 blocks, gui-more2 and
+# phone-more2 came with stage 9, for the same reason.
 MORE_SOURCES = {"tabletop-more": "tabletop", "waypoint-more": "waypoint", "pointing-more": "pointing",
                 "tabletop-more2": "tabletop", "waypoint-more2": "waypoint", "pointing-more2": "pointing",
-                "gui-more": "gui", "phone-more": "phone"}
+                "gui-more": "gui", "phone-more": "phone",
+                "tabletop-more3": "tabletop", "waypoint-more3": "waypoint", "pointing-more3": "pointing",
+                "gui-more2": "gui", "phone-more2": "phone"}
 # The sources whose texts train the tokenizer (the discs add no new words).
 TOKENIZER_SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing")
 DISC_IMAGE_SIZE = 224
@@ -64,7 +69,10 @@ SEED_OFFSETS = {"gui": 0, "phone": 100_000, "tabletop": 200_000, "waypoint": 300
                 "discs-large": 0, "discs-medium": 0, "discs-small": 0, "discs-multi": 0,  # the discs: own generator
                 "tabletop-more": 250_000, "waypoint-more": 350_000, "pointing-more": 450_000,
                 "tabletop-more2": 260_000, "waypoint-more2": 360_000, "pointing-more2": 460_000,
-                "gui-more": 50_000, "phone-more": 150_000}
+                "gui-more": 50_000, "phone-more": 150_000,
+                # stage 9; tabletop stays below 290,000 (the scenes top_down_grasp's defaults were chosen on)
+                "tabletop-more3": 270_000, "waypoint-more3": 370_000, "pointing-more3": 470_000,
+                "gui-more2": 60_000, "phone-more2": 160_000}
 GUI_TASKS_PER_SCREEN = 6
 PHONE_STEPS_PER_EPISODE = 4
 
@@ -237,6 +245,21 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(temporary, path)
 
 
+def _source_stamp(source: str, first: int, count: int) -> dict[str, Any]:
+    return {"source": source, "first_seed": first, "count": count}
+
+
+def is_complete(out_dir: str | os.PathLike, source: str, count: int, seed: int | None = None) -> bool:
+    """True when ``out_dir/source`` holds exactly what ``write_source(out_dir, source, count, seed)``
+    writes (its stamp, ``source.json``, is written last, after every image and the JSONL file)."""
+    first = SEED_OFFSETS[source] if seed is None else seed
+    stamp = Path(out_dir) / source / "source.json"
+    try:
+        return json.loads(stamp.read_text(encoding="utf-8")) == _source_stamp(source, first, count)
+    except (OSError, ValueError):
+        return False
+
+
 def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int | None = None,
                  progress: Callable[[int], None] | None = None) -> Path:
     """Write ``count`` seeds' worth of ``source`` rows to ``out_dir/source/train.jsonl`` (+ images)."""
@@ -246,6 +269,7 @@ def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int 
     _check_seed(first + count - 1)
     directory = Path(out_dir) / source
     (directory / "images").mkdir(parents=True, exist_ok=True)
+    (directory / "source.json").unlink(missing_ok=True)  # incomplete until the end
     from molmo_agent.sims.datasets.androidcontrol import png_bytes
 
     generator = MORE_SOURCES.get(source, source)
@@ -277,19 +301,50 @@ def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int 
             env.close()
     path = directory / "train.jsonl"
     _write_atomic(path, ("\n".join(lines) + "\n").encode("utf-8"))
+    _write_atomic(directory / "source.json", json.dumps(_source_stamp(source, first, count)).encode("utf-8"))
     return path
 
 
-def generate_training_data(out_dir: str | os.PathLike, counts: dict[str, int],
-                           show_progress: bool = True) -> dict[str, Path]:
-    """All sources (``counts``: seeds per source); returns the JSONL path of each."""
+def _write_source_reporting(out_dir: str, source: str, count: int, queue) -> Path:
+    # Runs in a worker process: progress goes back through the queue, one message per seed.
+    return write_source(out_dir, source, count, progress=queue.put)
+
+
+def generate_training_data(out_dir: str | os.PathLike, counts: dict[str, int], show_progress: bool = True,
+                           workers: int = 1) -> dict[str, Path]:
+    """All sources (``counts``: seeds per source); returns the JSONL path of each.
+
+    Sources already complete with the same seeds (:func:`is_complete`) are kept, so an interrupted
+    run continues where it stopped; ``workers`` > 1 writes that many sources at once, each in its own
+    process (the sims render on the CPU: one source per core).
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from queue import Empty
+
     from tqdm import tqdm
 
-    paths = {}
-    with tqdm(total=sum(counts.values()), desc="sims data", unit="seed", disable=not show_progress) as bar:
-        for source, count in counts.items():
-            bar.set_postfix_str(source)
-            paths[source] = write_source(out_dir, source, count, progress=bar.update)
+    paths = {s: Path(out_dir) / s / "train.jsonl" for s, n in counts.items() if is_complete(out_dir, s, n)}
+    todo = {s: n for s, n in counts.items() if s not in paths}
+    # Largest first, so that the last source to start is a short one.
+    todo = dict(sorted(todo.items(), key=lambda item: -item[1]))
+    with tqdm(total=sum(todo.values()), desc="sims data", unit="seed", disable=not show_progress) as bar:
+        if workers <= 1:
+            for source, count in todo.items():
+                bar.set_postfix_str(source)
+                paths[source] = write_source(out_dir, source, count, progress=bar.update)
+            return paths
+        context = multiprocessing.get_context("spawn")  # no forked MuJoCo / torch thread state
+        with context.Manager() as manager, ProcessPoolExecutor(workers, mp_context=context) as pool:
+            queue = manager.Queue()
+            futures = {source: pool.submit(_write_source_reporting, str(out_dir), source, count, queue)
+                       for source, count in todo.items()}
+            while not all(f.done() for f in futures.values()) or not queue.empty():
+                try:
+                    bar.update(queue.get(timeout=0.5))
+                except Empty:
+                    pass
+            paths.update({source: future.result() for source, future in futures.items()})
     return paths
 
 

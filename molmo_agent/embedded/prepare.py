@@ -3,6 +3,10 @@
     python -m molmo_agent.embedded.prepare runs/embedded-data          # the full recipe's sizes
     python -m molmo_agent.embedded.prepare /tmp/pilot --scale 0.05     # a small pilot
 
+Re-running keeps every source already written with the same seeds (``<source>/source.json``), and
+the tokenizer when its texts did not change, so an interrupted preparation continues; sources are
+written in parallel, one process per CPU core (at most 4; ``--workers``).
+
 Writes ``<out>/<source>/train.jsonl`` + images (see :mod:`molmo_agent.embedded.data`) and
 ``<out>/tokenizer/`` and ``<out>/tokenizer-112/`` (tokenizer.json, tokenizer_config.json,
 special_tokens_map.json and the processor's preprocessor_config.json; same BPE, two geometries),
@@ -17,13 +21,15 @@ import os
 import shutil
 from pathlib import Path
 
-from molmo_agent.embedded.data import TOKENIZER_SOURCES, generate_training_data, training_texts
+from molmo_agent.embedded.data import TOKENIZER_SOURCES, generate_training_data, is_complete, training_texts
 
 COUNTS = {"tabletop": 1200, "waypoint": 1200, "gui": 1200, "phone": 600, "pointing": 1500,
           "discs-large": 3000, "discs-medium": 3000, "discs-small": 3000, "discs-multi": 4000,
           "tabletop-more": 3000, "waypoint-more": 3000, "pointing-more": 3000,
           "tabletop-more2": 8000, "waypoint-more2": 8000, "pointing-more2": 6000, "gui-more": 3000,
-          "phone-more": 1500}
+          "phone-more": 1500,
+          "tabletop-more3": 8000, "waypoint-more3": 8000, "pointing-more3": 6000, "gui-more2": 3000,
+          "phone-more2": 1500}
 VOCAB_SIZE = 768
 MAX_CROPS = 1  # global view + one crop: what a loaded 2-core CPU can train on in an hour
 # Reduced crop geometries (official config fields, supported by the processor and the model), one
@@ -62,14 +68,22 @@ def build_tokenizer(data_dir: str | os.PathLike, vocab_size: int = VOCAB_SIZE, m
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("out_dir")
+    parser.add_argument("out_dir", help="where the sources and tokenizers go (the configs read runs/embedded-data)")
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the number of seeds per source")
     parser.add_argument("--skip-data", action="store_true", help="only (re)train the tokenizer")
+    parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
+                        help="sources written at once, one process each (default: the CPU count, at most 4)")
     args = parser.parse_args(argv)
+    rewritten: set[str] = set()
     if not args.skip_data:
         counts = {s: max(1, round(n * args.scale)) for s, n in COUNTS.items()}
-        generate_training_data(args.out_dir, counts)
-    print(f"tokenizer: {build_tokenizer(args.out_dir)}")
+        rewritten = {s for s, n in counts.items() if not is_complete(args.out_dir, s, n)}
+        generate_training_data(args.out_dir, counts, workers=args.workers)
+    tokenizer = Path(args.out_dir) / "tokenizer-112" / "tokenizer.json"
+    if args.skip_data or rewritten & set(TOKENIZER_SOURCES) or not tokenizer.is_file():
+        print(f"tokenizer: {build_tokenizer(args.out_dir)}")
+    else:
+        print(f"tokenizer: kept ({tokenizer.parent.parent / 'tokenizer'}; its texts did not change)")
     return 0
 
 

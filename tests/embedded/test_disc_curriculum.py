@@ -12,6 +12,7 @@ from molmo_agent.parsing import parse
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 KEPT = Path(__file__).resolve().parents[2] / "checkpoints" / "embedded-curriculum-binding"
 KEPT_STAGE7 = KEPT.parent / "embedded-curriculum-mix3"
+KEPT_STAGE8 = KEPT.parent / "embedded-curriculum-mix4"
 
 
 @pytest.mark.parametrize("source", sorted(DISC_RADII))
@@ -43,12 +44,49 @@ def test_write_source_writes_conversation_rows(tmp_path):
     assert rows[0]["annotations"][0][0]["prompt"].startswith("Point to the ")
 
 
+def test_generate_training_data_resumes_and_runs_sources_in_parallel(tmp_path):
+    from molmo_agent.embedded.data import generate_training_data, is_complete
+
+    counts = {"discs-medium": 3, "discs-small": 2}
+    serial = generate_training_data(tmp_path / "serial", counts, show_progress=False)
+    parallel = generate_training_data(tmp_path / "parallel", counts, show_progress=False, workers=2)
+    for source in counts:  # the same seeds give the same rows and images, whichever process wrote them
+        assert serial[source].read_text() == parallel[source].read_text()
+        first = json.loads(serial[source].read_text().splitlines()[0])["image"]
+        assert (tmp_path / "serial" / source / first).read_bytes() == (tmp_path / "parallel" / source / first).read_bytes()
+        assert is_complete(tmp_path / "parallel", source, counts[source])
+    # a second run keeps complete sources and rewrites the one whose seed count changed
+    kept = serial["discs-medium"].stat().st_mtime_ns
+    (tmp_path / "serial" / "discs-small" / "train.jsonl").write_text("stale\n")
+    again = generate_training_data(tmp_path / "serial", {"discs-medium": 3, "discs-small": 4}, show_progress=False)
+    assert again["discs-medium"].stat().st_mtime_ns == kept
+    assert len(again["discs-small"].read_text().splitlines()) == 4
+    assert not is_complete(tmp_path / "serial", "discs-small", 2) and is_complete(tmp_path / "serial", "discs-small", 4)
+
+
+def test_an_interrupted_source_is_not_complete(tmp_path):
+    from molmo_agent.embedded.data import is_complete
+
+    write_source(tmp_path, "discs-small", 2)
+    assert is_complete(tmp_path, "discs-small", 2)
+    with pytest.raises(DataGenerationError):  # fails before writing anything: the old stamp must go
+        write_source(tmp_path, "discs-small", 2, seed=999_999)
+    assert is_complete(tmp_path, "discs-small", 2)
+
+    def interrupt(_seeds: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):  # stopped after its first seed
+        write_source(tmp_path, "discs-small", 2, progress=interrupt)
+    assert not is_complete(tmp_path, "discs-small", 2)
+
+
 def test_the_curriculum_configs_chain_stage_to_stage():
     from molmo_agent.training.config import TrainConfig
 
     stages = {n: TrainConfig.from_yaml(CONFIGS / f"embedded-curriculum-{n}.yaml")
-              for n in ("stage1", "stage2", "binding", "binding2", "mix", "mix2", "mix3")}
-    stages["final"] = TrainConfig.from_yaml(CONFIGS / "embedded.yaml")  # stage 8: the shipped model
+              for n in ("stage1", "stage2", "binding", "binding2", "mix", "mix2", "mix3", "mix4")}
+    stages["final"] = TrainConfig.from_yaml(CONFIGS / "embedded.yaml")  # stage 9: the shipped model
     stage1 = stages["stage1"]
     assert stage1.model.config is not None and stage1.model.vit_position_init == "sincos"
     assert stage1.model.tokenizer.endswith("tokenizer-112")
@@ -59,13 +97,19 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     assert Path(stages["mix"].model.path) == KEPT.resolve()
     assert stages["mix2"].model.path == stages["mix"].export.dir
     assert stages["mix3"].model.path == stages["mix2"].export.dir
-    # stage 8 starts from stage 7's export, also kept in the repository, and adds fresh scenes
-    assert Path(stages["final"].model.path) == KEPT_STAGE7.resolve()
-    assert (KEPT_STAGE7 / "model.safetensors").is_file()
+    # stages 8 and 9 start from the exports before them, also kept in the repository, and add fresh scenes
+    assert Path(stages["mix4"].model.path) == KEPT_STAGE7.resolve()
+    assert Path(stages["final"].model.path) == KEPT_STAGE8.resolve()
+    assert (KEPT_STAGE7 / "model.safetensors").is_file() and (KEPT_STAGE8 / "model.safetensors").is_file()
     assert {"tabletop-more", "waypoint-more", "pointing-more"} <= {d.name for d in stages["mix3"].data.datasets}
-    stage7_files = {d.path for d in stages["mix3"].data.datasets}
-    added = {Path(d.path).parent.name for d in stages["final"].data.datasets if d.path not in stage7_files}
-    assert added == {"tabletop-more2", "waypoint-more2", "pointing-more2", "gui-more", "phone-more"}
+
+    def added(before: str, after: str) -> set[str]:
+        files = {d.path for d in stages[before].data.datasets}
+        return {Path(d.path).parent.name for d in stages[after].data.datasets if d.path not in files}
+
+    assert added("mix3", "mix4") == {"tabletop-more2", "waypoint-more2", "pointing-more2", "gui-more", "phone-more"}
+    assert added("mix4", "final") == {"tabletop-more3", "waypoint-more3", "pointing-more3", "gui-more2", "phone-more2"}
+    assert not added("final", "mix4")  # stage 9 keeps every earlier source
     # the next block continues from the shipped weights, on the final stage's data
     continued = TrainConfig.from_yaml(CONFIGS / "embedded-continue.yaml")
     assert Path(continued.model.path) == (CONFIGS.parent / "molmo_agent" / "embedded").resolve()
