@@ -224,6 +224,7 @@ def replace_weights_directory(staging: Path, target: Path) -> None:
         ...  # write config.json and *.safetensors into staging
         replace_weights_directory(staging, Path("out/final"))
     """
+    _make_shareable(staging)
     if target.exists():
         for item in target.iterdir():
             ours = item.name == "config.json" or item.name.endswith(".safetensors") or item.name == INDEX_NAME
@@ -237,6 +238,20 @@ def replace_weights_directory(staging: Path, target: Path) -> None:
         shutil.rmtree(backup, ignore_errors=True)
     else:
         os.replace(staging, target)
+
+
+def _make_shareable(staging: Path) -> None:
+    """Give the staged directory and its files the usual modes (0755 / 0644, less the umask).
+
+    ``mkdtemp`` creates the directory private (0700) and safetensors writes its files 0600; a
+    published checkpoint should read like any other directory (a model shipped in a repository,
+    a run shared with a team), not only for the user who trained it.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o755 & ~umask)
+    for item in staging.rglob("*"):
+        item.chmod((0o755 if item.is_dir() else 0o644) & ~umask)
 
 
 @torch.no_grad()

@@ -1,5 +1,8 @@
 """Atomic checkpoints: complete or absent, never half-written; exact resume of model/optimizer/RNG."""
 
+import os
+import stat
+
 import pytest
 import torch
 
@@ -164,6 +167,18 @@ def test_export_is_the_official_format(tmp_path):
     ids = torch.randint(0, 300, (1, 6))
     torch.testing.assert_close(loaded(ids).logits, model(ids).logits)
     assert (tmp_path / "final" / "config.json").exists()
+
+
+def test_an_exported_checkpoint_is_readable_by_others(tmp_path):
+    # mkdtemp makes the staging directory 0700 and safetensors writes 0600: the export must not
+    # publish a model that only its trainer can read (the shipped default was once exported so).
+    model = tiny_model()
+    export_pretrained(model, model.config, tmp_path / "final")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "final").stat().st_mode) == 0o755 & ~umask
+    for name in ("config.json", "model.safetensors"):
+        assert stat.S_IMODE((tmp_path / "final" / name).stat().st_mode) == 0o644 & ~umask, name
 
 
 @pytest.mark.slow
