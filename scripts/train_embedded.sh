@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The recipe of the embedded default model (docs/embedded-model.md): a pointing curriculum of big
-# discs, small discs, picking a disc by colour (stages 1-4), then the sims mixture (stages 5-9,
+# discs, small discs, picking a disc by colour (stages 1-4), then the sims mixture (stages 5-10,
 # the last one is configs/embedded.yaml); evaluates the result (shipping it is a separate command).
 #   bash scripts/train_embedded.sh   # data + tokenizers (once), the stages (each resumes), evaluate
 # Re-running continues: data already written is kept, a finished stage is skipped (its final/
@@ -15,29 +15,34 @@ stage() {  # stage CONFIG RUN_DIR
     molmo-agent train "$1" $resume
 }
 # Stages 1-4 end in checkpoints/embedded-curriculum-binding, stages 5-7 in
-# checkpoints/embedded-curriculum-mix3 and stage 8 in checkpoints/embedded-curriculum-mix4, all kept
-# in the repository (a fresh machine starts at stage 9: data ~20 min on 2 cores + stage 9 ~80 min +
-# evaluation); delete them to run those stages again.
-if [ ! -f checkpoints/embedded-curriculum-mix4/config.json ]; then
-    if [ ! -f checkpoints/embedded-curriculum-mix3/config.json ]; then
-        if [ ! -f checkpoints/embedded-curriculum-binding/config.json ]; then
-            stage configs/embedded-curriculum-stage1.yaml runs/embedded-stage1     # big discs: learn to point
-            stage configs/embedded-curriculum-stage2.yaml runs/embedded-stage2     # small discs
-            stage configs/embedded-curriculum-binding.yaml runs/embedded-binding   # pick a disc by colour
-            stage configs/embedded-curriculum-binding2.yaml runs/embedded-binding2 # ... continued
-            molmo-agent train configs/embedded-curriculum-binding2.yaml \
-                --export-checkpoint runs/embedded-binding2/checkpoints/step_001000 --output checkpoints/embedded-curriculum-binding
+# checkpoints/embedded-curriculum-mix3, stage 8 in checkpoints/embedded-curriculum-mix4 and stage 9
+# in checkpoints/embedded-curriculum-mix5, all kept in the repository (a fresh machine starts at
+# stage 10: data ~30 min on 2 cores + stage 10 ~95 min + evaluation); delete them to run those
+# stages again.
+if [ ! -f checkpoints/embedded-curriculum-mix5/config.json ]; then
+    if [ ! -f checkpoints/embedded-curriculum-mix4/config.json ]; then
+        if [ ! -f checkpoints/embedded-curriculum-mix3/config.json ]; then
+            if [ ! -f checkpoints/embedded-curriculum-binding/config.json ]; then
+                stage configs/embedded-curriculum-stage1.yaml runs/embedded-stage1     # big discs: learn to point
+                stage configs/embedded-curriculum-stage2.yaml runs/embedded-stage2     # small discs
+                stage configs/embedded-curriculum-binding.yaml runs/embedded-binding   # pick a disc by colour
+                stage configs/embedded-curriculum-binding2.yaml runs/embedded-binding2 # ... continued
+                molmo-agent train configs/embedded-curriculum-binding2.yaml \
+                    --export-checkpoint runs/embedded-binding2/checkpoints/step_001000 --output checkpoints/embedded-curriculum-binding
+            fi
+            stage configs/embedded-curriculum-mix.yaml runs/embedded-mix       # the sims mixture
+            stage configs/embedded-curriculum-mix2.yaml runs/embedded-mix2     # ... continued, more scenes
+            stage configs/embedded-curriculum-mix3.yaml runs/embedded-mix3     # ... continued, lower learning rates
+            mkdir -p checkpoints/embedded-curriculum-mix3 && cp runs/embedded-mix3/final/* checkpoints/embedded-curriculum-mix3/
         fi
-        stage configs/embedded-curriculum-mix.yaml runs/embedded-mix       # the sims mixture
-        stage configs/embedded-curriculum-mix2.yaml runs/embedded-mix2     # ... continued, more scenes
-        stage configs/embedded-curriculum-mix3.yaml runs/embedded-mix3     # ... continued, lower learning rates
-        mkdir -p checkpoints/embedded-curriculum-mix3 && cp runs/embedded-mix3/final/* checkpoints/embedded-curriculum-mix3/
+        stage configs/embedded-curriculum-mix4.yaml runs/embedded-stage8   # fresh scenes, longer
+        mkdir -p checkpoints/embedded-curriculum-mix4 && cp runs/embedded-stage8/final/* checkpoints/embedded-curriculum-mix4/
     fi
-    stage configs/embedded-curriculum-mix4.yaml runs/embedded-stage8   # fresh scenes, longer
-    mkdir -p checkpoints/embedded-curriculum-mix4 && cp runs/embedded-stage8/final/* checkpoints/embedded-curriculum-mix4/
+    stage configs/embedded-curriculum-mix5.yaml runs/embedded-stage9   # fresh scenes again
+    mkdir -p checkpoints/embedded-curriculum-mix5 && cp runs/embedded-stage9/final/* checkpoints/embedded-curriculum-mix5/
 fi
-stage configs/embedded.yaml runs/embedded-stage9                       # fresh scenes again: the shipped model
-python -m molmo_agent.embedded.evaluate runs/embedded-stage9/final --out runs/embedded-stage9/eval --episodes 50 \
+stage configs/embedded.yaml runs/embedded-stage10                      # the same scenes, lower learning rates: the shipped model
+python -m molmo_agent.embedded.evaluate runs/embedded-stage10/final --out runs/embedded-stage10/eval --episodes 50 \
     --phone-episodes 20 --pointing-images 60
-echo "not shipped automatically: compare runs/embedded-stage9/eval/results.json with docs/embedded-model.md, then"
-echo "  python -m molmo_agent.embedded.ship runs/embedded-stage9/final --run-dir runs/embedded-stage9 --eval runs/embedded-stage9/eval --recipe scripts/train_embedded.sh"
+echo "not shipped automatically: compare runs/embedded-stage10/eval/results.json with docs/embedded-model.md, then"
+echo "  python -m molmo_agent.embedded.ship runs/embedded-stage10/final --run-dir runs/embedded-stage10 --eval runs/embedded-stage10/eval --recipe scripts/train_embedded.sh"

@@ -13,6 +13,7 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 KEPT = Path(__file__).resolve().parents[2] / "checkpoints" / "embedded-curriculum-binding"
 KEPT_STAGE7 = KEPT.parent / "embedded-curriculum-mix3"
 KEPT_STAGE8 = KEPT.parent / "embedded-curriculum-mix4"
+KEPT_STAGE9 = KEPT.parent / "embedded-curriculum-mix5"
 
 
 @pytest.mark.parametrize("source", sorted(DISC_RADII))
@@ -85,8 +86,8 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     from molmo_agent.training.config import TrainConfig
 
     stages = {n: TrainConfig.from_yaml(CONFIGS / f"embedded-curriculum-{n}.yaml")
-              for n in ("stage1", "stage2", "binding", "binding2", "mix", "mix2", "mix3", "mix4")}
-    stages["final"] = TrainConfig.from_yaml(CONFIGS / "embedded.yaml")  # stage 9: the shipped model
+              for n in ("stage1", "stage2", "binding", "binding2", "mix", "mix2", "mix3", "mix4", "mix5")}
+    stages["final"] = TrainConfig.from_yaml(CONFIGS / "embedded.yaml")  # stage 10: the shipped model
     stage1 = stages["stage1"]
     assert stage1.model.config is not None and stage1.model.vit_position_init == "sincos"
     assert stage1.model.tokenizer.endswith("tokenizer-112")
@@ -97,10 +98,12 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     assert Path(stages["mix"].model.path) == KEPT.resolve()
     assert stages["mix2"].model.path == stages["mix"].export.dir
     assert stages["mix3"].model.path == stages["mix2"].export.dir
-    # stages 8 and 9 start from the exports before them, also kept in the repository, and add fresh scenes
+    # stages 8-10 start from the exports before them, also kept in the repository
     assert Path(stages["mix4"].model.path) == KEPT_STAGE7.resolve()
-    assert Path(stages["final"].model.path) == KEPT_STAGE8.resolve()
-    assert (KEPT_STAGE7 / "model.safetensors").is_file() and (KEPT_STAGE8 / "model.safetensors").is_file()
+    assert Path(stages["mix5"].model.path) == KEPT_STAGE8.resolve()
+    assert Path(stages["final"].model.path) == KEPT_STAGE9.resolve()
+    for kept in (KEPT_STAGE7, KEPT_STAGE8, KEPT_STAGE9):
+        assert (kept / "model.safetensors").is_file(), kept
     assert {"tabletop-more", "waypoint-more", "pointing-more"} <= {d.name for d in stages["mix3"].data.datasets}
 
     def added(before: str, after: str) -> set[str]:
@@ -108,8 +111,11 @@ def test_the_curriculum_configs_chain_stage_to_stage():
         return {Path(d.path).parent.name for d in stages[after].data.datasets if d.path not in files}
 
     assert added("mix3", "mix4") == {"tabletop-more2", "waypoint-more2", "pointing-more2", "gui-more", "phone-more"}
-    assert added("mix4", "final") == {"tabletop-more3", "waypoint-more3", "pointing-more3", "gui-more2", "phone-more2"}
-    assert not added("final", "mix4")  # stage 9 keeps every earlier source
+    assert added("mix4", "mix5") == {"tabletop-more3", "waypoint-more3", "pointing-more3", "gui-more2", "phone-more2"}
+    assert not added("mix5", "mix4")  # stage 9 keeps every earlier source
+    # stage 10 trains on stage 9's scenes again, at lower learning rates
+    assert [d.path for d in stages["final"].data.datasets] == [d.path for d in stages["mix5"].data.datasets]
+    assert stages["final"].train.lr["llm"] < stages["mix5"].train.lr["llm"]
     # the next block continues from the shipped weights, on the final stage's data
     continued = TrainConfig.from_yaml(CONFIGS / "embedded-continue.yaml")
     assert Path(continued.model.path) == (CONFIGS.parent / "molmo_agent" / "embedded").resolve()
