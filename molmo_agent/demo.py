@@ -87,6 +87,30 @@ def is_trained_checkpoint(path: str | os.PathLike) -> bool:
     return bool(json.loads(meta.read_text(encoding="utf-8")).get("trained", False))
 
 
+def held_out_summary(path: str | os.PathLike) -> str | None:
+    """One line of the held-out scores recorded in ``embedded_model.json`` (by ``embedded.ship``).
+
+    Read from the record rather than written into the demo's text, so it cannot go stale when new
+    weights ship::
+
+        >>> held_out_summary("molmo_agent/embedded")  # doctest: +SKIP
+        'held-out (50 episodes each): GUI 20 %, tabletop 82 %, waypoint 56 %; phone step accuracy 73.6 %'
+    """
+    meta = Path(path) / "embedded_model.json"
+    if not meta.is_file():
+        return None
+    held_out = json.loads(meta.read_text(encoding="utf-8")).get("held_out") or {}
+    sims = [(name, held_out[key]) for name, key in (("GUI", "gui"), ("tabletop", "tabletop"), ("waypoint", "waypoint"))
+            if isinstance(held_out.get(key), dict) and "success_rate" in held_out[key]]
+    if not sims:
+        return None
+    episodes = {scores.get("episodes") for _, scores in sims}
+    count = f" ({episodes.pop()} episodes each)" if len(episodes) == 1 and None not in episodes else ""
+    text = f"held-out{count}: " + ", ".join(f"{name} {scores['success_rate']:.0%}".replace("%", " %") for name, scores in sims)
+    phone = held_out.get("android_control_low", {}).get("rule_a_accuracy")
+    return text + (f"; phone step accuracy {phone:.1%}".replace("%", " %") if phone is not None else "")
+
+
 def resolve_model(model: str | None, cache_dir: str | os.PathLike | None = None) -> tuple[Path, bool]:
     """(checkpoint directory, trained?): ``model`` if given, else the embedded model, else a random
     tiny checkpoint built once into ``cache_dir`` (clearly untrained)."""

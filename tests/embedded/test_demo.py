@@ -17,7 +17,15 @@ import pytest
 
 import molmo_agent.sims  # noqa: F401
 from molmo_agent.backends import CannedBackend
-from molmo_agent.demo import EPISODES, SIMS, DemoError, resolve_model, run_demo
+from molmo_agent.demo import (
+    EPISODES,
+    SIMS,
+    DemoError,
+    embedded_model_dir,
+    held_out_summary,
+    resolve_model,
+    run_demo,
+)
 from molmo_agent.embedded.answers import ANSWERS
 from molmo_agent.grounder import Grounder
 from molmo_agent.sims.splits import HELD_OUT_SEED_START
@@ -106,6 +114,20 @@ def test_demo_command_runs_and_reports(tmp_path):
     assert set(summary["sims"]) == {"gui", "waypoint"}
     assert (out / "index.html").is_file() and (out / "gui" / "report.html").is_file()
     assert "episode" in done.stderr  # the tqdm progress bar
+    # the shipped model's held-out scores come from its record, not from text in the command
+    assert held_out_summary(embedded_model_dir()) in done.stdout
+
+
+def test_held_out_summary_reads_the_shipped_record(tmp_path):
+    record = {"trained": True, "held_out": {
+        "gui": {"episodes": 40, "success_rate": 0.125}, "tabletop": {"episodes": 40, "success_rate": 0.875},
+        "waypoint": {"episodes": 40, "success_rate": 0.5}, "android_control_low": {"rule_a_accuracy": 0.736}}}
+    (tmp_path / "embedded_model.json").write_text(json.dumps(record))
+    assert held_out_summary(tmp_path) == ("held-out (40 episodes each): GUI 12 %, tabletop 88 %, waypoint 50 %; "
+                                          "phone step accuracy 73.6 %")
+    (tmp_path / "embedded_model.json").write_text(json.dumps({"trained": True}))
+    assert held_out_summary(tmp_path) is None  # nothing measured: the demo says nothing
+    assert held_out_summary(tmp_path / "missing") is None
 
 
 def test_interactive_session_logs_each_instruction(tmp_path):
