@@ -241,17 +241,17 @@ def replace_weights_directory(staging: Path, target: Path) -> None:
 
 
 def _make_shareable(staging: Path) -> None:
-    """Give the staged directory and its files the usual modes (0755 / 0644, less the umask).
+    """Give the staged directory and its files the usual modes, 0755 and 0644.
 
     ``mkdtemp`` creates the directory private (0700) and safetensors writes its files 0600; a
     published checkpoint should read like any other directory (a model shipped in a repository,
-    a run shared with a team), not only for the user who trained it.
+    a run shared with a team), not only for the user who trained it. Fixed modes rather than
+    "0777 less the umask": Python 3.11 can read the umask only by setting it, process-wide, which
+    would race with files other threads create meanwhile.
     """
-    umask = os.umask(0)
-    os.umask(umask)
-    staging.chmod(0o755 & ~umask)
+    staging.chmod(0o755)
     for item in staging.rglob("*"):
-        item.chmod((0o755 if item.is_dir() else 0o644) & ~umask)
+        item.chmod(0o755 if item.is_dir() else 0o644)
 
 
 @torch.no_grad()

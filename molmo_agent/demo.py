@@ -106,9 +106,9 @@ def held_out_summary(path: str | os.PathLike) -> str | None:
         return None
     episodes = {scores.get("episodes") for _, scores in sims}
     count = f" ({episodes.pop()} episodes each)" if len(episodes) == 1 and None not in episodes else ""
-    text = f"held-out{count}: " + ", ".join(f"{name} {scores['success_rate']:.0%}".replace("%", " %") for name, scores in sims)
+    text = f"held-out{count}: " + ", ".join(f"{name} {100 * scores['success_rate']:.0f} %" for name, scores in sims)
     phone = held_out.get("android_control_low", {}).get("rule_a_accuracy")
-    return text + (f"; phone step accuracy {phone:.1%}".replace("%", " %") if phone is not None else "")
+    return text + (f"; phone step accuracy {100 * phone:.1f} %" if phone is not None else "")
 
 
 def resolve_model(model: str | None, cache_dir: str | os.PathLike | None = None) -> tuple[Path, bool]:
