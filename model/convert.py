@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from molmo_agent.model.checkpoint import INDEX_NAME, SINGLE_NAME, _parse_size
+from molmo_agent.model.checkpoint import INDEX_NAME, SINGLE_NAME, _parse_size, replace_weights_directory
 from molmo_agent.model.errors import CheckpointError
 
 PICKLE_INDEX = "pytorch_model.bin.index.json"
@@ -80,7 +80,7 @@ def convert_to_safetensors(source: str | os.PathLike, target: str | os.PathLike,
         for item in source.iterdir():
             if item.is_file() and item.suffix in _COPIED_SUFFIXES and item.name != PICKLE_INDEX and item.suffix != ".py":
                 shutil.copy2(item, staging / item.name)
-        os.replace(staging, target)
+        replace_weights_directory(staging, target)  # the usual file modes, then one rename
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

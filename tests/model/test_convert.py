@@ -6,6 +6,7 @@ import json
 import os
 import pickle
 import shutil
+import stat
 
 import pytest
 import torch
@@ -35,6 +36,9 @@ def test_convert_then_load_gives_the_same_weights(tmp_path):
     for (name, a), (_, b) in zip(model.state_dict().items(), reloaded.state_dict().items()):
         assert torch.equal(a, b), name
     assert reloaded.config.eos_token_id == 27  # taken from generation_config.json
+    # readable by others, like any directory (mkdtemp's staging is 0700, safetensors writes 0600)
+    assert stat.S_IMODE(converted.stat().st_mode) == 0o755
+    assert {stat.S_IMODE(f.stat().st_mode) for f in converted.iterdir()} == {0o644}
 
 
 class RunsCode:
