@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from molmo_agent.embedded import read_model_record
 from molmo_agent.errors import MolmoAgentError
 
 SIMS = ("gui", "phone", "tabletop", "waypoint")
@@ -81,10 +82,10 @@ def embedded_model_dir() -> Path:
 
 def is_trained_checkpoint(path: str | os.PathLike) -> bool:
     """True when ``path`` holds a checkpoint whose model card data says it was trained."""
-    meta = Path(path) / "embedded_model.json"
-    if not meta.is_file():
+    record = read_model_record(path)
+    if record is None:
         return (Path(path) / "config.json").is_file()
-    return bool(json.loads(meta.read_text(encoding="utf-8")).get("trained", False))
+    return bool(record.get("trained", False))
 
 
 def held_out_summary(path: str | os.PathLike) -> str | None:
@@ -94,19 +95,16 @@ def held_out_summary(path: str | os.PathLike) -> str | None:
     weights ship::
 
         >>> held_out_summary("molmo_agent/embedded")  # doctest: +SKIP
-        'held-out (50 episodes each): GUI 20 %, tabletop 82 %, waypoint 56 %; phone step accuracy 73.6 %'
+        'Held-out (50 episodes each): GUI 20 %, tabletop 82 %, waypoint 56 %; phone step accuracy 73.6 %'
     """
-    meta = Path(path) / "embedded_model.json"
-    if not meta.is_file():
-        return None
-    held_out = json.loads(meta.read_text(encoding="utf-8")).get("held_out") or {}
+    held_out = (read_model_record(path) or {}).get("held_out") or {}
     sims = [(name, held_out[key]) for name, key in (("GUI", "gui"), ("tabletop", "tabletop"), ("waypoint", "waypoint"))
             if isinstance(held_out.get(key), dict) and "success_rate" in held_out[key]]
     if not sims:
         return None
     episodes = {scores.get("episodes") for _, scores in sims}
     count = f" ({episodes.pop()} episodes each)" if len(episodes) == 1 and None not in episodes else ""
-    text = f"held-out{count}: " + ", ".join(f"{name} {100 * scores['success_rate']:.0f} %" for name, scores in sims)
+    text = f"Held-out{count}: " + ", ".join(f"{name} {100 * scores['success_rate']:.0f} %" for name, scores in sims)
     phone = held_out.get("android_control_low", {}).get("rule_a_accuracy")
     return text + (f"; phone step accuracy {100 * phone:.1f} %" if phone is not None else "")
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
-from pathlib import Path
 
+from molmo_agent.embedded import read_model_record
 from molmo_agent.errors import MolmoAgentError
 
 
@@ -60,12 +59,7 @@ def point_prompt_from_args(args: argparse.Namespace) -> str:
         return args.prompt
     model = getattr(args, "model", None)
     if model and not getattr(args, "endpoint", None):
-        record = Path(model) / "embedded_model.json"
-        if record.is_file():
-            try:
-                declared = json.loads(record.read_text()).get("point_prompt")
-            except (OSError, ValueError) as error:
-                raise MolmoAgentError(f"{record} is not readable JSON: {error}") from None
-            if isinstance(declared, str) and "{query}" in declared:
-                return declared
+        declared = (read_model_record(model) or {}).get("point_prompt")
+        if isinstance(declared, str) and "{query}" in declared:
+            return declared
     return DEFAULT_POINT_PROMPT

@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     if summary.trained and Path(summary.model).resolve() == demo.embedded_model_dir():
         scores = demo.held_out_summary(summary.model)
         print("  (the embedded model is a 2.4M-parameter model trained from scratch on a CPU; it can hardly read "
-              f"text. {scores[:1].upper() + scores[1:] + '. ' if scores else ''}A few episodes are a small sample: the held-out scores are "
+              f"text. {scores + '. ' if scores else ''}A few episodes are a small sample: the held-out scores are "
               "in docs/embedded-model.md)")
     for name, result in summary.results.items():
         extra = "" if result.step_accuracy is None else f", step accuracy {result.step_accuracy:.0%}"

@@ -10,8 +10,35 @@ records how it was trained. See docs/embedded-model.md for the model card.
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
+from typing import Any
+
+from molmo_agent.errors import MolmoAgentError
 
 EMBEDDED_DIR = Path(__file__).resolve().parent
+RECORD_NAME = "embedded_model.json"
 
-__all__ = ["EMBEDDED_DIR"]
+
+def read_model_record(directory: str | os.PathLike) -> dict[str, Any] | None:
+    """The training record ``embedded.ship`` writes beside the weights, or None where there is none.
+
+    The one reader of ``embedded_model.json`` (trained?, the point prompt, held-out scores)::
+
+        >>> read_model_record(EMBEDDED_DIR)["point_prompt"]  # doctest: +SKIP
+        '{query}'
+    """
+    path = Path(directory) / RECORD_NAME
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise MolmoAgentError(f"{path} is not readable JSON: {error}") from None
+    if not isinstance(record, dict):
+        raise MolmoAgentError(f"{path} holds {type(record).__name__}, not a JSON object")
+    return record
+
+
+__all__ = ["EMBEDDED_DIR", "RECORD_NAME", "read_model_record"]

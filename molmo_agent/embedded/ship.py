@@ -14,7 +14,7 @@ import json
 import os
 from pathlib import Path
 
-from molmo_agent.embedded import EMBEDDED_DIR
+from molmo_agent.embedded import EMBEDDED_DIR, RECORD_NAME
 from molmo_agent.trajectory import atomic_write_bytes
 
 SHIPPED = ("config.json", "generation_config.json", "preprocessor_config.json", "tokenizer.json",
@@ -55,7 +55,7 @@ def ship(checkpoint: str | os.PathLike, run_dir: str | os.PathLike | None = None
             record["last_step"] = rows[-1]["step"] if rows else 0
     if eval_dir is not None and (Path(eval_dir) / "results.json").is_file():
         record["held_out"] = json.loads((Path(eval_dir) / "results.json").read_text())
-    atomic_write_bytes(target / "embedded_model.json", (json.dumps(record, indent=1) + "\n").encode("utf-8"))
+    atomic_write_bytes(target / RECORD_NAME, (json.dumps(record, indent=1) + "\n").encode("utf-8"))
     return target
 
 

@@ -40,3 +40,13 @@ def test_unreadable_declaration_is_a_typed_error(tmp_path):
     (tmp_path / "embedded_model.json").write_text("{not json")
     with pytest.raises(MolmoAgentError, match="embedded_model.json"):
         point_prompt_from_args(_args(model=str(tmp_path)))
+
+
+def test_a_record_that_is_not_an_object_is_a_typed_error(tmp_path):
+    from molmo_agent.demo import held_out_summary, is_trained_checkpoint
+
+    (tmp_path / "embedded_model.json").write_text(json.dumps(["{query}"]))
+    for read in (lambda: point_prompt_from_args(_args(model=str(tmp_path))),
+                 lambda: is_trained_checkpoint(tmp_path), lambda: held_out_summary(tmp_path)):
+        with pytest.raises(MolmoAgentError, match="not a JSON object"):
+            read()
