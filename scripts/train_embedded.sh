@@ -16,30 +16,37 @@ stage() {  # stage CONFIG RUN_DIR
 }
 # Stages 1-4 end in checkpoints/embedded-curriculum-binding, stages 5-7 in
 # checkpoints/embedded-curriculum-mix3, stage 8 in checkpoints/embedded-curriculum-mix4 and stage 9
-# in checkpoints/embedded-curriculum-mix5, all kept in the repository (a fresh machine starts at
-# stage 10: data ~30 min on 2 cores + stage 10 ~95 min + evaluation); delete them to run those
-# stages again.
-if [ ! -f checkpoints/embedded-curriculum-mix5/config.json ]; then
-    if [ ! -f checkpoints/embedded-curriculum-mix4/config.json ]; then
-        if [ ! -f checkpoints/embedded-curriculum-mix3/config.json ]; then
-            if [ ! -f checkpoints/embedded-curriculum-binding/config.json ]; then
-                stage configs/embedded-curriculum-stage1.yaml runs/embedded-stage1     # big discs: learn to point
-                stage configs/embedded-curriculum-stage2.yaml runs/embedded-stage2     # small discs
-                stage configs/embedded-curriculum-binding.yaml runs/embedded-binding   # pick a disc by colour
-                stage configs/embedded-curriculum-binding2.yaml runs/embedded-binding2 # ... continued
-                molmo-agent train configs/embedded-curriculum-binding2.yaml \
-                    --export-checkpoint runs/embedded-binding2/checkpoints/step_001000 --output checkpoints/embedded-curriculum-binding
-            fi
-            stage configs/embedded-curriculum-mix.yaml runs/embedded-mix       # the sims mixture
-            stage configs/embedded-curriculum-mix2.yaml runs/embedded-mix2     # ... continued, more scenes
-            stage configs/embedded-curriculum-mix3.yaml runs/embedded-mix3     # ... continued, lower learning rates
-            mkdir -p checkpoints/embedded-curriculum-mix3 && cp runs/embedded-mix3/final/* checkpoints/embedded-curriculum-mix3/
-        fi
-        stage configs/embedded-curriculum-mix4.yaml runs/embedded-stage8   # fresh scenes, longer
-        mkdir -p checkpoints/embedded-curriculum-mix4 && cp runs/embedded-stage8/final/* checkpoints/embedded-curriculum-mix4/
-    fi
+# in checkpoints/embedded-curriculum-mix5, all kept in the repository: the recipe starts after the
+# newest one present (on a fresh machine, stage 10: data ~30 min on 2 cores + stage 10 ~95 min +
+# evaluation); delete them to run those stages again.
+first=1
+for kept in binding:5 mix3:8 mix4:9 mix5:10; do
+    if [ -f "checkpoints/embedded-curriculum-${kept%%:*}/config.json" ]; then first="${kept##*:}"; fi
+done
+keep() {  # keep RUN_DIR NAME: a stage's export becomes checkpoints/embedded-curriculum-NAME
+    mkdir -p "checkpoints/embedded-curriculum-$2" && cp "$1"/final/* "checkpoints/embedded-curriculum-$2/"
+}
+if [ "$first" -le 4 ]; then
+    stage configs/embedded-curriculum-stage1.yaml runs/embedded-stage1     # big discs: learn to point
+    stage configs/embedded-curriculum-stage2.yaml runs/embedded-stage2     # small discs
+    stage configs/embedded-curriculum-binding.yaml runs/embedded-binding   # pick a disc by colour
+    stage configs/embedded-curriculum-binding2.yaml runs/embedded-binding2 # ... continued
+    molmo-agent train configs/embedded-curriculum-binding2.yaml \
+        --export-checkpoint runs/embedded-binding2/checkpoints/step_001000 --output checkpoints/embedded-curriculum-binding
+fi
+if [ "$first" -le 7 ]; then
+    stage configs/embedded-curriculum-mix.yaml runs/embedded-mix       # the sims mixture
+    stage configs/embedded-curriculum-mix2.yaml runs/embedded-mix2     # ... continued, more scenes
+    stage configs/embedded-curriculum-mix3.yaml runs/embedded-mix3     # ... continued, lower learning rates
+    keep runs/embedded-mix3 mix3
+fi
+if [ "$first" -le 8 ]; then
+    stage configs/embedded-curriculum-mix4.yaml runs/embedded-stage8   # fresh scenes, longer
+    keep runs/embedded-stage8 mix4
+fi
+if [ "$first" -le 9 ]; then
     stage configs/embedded-curriculum-mix5.yaml runs/embedded-stage9   # fresh scenes again
-    mkdir -p checkpoints/embedded-curriculum-mix5 && cp runs/embedded-stage9/final/* checkpoints/embedded-curriculum-mix5/
+    keep runs/embedded-stage9 mix5
 fi
 stage configs/embedded.yaml runs/embedded-stage10                      # the same scenes, lower learning rates: the shipped model
 python -m molmo_agent.embedded.evaluate runs/embedded-stage10/final --out runs/embedded-stage10/eval --episodes 50 \
