@@ -49,6 +49,31 @@ def test_scoring_gives_full_marks_to_true_answers_under_both_rules(sims_android_
     result = evaluate_android_control(OraclePredictor(sims_android_control), sims_android_control, split=None, levels=("low",))
     assert result["low"]["steps"] > 10
     assert result["low"]["rule_a_accuracy"] == 1.0 and result["low"]["rule_b_accuracy"] == 1.0
+    by_type = result["low"]["by_action_type"]
+    assert sum(t["steps"] for t in by_type.values()) == result["low"]["steps"]
+    assert len(by_type) > 1 and all(t["rule_a_accuracy"] == 1.0 for t in by_type.values())
+
+
+def test_accuracy_is_broken_down_by_the_true_action_type(tmp_path):
+    """A model that always waits is right on every wait and wrong on everything else, and says so per type."""
+    from tests.training.android_fixtures import episode_record, write_shard
+
+    actions = [{"action_type": "wait"}, {"action_type": "navigate_back"}, {"action_type": "wait"},
+               {"action_type": "navigate_home"}]
+    record = episode_record(4, "goal", actions, ["Wait", "Back", "Wait", "Home"])
+    write_shard(tmp_path / "android_control-00000-of-00001", [record])
+
+    class AlwaysWait:
+        def answer(self, image, prompt):
+            return "Action: Wait"
+
+    result = evaluate_android_control(AlwaysWait(), tmp_path, split=None, levels=("low",))
+    assert result["low"]["rule_a_accuracy"] == 0.5
+    assert result["low"]["by_action_type"] == {
+        "navigate_back": {"steps": 1, "rule_a_accuracy": 0.0, "rule_b_accuracy": 0.0},
+        "navigate_home": {"steps": 1, "rule_a_accuracy": 0.0, "rule_b_accuracy": 0.0},
+        "wait": {"steps": 2, "rule_a_accuracy": 1.0, "rule_b_accuracy": 1.0},
+    }
 
 
 @pytest.mark.slow

@@ -18,7 +18,7 @@ screen (distance <= 140 in 0-1000 normalised coordinates); text and app names ar
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from molmo_agent.training.android_control.accessibility import UINode, smallest_element_containing
@@ -118,3 +118,18 @@ def step_accuracy(scores: list[StepScore]) -> dict[str, float]:
         "rule_a_accuracy": sum(s.rule_a for s in scores) / n if n else 0.0,
         "rule_b_accuracy": sum(s.rule_b for s in scores) / n if n else 0.0,
     }
+
+
+def accuracy_by_action_type(scores: list[StepScore], action_types: list[str]) -> dict[str, dict[str, float]]:
+    """:func:`step_accuracy` for each true action type: which kinds of step a model gets wrong.
+
+        >>> by_type = accuracy_by_action_type([StepScore(True, True), StepScore(False, True)], ["wait", "click"])
+        >>> by_type["click"]["rule_a_accuracy"], by_type["wait"]["steps"]
+        (0.0, 1)
+    """
+    if len(scores) != len(action_types):
+        raise ValueError(f"{len(scores)} scores but {len(action_types)} action types")
+    groups: dict[str, list[StepScore]] = defaultdict(list)
+    for score, action_type in zip(scores, action_types):
+        groups[action_type].append(score)
+    return {action_type: step_accuracy(group) for action_type, group in sorted(groups.items())}

@@ -110,7 +110,7 @@ def evaluate_captions(predictor, data: str | os.PathLike, limit: int | None = No
 
 def evaluate_android_control(predictor, data: str | os.PathLike, split: str | None = "test",
                              levels: tuple[str, ...] = ("low", "high"), limit: int | None = None) -> dict[str, Any]:
-    """Step accuracy under both rules, per level, with the protocol in the result."""
+    """Step accuracy under both rules, per level and per true action type, with the protocol in the result."""
     import io
 
     from molmo_agent.training.android_control import (
@@ -122,7 +122,7 @@ def evaluate_android_control(predictor, data: str | os.PathLike, split: str | No
     )
     from molmo_agent.training.android_control.accessibility import parse_forest
     from molmo_agent.training.android_control.convert import episode_steps, step_prompt
-    from molmo_agent.training.android_control.metrics import step_accuracy
+    from molmo_agent.training.android_control.metrics import accuracy_by_action_type, step_accuracy
 
     data = Path(data)
     files = sorted(str(p) for p in data.glob("*") if p.name.startswith("android_control"))
@@ -148,7 +148,8 @@ def evaluate_android_control(predictor, data: str | os.PathLike, split: str | No
             text = predictor.answer(image, step_prompt(step, level))
             nodes = parse_forest(step.accessibility_tree) if step.accessibility_tree else []
             scores.append(score_step(parse_action(text, step.screen), step.action, nodes, step.screen))
-        result[level] = step_accuracy(scores)
+        true_types = [step.action.action_type for step in usable]
+        result[level] = {**step_accuracy(scores), "by_action_type": accuracy_by_action_type(scores, true_types)}
     return result
 
 
