@@ -54,6 +54,13 @@ def test_scoring_gives_full_marks_to_true_answers_under_both_rules(sims_android_
     assert len(by_type) > 1 and all(t["rule_a_accuracy"] == 1.0 for t in by_type.values())
 
 
+class AlwaysWait:
+    """A stand-in model that answers every step with a wait."""
+
+    def answer(self, image, prompt):
+        return "Plan: x Action: Wait"
+
+
 def test_accuracy_is_broken_down_by_the_true_action_type(tmp_path):
     """A model that always waits is right on every wait and wrong on everything else, and says so per type."""
     from tests.training.android_fixtures import episode_record, write_shard
@@ -62,10 +69,6 @@ def test_accuracy_is_broken_down_by_the_true_action_type(tmp_path):
                {"action_type": "navigate_home"}]
     record = episode_record(4, "goal", actions, ["Wait", "Back", "Wait", "Home"])
     write_shard(tmp_path / "android_control-00000-of-00001", [record])
-
-    class AlwaysWait:
-        def answer(self, image, prompt):
-            return "Action: Wait"
 
     result = evaluate_android_control(AlwaysWait(), tmp_path, split=None, levels=("low",))
     assert result["low"]["rule_a_accuracy"] == 0.5
@@ -114,10 +117,6 @@ def test_undecodable_screenshot_is_counted_not_scored(tmp_path):
                             screenshots=shots)
     write_shard(tmp_path / "android_control-00000-of-00001", [record])
 
-    class Always:
-        def answer(self, image, prompt):
-            return "Plan: x Action: Wait"
-
-    result = evaluate_android_control(Always(), tmp_path, split=None, levels=("low",))
+    result = evaluate_android_control(AlwaysWait(), tmp_path, split=None, levels=("low",))
     assert result["skipped"]["undecodable screenshot"] == 1
     assert result["low"]["steps"] == 1 and result["low"]["rule_a_accuracy"] == 1.0
