@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The recipe of the embedded default model (docs/embedded-model.md): a pointing curriculum of big
-# discs, small discs, picking a disc by colour (stages 1-4), then the sims mixture (stages 5-10,
+# discs, small discs, picking a disc by colour (stages 1-4), then the sims mixture (stages 5-11,
 # the last one is configs/embedded.yaml); evaluates the result (shipping it is a separate command).
 #   bash scripts/train_embedded.sh   # data + tokenizers (once), the stages (each resumes), evaluate
 # Re-running continues: data already written is kept, a finished stage is skipped (its final/
@@ -15,12 +15,13 @@ stage() {  # stage CONFIG RUN_DIR
     molmo-agent train "$1" $resume
 }
 # Stages 1-4 end in checkpoints/embedded-curriculum-binding, stages 5-7 in
-# checkpoints/embedded-curriculum-mix3, stage 8 in checkpoints/embedded-curriculum-mix4 and stage 9
-# in checkpoints/embedded-curriculum-mix5, all kept in the repository: the recipe starts after the
-# newest one present (on a fresh machine, stage 10: data ~30 min on 2 cores + stage 10 ~95 min +
-# evaluation); delete them to run those stages again.
+# checkpoints/embedded-curriculum-mix3, stage 8 in checkpoints/embedded-curriculum-mix4, stage 9 in
+# checkpoints/embedded-curriculum-mix5 and stage 10 in checkpoints/embedded-curriculum-stage10, all
+# kept in the repository: the recipe starts after the newest one present (on a fresh machine,
+# stage 11: data ~40 min on 2 cores + stage 11 ~95 min + evaluation); delete them to run those
+# stages again.
 first=1
-for kept in binding:5 mix3:8 mix4:9 mix5:10; do
+for kept in binding:5 mix3:8 mix4:9 mix5:10 stage10:11; do
     if [ -f "checkpoints/embedded-curriculum-${kept%%:*}/config.json" ]; then first="${kept##*:}"; fi
 done
 keep() {  # keep RUN_DIR NAME: a stage's export becomes checkpoints/embedded-curriculum-NAME
@@ -48,8 +49,12 @@ if [ "$first" -le 9 ]; then
     stage configs/embedded-curriculum-mix5.yaml runs/embedded-stage9   # fresh scenes again
     keep runs/embedded-stage9 mix5
 fi
-stage configs/embedded.yaml runs/embedded-stage10                      # the same scenes, lower learning rates: the shipped model
-python -m molmo_agent.embedded.evaluate runs/embedded-stage10/final --out runs/embedded-stage10/eval --episodes 50 \
+if [ "$first" -le 10 ]; then
+    stage configs/embedded-curriculum-stage10.yaml runs/embedded-stage10  # the same scenes, lower learning rates
+    keep runs/embedded-stage10 stage10
+fi
+stage configs/embedded.yaml runs/embedded-stage11                      # fresh scenes again: the shipped model
+python -m molmo_agent.embedded.evaluate runs/embedded-stage11/final --out runs/embedded-stage11/eval --episodes 50 \
     --phone-episodes 20 --pointing-images 60
-echo "not shipped automatically: compare runs/embedded-stage10/eval/results.json with docs/embedded-model.md, then"
-echo "  python -m molmo_agent.embedded.ship runs/embedded-stage10/final --run-dir runs/embedded-stage10 --eval runs/embedded-stage10/eval --recipe scripts/train_embedded.sh"
+echo "not shipped automatically: compare runs/embedded-stage11/eval/results.json with docs/embedded-model.md, then"
+echo "  python -m molmo_agent.embedded.ship runs/embedded-stage11/final --run-dir runs/embedded-stage11 --eval runs/embedded-stage11/eval --recipe scripts/train_embedded.sh"

@@ -18,6 +18,7 @@ formats (see :mod:`molmo_agent.embedded.answers`).
 | ``tabletop-more`` / ``waypoint-more`` / ``pointing-more`` | as their base source, other seeds | (the curriculum's sims mixture: more scenes, so its longer run repeats each fewer times) |
 | ``tabletop-more2`` / ``waypoint-more2`` / ``pointing-more2`` / ``gui-more`` / ``phone-more`` | as their base source, other seeds | (stage 8: fresh scenes for its long run) |
 | ``tabletop-more3`` / ``waypoint-more3`` / ``pointing-more3`` / ``gui-more2`` / ``phone-more2`` | as their base source, other seeds | (stage 9: fresh scenes again) |
+| ``tabletop-more4`` / ``waypoint-more4`` / ``pointing-more4`` / ``gui-more3`` / ``phone-more3`` | as their base source, other seeds | (stage 11: fresh scenes again) |
 
     from molmo_agent.embedded.data import generate_training_data
     generate_training_data("data/embedded", counts={"gui": 400, "phone": 300, "tabletop": 400,
@@ -48,17 +49,21 @@ from molmo_agent.sims.splits import HELD_OUT_SEED_START
 SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing", "discs-large", "discs-medium", "discs-small",
            "discs-multi", "tabletop-more", "waypoint-more", "pointing-more",
            "tabletop-more2", "waypoint-more2", "pointing-more2", "gui-more", "phone-more",
-           "tabletop-more3", "waypoint-more3", "pointing-more3", "gui-more2", "phone-more2")
+           "tabletop-more3", "waypoint-more3", "pointing-more3", "gui-more2", "phone-more2",
+           "tabletop-more4", "waypoint-more4", "pointing-more4", "gui-more3", "phone-more3")
 # More scenes from the same generators (seed blocks 50,000-70,000 past the base source's offset), in
 # their own files so that the base files, and the tokenizer trained on their texts, stay as they
 # were. The *-more2 blocks and gui-more / phone-more came with stage 8, whose run is long enough
 # that stage 7's scenes alone would be seen 8 more times; the *-more3 blocks, gui-more2 and
-# phone-more2 came with stage 9, for the same reason.
+# phone-more2 came with stage 9 and the *-more4 blocks, gui-more3 and phone-more3 with stage 11,
+# for the same reason.
 MORE_SOURCES = {"tabletop-more": "tabletop", "waypoint-more": "waypoint", "pointing-more": "pointing",
                 "tabletop-more2": "tabletop", "waypoint-more2": "waypoint", "pointing-more2": "pointing",
                 "gui-more": "gui", "phone-more": "phone",
                 "tabletop-more3": "tabletop", "waypoint-more3": "waypoint", "pointing-more3": "pointing",
-                "gui-more2": "gui", "phone-more2": "phone"}
+                "gui-more2": "gui", "phone-more2": "phone",
+                "tabletop-more4": "tabletop", "waypoint-more4": "waypoint", "pointing-more4": "pointing",
+                "gui-more3": "gui", "phone-more3": "phone"}
 # The sources whose texts train the tokenizer (the discs add no new words).
 TOKENIZER_SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing")
 DISC_IMAGE_SIZE = 224
@@ -72,7 +77,9 @@ SEED_OFFSETS = {"gui": 0, "phone": 100_000, "tabletop": 200_000, "waypoint": 300
                 "gui-more": 50_000, "phone-more": 150_000,
                 # stage 9; tabletop stays below 290,000 (the scenes top_down_grasp's defaults were chosen on)
                 "tabletop-more3": 270_000, "waypoint-more3": 370_000, "pointing-more3": 470_000,
-                "gui-more2": 60_000, "phone-more2": 160_000}
+                "gui-more2": 60_000, "phone-more2": 160_000,
+                "tabletop-more4": 280_000, "waypoint-more4": 380_000, "pointing-more4": 480_000,  # stage 11
+                "gui-more3": 70_000, "phone-more3": 170_000}
 GUI_TASKS_PER_SCREEN = 6
 PHONE_STEPS_PER_EPISODE = 4
 

@@ -14,6 +14,7 @@ KEPT = Path(__file__).resolve().parents[2] / "checkpoints" / "embedded-curriculu
 KEPT_STAGE7 = KEPT.parent / "embedded-curriculum-mix3"
 KEPT_STAGE8 = KEPT.parent / "embedded-curriculum-mix4"
 KEPT_STAGE9 = KEPT.parent / "embedded-curriculum-mix5"
+KEPT_STAGE10 = KEPT.parent / "embedded-curriculum-stage10"
 
 
 @pytest.mark.parametrize("source", sorted(DISC_RADII))
@@ -86,8 +87,8 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     from molmo_agent.training.config import TrainConfig
 
     stages = {n: TrainConfig.from_yaml(CONFIGS / f"embedded-curriculum-{n}.yaml")
-              for n in ("stage1", "stage2", "binding", "binding2", "mix", "mix2", "mix3", "mix4", "mix5")}
-    stages["final"] = TrainConfig.from_yaml(CONFIGS / "embedded.yaml")  # stage 10: the shipped model
+              for n in ("stage1", "stage2", "binding", "binding2", "mix", "mix2", "mix3", "mix4", "mix5", "stage10")}
+    stages["final"] = TrainConfig.from_yaml(CONFIGS / "embedded.yaml")  # stage 11: the shipped model
     stage1 = stages["stage1"]
     assert stage1.model.config is not None and stage1.model.vit_position_init == "sincos"
     assert stage1.model.tokenizer.endswith("tokenizer-112")
@@ -98,11 +99,12 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     assert Path(stages["mix"].model.path) == KEPT.resolve()
     assert stages["mix2"].model.path == stages["mix"].export.dir
     assert stages["mix3"].model.path == stages["mix2"].export.dir
-    # stages 8-10 start from the exports before them, also kept in the repository
+    # stages 8-11 start from the exports before them, also kept in the repository
     assert Path(stages["mix4"].model.path) == KEPT_STAGE7.resolve()
     assert Path(stages["mix5"].model.path) == KEPT_STAGE8.resolve()
-    assert Path(stages["final"].model.path) == KEPT_STAGE9.resolve()
-    for kept in (KEPT_STAGE7, KEPT_STAGE8, KEPT_STAGE9):
+    assert Path(stages["stage10"].model.path) == KEPT_STAGE9.resolve()
+    assert Path(stages["final"].model.path) == KEPT_STAGE10.resolve()
+    for kept in (KEPT_STAGE7, KEPT_STAGE8, KEPT_STAGE9, KEPT_STAGE10):
         assert (kept / "model.safetensors").is_file(), kept
     assert {"tabletop-more", "waypoint-more", "pointing-more"} <= {d.name for d in stages["mix3"].data.datasets}
 
@@ -114,8 +116,11 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     assert added("mix4", "mix5") == {"tabletop-more3", "waypoint-more3", "pointing-more3", "gui-more2", "phone-more2"}
     assert not added("mix5", "mix4")  # stage 9 keeps every earlier source
     # stage 10 trains on stage 9's scenes again, at lower learning rates
-    assert [d.path for d in stages["final"].data.datasets] == [d.path for d in stages["mix5"].data.datasets]
-    assert stages["final"].train.lr["llm"] < stages["mix5"].train.lr["llm"]
+    assert [d.path for d in stages["stage10"].data.datasets] == [d.path for d in stages["mix5"].data.datasets]
+    assert stages["stage10"].train.lr["llm"] < stages["mix5"].train.lr["llm"]
+    # stage 11 adds fresh scenes again and keeps every earlier source
+    assert added("stage10", "final") == {"tabletop-more4", "waypoint-more4", "pointing-more4", "gui-more3", "phone-more3"}
+    assert not added("final", "stage10")
     # the next block continues from the shipped weights, on the final stage's data
     continued = TrainConfig.from_yaml(CONFIGS / "embedded-continue.yaml")
     assert Path(continued.model.path) == (CONFIGS.parent / "molmo_agent" / "embedded").resolve()
