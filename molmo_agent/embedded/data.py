@@ -51,7 +51,7 @@ SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing", "discs-large", "d
            "tabletop-more2", "waypoint-more2", "pointing-more2", "gui-more", "phone-more",
            "tabletop-more3", "waypoint-more3", "pointing-more3", "gui-more2", "phone-more2",
            "tabletop-more4", "waypoint-more4", "pointing-more4", "gui-more3", "phone-more3")
-# More scenes from the same generators (seed blocks 50,000-70,000 past the base source's offset), in
+# More scenes from the same generators (seed blocks 50,000-80,000 past the base source's offset), in
 # their own files so that the base files, and the tokenizer trained on their texts, stay as they
 # were. The *-more2 blocks and gui-more / phone-more came with stage 8, whose run is long enough
 # that stage 7's scenes alone would be seen 8 more times; the *-more3 blocks, gui-more2 and
