@@ -56,14 +56,9 @@ SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing", "discs-large", "d
 # were. The *-more2 blocks and gui-more / phone-more came with stage 8, whose run is long enough
 # that stage 7's scenes alone would be seen 8 more times; the *-more3 blocks, gui-more2 and
 # phone-more2 came with stage 9 and the *-more4 blocks, gui-more3 and phone-more3 with stage 11,
-# for the same reason.
-MORE_SOURCES = {"tabletop-more": "tabletop", "waypoint-more": "waypoint", "pointing-more": "pointing",
-                "tabletop-more2": "tabletop", "waypoint-more2": "waypoint", "pointing-more2": "pointing",
-                "gui-more": "gui", "phone-more": "phone",
-                "tabletop-more3": "tabletop", "waypoint-more3": "waypoint", "pointing-more3": "pointing",
-                "gui-more2": "gui", "phone-more2": "phone",
-                "tabletop-more4": "tabletop", "waypoint-more4": "waypoint", "pointing-more4": "pointing",
-                "gui-more3": "gui", "phone-more3": "phone"}
+# for the same reason. Each maps to its base source (the generator it shares) by its name, so a new
+# block needs entries only in SOURCES, SEED_OFFSETS and prepare.COUNTS.
+MORE_SOURCES = {source: source.split("-more")[0] for source in SOURCES if "-more" in source}
 # The sources whose texts train the tokenizer (the discs add no new words).
 TOKENIZER_SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing")
 DISC_IMAGE_SIZE = 224
