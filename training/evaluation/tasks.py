@@ -141,14 +141,14 @@ def evaluate_android_control(predictor, data: str | os.PathLike, split: str | No
             usable.append(step)
         except OSError:
             result["skipped"]["undecodable screenshot"] = result["skipped"].get("undecodable screenshot", 0) + 1
+    # what does not depend on the level is read once, not once per level
+    nodes = {id(step): parse_forest(step.accessibility_tree) if step.accessibility_tree else [] for step in usable}
+    true_types = [step.action.action_type for step in usable]
     for level in levels:
         scores = []
         for step in usable:
-            image = images[id(step)]
-            text = predictor.answer(image, step_prompt(step, level))
-            nodes = parse_forest(step.accessibility_tree) if step.accessibility_tree else []
-            scores.append(score_step(parse_action(text, step.screen), step.action, nodes, step.screen))
-        true_types = [step.action.action_type for step in usable]
+            text = predictor.answer(images[id(step)], step_prompt(step, level))
+            scores.append(score_step(parse_action(text, step.screen), step.action, nodes[id(step)], step.screen))
         result[level] = {**step_accuracy(scores), "by_action_type": accuracy_by_action_type(scores, true_types)}
     return result
 
