@@ -41,20 +41,17 @@ if [ "$first" -le 7 ]; then
     stage configs/embedded-curriculum-mix3.yaml runs/embedded-mix3     # ... continued, lower learning rates
     keep runs/embedded-mix3 mix3
 fi
-if [ "$first" -le 8 ]; then
-    stage configs/embedded-curriculum-mix4.yaml runs/embedded-stage8   # fresh scenes, longer
-    keep runs/embedded-stage8 mix4
-fi
-if [ "$first" -le 9 ]; then
-    stage configs/embedded-curriculum-mix5.yaml runs/embedded-stage9   # fresh scenes again
-    keep runs/embedded-stage9 mix5
-fi
-if [ "$first" -le 10 ]; then
-    stage configs/embedded-curriculum-stage10.yaml runs/embedded-stage10  # the same scenes, lower learning rates
-    keep runs/embedded-stage10 stage10
-fi
-stage configs/embedded.yaml runs/embedded-stage11                      # fresh scenes again: the shipped model
-python -m molmo_agent.embedded.evaluate runs/embedded-stage11/final --out runs/embedded-stage11/eval --episodes 50 \
+kept_stage() {  # kept_stage N CONFIG RUN_DIR NAME: stage N (unless a later state is kept), export kept as NAME
+    [ "$first" -le "$1" ] || return 0
+    stage "$2" "$3"
+    keep "$3" "$4"
+}
+kept_stage 8 configs/embedded-curriculum-mix4.yaml runs/embedded-stage8 mix4          # fresh scenes, longer
+kept_stage 9 configs/embedded-curriculum-mix5.yaml runs/embedded-stage9 mix5          # fresh scenes again
+kept_stage 10 configs/embedded-curriculum-stage10.yaml runs/embedded-stage10 stage10  # the same scenes, lower learning rates
+shipped=runs/embedded-stage11
+stage configs/embedded.yaml "$shipped"                                   # fresh scenes again: the shipped model
+python -m molmo_agent.embedded.evaluate "$shipped/final" --out "$shipped/eval" --episodes 50 \
     --phone-episodes 20 --pointing-images 60
-echo "not shipped automatically: compare runs/embedded-stage11/eval/results.json with docs/embedded-model.md, then"
-echo "  python -m molmo_agent.embedded.ship runs/embedded-stage11/final --run-dir runs/embedded-stage11 --eval runs/embedded-stage11/eval --recipe scripts/train_embedded.sh"
+echo "not shipped automatically: compare $shipped/eval/results.json with docs/embedded-model.md, then"
+echo "  python -m molmo_agent.embedded.ship $shipped/final --run-dir $shipped --eval $shipped/eval --recipe scripts/train_embedded.sh"
