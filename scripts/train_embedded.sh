@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The recipe of the embedded default model (docs/embedded-model.md): a pointing curriculum of big
-# discs, small discs, picking a disc by colour (stages 1-4), then the sims mixture (stages 5-11,
+# discs, small discs, picking a disc by colour (stages 1-4), then the sims mixture (stages 5-12,
 # the last one is configs/embedded.yaml); evaluates the result (shipping it is a separate command).
 #   bash scripts/train_embedded.sh   # data + tokenizers (once), the stages (each resumes), evaluate
 # Re-running continues: data already written is kept, a finished stage is skipped (its final/
@@ -16,12 +16,12 @@ stage() {  # stage CONFIG RUN_DIR
 }
 # Stages 1-4 end in checkpoints/embedded-curriculum-binding, stages 5-7 in
 # checkpoints/embedded-curriculum-mix3, stage 8 in checkpoints/embedded-curriculum-mix4, stage 9 in
-# checkpoints/embedded-curriculum-mix5 and stage 10 in checkpoints/embedded-curriculum-stage10, all
-# kept in the repository: the recipe starts after the newest one present (on a fresh machine,
-# stage 11: data ~40 min on 2 cores + stage 11 ~95 min + evaluation); delete them to run those
-# stages again.
+# checkpoints/embedded-curriculum-mix5, stage 10 in checkpoints/embedded-curriculum-stage10 and
+# stage 11 in checkpoints/embedded-curriculum-stage11, all kept in the repository: the recipe starts
+# after the newest one present (on a fresh machine, stage 12: data ~50 min on 2 cores + stage 12
+# ~80 min + evaluation); delete them to run those stages again.
 first=1
-for kept in binding:5 mix3:8 mix4:9 mix5:10 stage10:11; do
+for kept in binding:5 mix3:8 mix4:9 mix5:10 stage10:11 stage11:12; do
     if [ -f "checkpoints/embedded-curriculum-${kept%%:*}/config.json" ]; then first="${kept##*:}"; fi
 done
 keep() {  # keep RUN_DIR NAME: a stage's export becomes checkpoints/embedded-curriculum-NAME
@@ -49,7 +49,8 @@ kept_stage() {  # kept_stage N CONFIG RUN_DIR NAME: stage N (unless a later stat
 kept_stage 8 configs/embedded-curriculum-mix4.yaml runs/embedded-stage8 mix4          # fresh scenes, longer
 kept_stage 9 configs/embedded-curriculum-mix5.yaml runs/embedded-stage9 mix5          # fresh scenes again
 kept_stage 10 configs/embedded-curriculum-stage10.yaml runs/embedded-stage10 stage10  # the same scenes, lower learning rates
-shipped=runs/embedded-stage11
+kept_stage 11 configs/embedded-curriculum-stage11.yaml runs/embedded-stage11 stage11  # fresh scenes again
+shipped=runs/embedded-stage12
 stage configs/embedded.yaml "$shipped"                                   # fresh scenes again: the shipped model
 python -m molmo_agent.embedded.evaluate "$shipped/final" --out "$shipped/eval" --episodes 50 \
     --phone-episodes 20 --pointing-images 60

@@ -19,6 +19,7 @@ formats (see :mod:`molmo_agent.embedded.answers`).
 | ``tabletop-more2`` / ``waypoint-more2`` / ``pointing-more2`` / ``gui-more`` / ``phone-more`` | as their base source, other seeds | (stage 8: fresh scenes for its long run) |
 | ``tabletop-more3`` / ``waypoint-more3`` / ``pointing-more3`` / ``gui-more2`` / ``phone-more2`` | as their base source, other seeds | (stage 9: fresh scenes again) |
 | ``tabletop-more4`` / ``waypoint-more4`` / ``pointing-more4`` / ``gui-more3`` / ``phone-more3`` | as their base source, other seeds | (stage 11: fresh scenes again) |
+| ``tabletop-more5`` / ``waypoint-more5`` / ``pointing-more5`` / ``gui-more4`` / ``phone-more4`` | as their base source, other seeds | (stage 12: fresh scenes again) |
 
     from molmo_agent.embedded.data import generate_training_data
     generate_training_data("data/embedded", counts={"gui": 400, "phone": 300, "tabletop": 400,
@@ -50,13 +51,14 @@ SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing", "discs-large", "d
            "discs-multi", "tabletop-more", "waypoint-more", "pointing-more",
            "tabletop-more2", "waypoint-more2", "pointing-more2", "gui-more", "phone-more",
            "tabletop-more3", "waypoint-more3", "pointing-more3", "gui-more2", "phone-more2",
-           "tabletop-more4", "waypoint-more4", "pointing-more4", "gui-more3", "phone-more3")
-# More scenes from the same generators (seed blocks 50,000-80,000 past the base source's offset), in
+           "tabletop-more4", "waypoint-more4", "pointing-more4", "gui-more3", "phone-more3",
+           "tabletop-more5", "waypoint-more5", "pointing-more5", "gui-more4", "phone-more4")
+# More scenes from the same generators (seed blocks 10,000-90,000 past the base source's offset), in
 # their own files so that the base files, and the tokenizer trained on their texts, stay as they
 # were. The *-more2 blocks and gui-more / phone-more came with stage 8, whose run is long enough
 # that stage 7's scenes alone would be seen 8 more times; the *-more3 blocks, gui-more2 and
-# phone-more2 came with stage 9 and the *-more4 blocks, gui-more3 and phone-more3 with stage 11,
-# for the same reason. Each maps to its base source (the generator it shares) by its name, so a new
+# phone-more2 came with stage 9, the *-more4 blocks, gui-more3 and phone-more3 with stage 11 and
+# the *-more5 blocks, gui-more4 and phone-more4 with stage 12, for the same reason. Each maps to its base source (the generator it shares) by its name, so a new
 # block needs entries only in SOURCES, SEED_OFFSETS and prepare.COUNTS.
 MORE_SOURCES = {source: source.split("-more")[0] for source in SOURCES if "-more" in source}
 # The sources whose texts train the tokenizer (the discs add no new words).
@@ -74,7 +76,10 @@ SEED_OFFSETS = {"gui": 0, "phone": 100_000, "tabletop": 200_000, "waypoint": 300
                 "tabletop-more3": 270_000, "waypoint-more3": 370_000, "pointing-more3": 470_000,
                 "gui-more2": 60_000, "phone-more2": 160_000,
                 "tabletop-more4": 280_000, "waypoint-more4": 380_000, "pointing-more4": 480_000,  # stage 11
-                "gui-more3": 70_000, "phone-more3": 170_000}
+                "gui-more3": 70_000, "phone-more3": 170_000,
+                # stage 12; tabletop's 280,000-290,000 is full, so its block goes below tabletop-more
+                "tabletop-more5": 210_000, "waypoint-more5": 390_000, "pointing-more5": 490_000,
+                "gui-more4": 80_000, "phone-more4": 180_000}
 GUI_TASKS_PER_SCREEN = 6
 PHONE_STEPS_PER_EPISODE = 4
 

@@ -15,6 +15,7 @@ KEPT_STAGE7 = KEPT.parent / "embedded-curriculum-mix3"
 KEPT_STAGE8 = KEPT.parent / "embedded-curriculum-mix4"
 KEPT_STAGE9 = KEPT.parent / "embedded-curriculum-mix5"
 KEPT_STAGE10 = KEPT.parent / "embedded-curriculum-stage10"
+KEPT_STAGE11 = KEPT.parent / "embedded-curriculum-stage11"
 
 
 @pytest.mark.parametrize("source", sorted(DISC_RADII))
@@ -87,8 +88,9 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     from molmo_agent.training.config import TrainConfig
 
     stages = {n: TrainConfig.from_yaml(CONFIGS / f"embedded-curriculum-{n}.yaml")
-              for n in ("stage1", "stage2", "binding", "binding2", "mix", "mix2", "mix3", "mix4", "mix5", "stage10")}
-    stages["final"] = TrainConfig.from_yaml(CONFIGS / "embedded.yaml")  # stage 11: the shipped model
+              for n in ("stage1", "stage2", "binding", "binding2", "mix", "mix2", "mix3", "mix4", "mix5", "stage10",
+                        "stage11")}
+    stages["final"] = TrainConfig.from_yaml(CONFIGS / "embedded.yaml")  # stage 12: the shipped model
     stage1 = stages["stage1"]
     assert stage1.model.config is not None and stage1.model.vit_position_init == "sincos"
     assert stage1.model.tokenizer.endswith("tokenizer-112")
@@ -99,12 +101,13 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     assert Path(stages["mix"].model.path) == KEPT.resolve()
     assert stages["mix2"].model.path == stages["mix"].export.dir
     assert stages["mix3"].model.path == stages["mix2"].export.dir
-    # stages 8-11 start from the exports before them, also kept in the repository
+    # stages 8-12 start from the exports before them, also kept in the repository
     assert Path(stages["mix4"].model.path) == KEPT_STAGE7.resolve()
     assert Path(stages["mix5"].model.path) == KEPT_STAGE8.resolve()
     assert Path(stages["stage10"].model.path) == KEPT_STAGE9.resolve()
-    assert Path(stages["final"].model.path) == KEPT_STAGE10.resolve()
-    for kept in (KEPT_STAGE7, KEPT_STAGE8, KEPT_STAGE9, KEPT_STAGE10):
+    assert Path(stages["stage11"].model.path) == KEPT_STAGE10.resolve()
+    assert Path(stages["final"].model.path) == KEPT_STAGE11.resolve()
+    for kept in (KEPT_STAGE7, KEPT_STAGE8, KEPT_STAGE9, KEPT_STAGE10, KEPT_STAGE11):
         assert (kept / "model.safetensors").is_file(), kept
     assert {"tabletop-more", "waypoint-more", "pointing-more"} <= {d.name for d in stages["mix3"].data.datasets}
 
@@ -119,8 +122,12 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     assert [d.path for d in stages["stage10"].data.datasets] == [d.path for d in stages["mix5"].data.datasets]
     assert stages["stage10"].train.lr["llm"] < stages["mix5"].train.lr["llm"]
     # stage 11 adds fresh scenes again and keeps every earlier source
-    assert added("stage10", "final") == {"tabletop-more4", "waypoint-more4", "pointing-more4", "gui-more3", "phone-more3"}
-    assert not added("final", "stage10")
+    assert added("stage10", "stage11") == {"tabletop-more4", "waypoint-more4", "pointing-more4", "gui-more3", "phone-more3"}
+    assert not added("stage11", "stage10")
+    # stage 12 (the shipped model) adds fresh scenes again, at stage 11's rates
+    assert added("stage11", "final") == {"tabletop-more5", "waypoint-more5", "pointing-more5", "gui-more4", "phone-more4"}
+    assert not added("final", "stage11")
+    assert stages["final"].train.lr == stages["stage11"].train.lr
     # the next block continues from the shipped weights, on the final stage's data
     continued = TrainConfig.from_yaml(CONFIGS / "embedded-continue.yaml")
     assert Path(continued.model.path) == (CONFIGS.parent / "molmo_agent" / "embedded").resolve()
@@ -177,6 +184,8 @@ def test_more_sources_are_new_scenes_from_the_base_generator(tmp_path):
         assert sum(len(r) for r in seeds) == len(set().union(*seeds)), blocks
         # each block stays inside its base source's 100,000-seed block, below the held-out range
         assert all(SEED_OFFSETS[base] <= r[0] and r[-1] < SEED_OFFSETS[base] + 100_000 for r in seeds)
+    # top_down_grasp's defaults were chosen on tabletop scenes 290,000+: no training block reaches them
+    assert all(SEED_OFFSETS[b] + COUNTS[b] <= 290_000 for b in COUNTS if b.startswith("tabletop"))
     more = write_source(tmp_path, "pointing-more", 2)
     base = write_source(tmp_path, "pointing", 2, seed=SEED_OFFSETS["pointing-more"])
     more_rows = [json.loads(line) for line in more.read_text().splitlines()]
