@@ -20,10 +20,10 @@ from molmo_agent.sims.splits import HELD_OUT_SEED_START
 EPISODES = 5
 SEEDS = range(HELD_OUT_SEED_START + 900, HELD_OUT_SEED_START + 900 + EPISODES)
 # Measured on these seeds with the shipped weights (1 thread); see the module docstring.
-MEASURED_SUCCESSES = {"gui": 2, "phone": 5, "tabletop": 5, "waypoint": 3}
-MEASURED_PHONE_STEPS_CORRECT = 9  # of 11 steps
+MEASURED_SUCCESSES = {"gui": 1, "phone": 5, "tabletop": 4, "waypoint": 2}
+MEASURED_PHONE_STEPS_CORRECT = 8  # of 10 steps
 # Points on the named object / landmark (within 5 % of the image of its answer point), of 5.
-MEASURED_ON_TARGET = {"tabletop": 5, "waypoint": 5}
+MEASURED_ON_TARGET = {"tabletop": 4, "waypoint": 4}
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def test_held_out_episodes_match_the_measured_success(grounder, tmp_path):
     assert successes == MEASURED_SUCCESSES
     assert sum(results["phone"].step_correct) == MEASURED_PHONE_STEPS_CORRECT
     # the points land on their targets: far more often than a constant guess would (measured on 50
-    # held-out episodes: 6 % / 2 % on target for the first shipped weights, 88 % / 72 % for these)
+    # held-out episodes: 6 % / 2 % on target for the first shipped weights, 88 % / 74 % for these)
     for sim, expected in MEASURED_ON_TARGET.items():
         placement = point_placement(tmp_path / sim / "steps.jsonl", sim)
         assert round(placement["on_target"] * EPISODES) == expected, (sim, placement)
