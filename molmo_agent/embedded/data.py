@@ -58,8 +58,9 @@ SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing", "discs-large", "d
 # were. The *-more2 blocks and gui-more / phone-more came with stage 8, whose run is long enough
 # that stage 7's scenes alone would be seen 8 more times; the *-more3 blocks, gui-more2 and
 # phone-more2 came with stage 9, the *-more4 blocks, gui-more3 and phone-more3 with stage 11 and
-# the *-more5 blocks, gui-more4 and phone-more4 with stage 12, for the same reason. Each maps to its base source (the generator it shares) by its name, so a new
-# block needs entries only in SOURCES, SEED_OFFSETS and prepare.COUNTS.
+# the *-more5 blocks, gui-more4 and phone-more4 with stage 12, for the same reason. Each maps to
+# its base source (the generator it shares) by its name, so a new block needs entries only in
+# SOURCES, SEED_OFFSETS and prepare.COUNTS.
 MORE_SOURCES = {source: source.split("-more")[0] for source in SOURCES if "-more" in source}
 # The sources whose texts train the tokenizer (the discs add no new words).
 TOKENIZER_SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing")
