@@ -18,7 +18,7 @@ stage() {  # stage CONFIG RUN_DIR
 # checkpoints/embedded-curriculum-mix3, stage 8 in checkpoints/embedded-curriculum-mix4, stage 9 in
 # checkpoints/embedded-curriculum-mix5, stage 10 in checkpoints/embedded-curriculum-stage10 and
 # stage 11 in checkpoints/embedded-curriculum-stage11, all kept in the repository: the recipe starts
-# after the newest one present (on a fresh machine, stage 12: data ~50 min on 2 cores + stage 12
+# after the newest one present (on a fresh machine, stage 12: data ~65 min on 2 cores + stage 12
 # 40-70 min + evaluation); delete them to run those stages again.
 first=1
 for kept in binding:5 mix3:8 mix4:9 mix5:10 stage10:11 stage11:12; do

@@ -52,13 +52,16 @@ SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing", "discs-large", "d
            "tabletop-more2", "waypoint-more2", "pointing-more2", "gui-more", "phone-more",
            "tabletop-more3", "waypoint-more3", "pointing-more3", "gui-more2", "phone-more2",
            "tabletop-more4", "waypoint-more4", "pointing-more4", "gui-more3", "phone-more3",
-           "tabletop-more5", "waypoint-more5", "pointing-more5", "gui-more4", "phone-more4")
+           "tabletop-more5", "waypoint-more5", "pointing-more5", "gui-more4", "phone-more4",
+           "tabletop-more6", "waypoint-more6", "pointing-more6", "gui-more5", "phone-more5")
 # More scenes from the same generators (seed blocks 10,000-90,000 past the base source's offset), in
 # their own files so that the base files, and the tokenizer trained on their texts, stay as they
 # were. The *-more2 blocks and gui-more / phone-more came with stage 8, whose run is long enough
 # that stage 7's scenes alone would be seen 8 more times; the *-more3 blocks, gui-more2 and
-# phone-more2 came with stage 9, the *-more4 blocks, gui-more3 and phone-more3 with stage 11 and
-# the *-more5 blocks, gui-more4 and phone-more4 with stage 12, for the same reason. Each maps to
+# phone-more2 came with stage 9, the *-more4 blocks, gui-more3 and phone-more3 with stage 11,
+# the *-more5 blocks, gui-more4 and phone-more4 with stage 12, for the same reason; the *-more6
+# blocks, gui-more5 and phone-more5 are fresh scenes for the next stage (so far only the experiment
+# configs/embedded-experiment-fresh-only.yaml, not shipped, has trained on them). Each maps to
 # its base source (the generator it shares) by its name, so a new block needs entries only in
 # SOURCES, SEED_OFFSETS and prepare.COUNTS.
 MORE_SOURCES = {source: source.split("-more")[0] for source in SOURCES if "-more" in source}
@@ -80,7 +83,10 @@ SEED_OFFSETS = {"gui": 0, "phone": 100_000, "tabletop": 200_000, "waypoint": 300
                 "gui-more3": 70_000, "phone-more3": 170_000,
                 # stage 12; tabletop's 280,000-290,000 is full, so its block goes below tabletop-more
                 "tabletop-more5": 210_000, "waypoint-more5": 390_000, "pointing-more5": 490_000,
-                "gui-more4": 80_000, "phone-more4": 180_000}
+                "gui-more4": 80_000, "phone-more4": 180_000,
+                # the next stage's: free seeds above the base sources (tabletop: below 290,000)
+                "tabletop-more6": 218_000, "waypoint-more6": 302_000, "pointing-more6": 402_000,
+                "gui-more5": 84_000, "phone-more5": 182_000}
 GUI_TASKS_PER_SCREEN = 6
 PHONE_STEPS_PER_EPISODE = 4
 

@@ -132,6 +132,13 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     continued = TrainConfig.from_yaml(CONFIGS / "embedded-continue.yaml")
     assert Path(continued.model.path) == (CONFIGS.parent / "molmo_agent" / "embedded").resolve()
     assert [d.path for d in continued.data.datasets] == [d.path for d in stages["final"].data.datasets]
+    # the fresh-only experiment (not shipped) starts from the shipped weights, on unseen blocks only
+    fresh = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-fresh-only.yaml")
+    assert Path(fresh.model.path) == (CONFIGS.parent / "molmo_agent" / "embedded").resolve()
+    fresh_sources = {Path(d.path).parent.name for d in fresh.data.datasets} - {"discs-small", "discs-multi"}
+    assert fresh_sources == {"tabletop-more6", "waypoint-more6", "pointing-more6", "gui-more5", "phone-more5"}
+    assert not fresh_sources & {Path(d.path).parent.name for d in stages["final"].data.datasets}
+    assert sum(d.rate for d in fresh.data.datasets) == pytest.approx(1.0)
     sources = {Path(d.path).parent.name for n in ("stage1", "stage2", "binding") for d in stages[n].data.datasets}
     assert sources == {"discs-large", "discs-medium", "discs-small", "discs-multi"}
     # the first model's recipe is untouched: it still reproduces those weights (normal ViT positions)
