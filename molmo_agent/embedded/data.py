@@ -60,9 +60,9 @@ SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing", "discs-large", "d
 # that stage 7's scenes alone would be seen 8 more times; the *-more3 blocks, gui-more2 and
 # phone-more2 came with stage 9, the *-more4 blocks, gui-more3 and phone-more3 with stage 11,
 # the *-more5 blocks, gui-more4 and phone-more4 with stage 12, for the same reason; the *-more6
-# blocks, gui-more5 and phone-more5 are fresh scenes for the next stage (so far only the experiment
-# configs/embedded-experiment-fresh-only.yaml, not shipped, has trained on them). Each maps to
-# its base source (the generator it shares) by its name, so a new block needs entries only in
+# blocks, gui-more5 and phone-more5 are fresh scenes for a stage 13 (so far only the experiments
+# configs/embedded-experiment-fresh-only.yaml and -stage13.yaml, not shipped, train on them). Each
+# maps to its base source (the generator it shares) by its name, so a new block needs entries only in
 # SOURCES, SEED_OFFSETS and prepare.COUNTS.
 MORE_SOURCES = {source: source.split("-more")[0] for source in SOURCES if "-more" in source}
 # The sources whose texts train the tokenizer (the discs add no new words).

@@ -139,6 +139,12 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     assert fresh_sources == {"tabletop-more6", "waypoint-more6", "pointing-more6", "gui-more5", "phone-more5"}
     assert not fresh_sources & {Path(d.path).parent.name for d in stages["final"].data.datasets}
     assert sum(d.rate for d in fresh.data.datasets) == pytest.approx(1.0)
+    # the whole-mixture experiment (not shipped): the shipped mixture plus exactly those blocks
+    whole = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-stage13.yaml")
+    assert Path(whole.model.path) == (CONFIGS.parent / "molmo_agent" / "embedded").resolve()
+    stages["whole"] = whole
+    assert added("final", "whole") == fresh_sources and not added("whole", "final")
+    assert whole.train.lr == stages["final"].train.lr
     sources = {Path(d.path).parent.name for n in ("stage1", "stage2", "binding") for d in stages[n].data.datasets}
     assert sources == {"discs-large", "discs-medium", "discs-small", "discs-multi"}
     # the first model's recipe is untouched: it still reproduces those weights (normal ViT positions)
