@@ -16,6 +16,7 @@ KEPT_STAGE8 = KEPT.parent / "embedded-curriculum-mix4"
 KEPT_STAGE9 = KEPT.parent / "embedded-curriculum-mix5"
 KEPT_STAGE10 = KEPT.parent / "embedded-curriculum-stage10"
 KEPT_STAGE11 = KEPT.parent / "embedded-curriculum-stage11"
+SHIPPED = (CONFIGS.parent / "molmo_agent" / "embedded").resolve()
 
 
 @pytest.mark.parametrize("source", sorted(DISC_RADII))
@@ -130,18 +131,18 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     assert stages["final"].train.lr == stages["stage11"].train.lr
     # the next block continues from the shipped weights, on the final stage's data
     continued = TrainConfig.from_yaml(CONFIGS / "embedded-continue.yaml")
-    assert Path(continued.model.path) == (CONFIGS.parent / "molmo_agent" / "embedded").resolve()
+    assert Path(continued.model.path) == SHIPPED
     assert [d.path for d in continued.data.datasets] == [d.path for d in stages["final"].data.datasets]
     # the fresh-only experiment (not shipped) starts from the shipped weights, on unseen blocks only
     fresh = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-fresh-only.yaml")
-    assert Path(fresh.model.path) == (CONFIGS.parent / "molmo_agent" / "embedded").resolve()
+    assert Path(fresh.model.path) == SHIPPED
     fresh_sources = {Path(d.path).parent.name for d in fresh.data.datasets} - {"discs-small", "discs-multi"}
     assert fresh_sources == {"tabletop-more6", "waypoint-more6", "pointing-more6", "gui-more5", "phone-more5"}
     assert not fresh_sources & {Path(d.path).parent.name for d in stages["final"].data.datasets}
     assert sum(d.rate for d in fresh.data.datasets) == pytest.approx(1.0)
     # the whole-mixture experiment (not shipped): the shipped mixture plus exactly those blocks
     whole = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-stage13.yaml")
-    assert Path(whole.model.path) == (CONFIGS.parent / "molmo_agent" / "embedded").resolve()
+    assert Path(whole.model.path) == SHIPPED
     stages["whole"] = whole
     assert added("final", "whole") == fresh_sources and not added("whole", "final")
     assert whole.train.lr == stages["final"].train.lr
