@@ -2,6 +2,17 @@
 
     >>> config = TrainConfig.from_yaml("configs/train/tiny_cpu_sims.yaml")
     >>> config.train.global_batch_size
+
+A config may start from another one with ``base: <file>`` (relative to its own folder) and give
+only what differs: mappings are merged key by key, lists and values replace the base's (a file that
+sets its own ``run_dir`` exports to ``<run_dir>/final`` unless it names ``export.dir``). Paths in
+the base stay relative to the base's folder, those in the file to the file's::
+
+    # configs/embedded-continue.yaml
+    base: embedded.yaml
+    run_dir: ../runs/embedded-continue
+    model: {path: ../molmo_agent/embedded}
+    train: {steps: 8000}
 """
 
 from __future__ import annotations
@@ -109,13 +120,8 @@ class TrainConfig:
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike) -> TrainConfig:
-        try:
-            values = yaml.safe_load(Path(path).read_text())
-        except (OSError, yaml.YAMLError) as error:
-            raise TrainConfigError(f"cannot read training config {path}: {error}") from error
-        if not isinstance(values, dict):
-            raise TrainConfigError(f"{path}: expected a mapping at the top level")
-        return cls.from_dict(values, base_dir=Path(path).resolve().parent)
+        path = Path(path).resolve()
+        return cls.from_dict(_read_with_bases(path, ()), base_dir=path.parent)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -161,6 +167,47 @@ class TrainConfig:
             problems.append("train.checkpoint_format must be full or sharded")
         if problems:
             raise TrainConfigError("; ".join(problems))
+
+
+def _read_mapping(path: Path) -> dict[str, Any]:
+    try:
+        values = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise TrainConfigError(f"cannot read training config {path}: {error}") from error
+    if not isinstance(values, dict):
+        raise TrainConfigError(f"{path}: expected a mapping at the top level")
+    return values
+
+
+def _read_with_bases(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+    """The file's values merged over its ``base`` chain; the base's relative paths made absolute."""
+    if path in chain:
+        raise TrainConfigError(f"config bases form a loop: {' -> '.join(str(p) for p in (*chain, path))}")
+    values = _read_mapping(path)
+    base = values.pop("base", None)
+    if base is None:
+        return values
+    if not isinstance(base, str) or not base:
+        raise TrainConfigError(f"{path}: 'base' must be a file name, got {base!r}")
+    base_path = (path.parent / base).resolve()
+    # Through the dataclasses, so the base's paths are resolved against its own folder (absolute
+    # paths are left alone when this file's relative ones are resolved later) and its keys checked.
+    base_config = TrainConfig.from_dict(_read_with_bases(base_path, (*chain, path)), base_dir=base_path.parent)
+    inherited = base_config.to_dict()
+    if "run_dir" in values and "dir" not in (values.get("export") or {}):
+        # a run of its own exports into its own run_dir, never over the base run's final weights
+        inherited["export"]["dir"] = None
+    return _merge(inherited, values)
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def _build(cls: type, values: Any, where: str) -> Any:

@@ -41,6 +41,44 @@ def test_unknown_keys_and_impossible_values_are_errors(tmp_path):
         TrainConfig.from_yaml(tmp_path / "bad.yaml")
 
 
+
+def test_a_config_on_a_base_gives_only_what_differs(tmp_path):
+    (tmp_path / "stages").mkdir()
+    (tmp_path / "stages" / "base.yaml").write_text(
+        "run_dir: ../runs/base\nmodel: {path: ../ckpt, max_crops: 1}\n"
+        "data: {datasets: [{type: conversations, path: ../data/a.jsonl}]}\n"
+        "train: {steps: 100, lr: {vit: 1.0e-4, connector: 1.0e-4, llm: 3.0e-4}}\nexport: {dir: ../runs/base/final}\n")
+    (tmp_path / "next.yaml").write_text("base: stages/base.yaml\nrun_dir: runs/next\ntrain: {steps: 7, lr: {llm: 5.0e-4}}\n")
+    config = TrainConfig.from_yaml(tmp_path / "next.yaml")
+    # the base's relative paths are relative to the base's folder, the file's to the file's
+    assert Path(config.model.path) == (tmp_path / "ckpt").resolve()
+    assert [Path(d.path) for d in config.data.datasets] == [(tmp_path / "data" / "a.jsonl").resolve()]
+    assert Path(config.run_dir) == (tmp_path / "runs" / "next").resolve()
+    # mappings merge key by key; values replace; the base's own settings carry over
+    assert config.train.steps == 7 and config.model.max_crops == 1
+    assert config.train.lr == {"vit": 1e-4, "connector": 1e-4, "llm": 5e-4}
+    # a run of its own never exports over the base run's weights
+    assert config.export.dir is None
+    (tmp_path / "same-export.yaml").write_text("base: stages/base.yaml\ntrain: {steps: 3}\n")
+    assert Path(TrainConfig.from_yaml(tmp_path / "same-export.yaml").export.dir) == (tmp_path / "runs/base/final").resolve()
+
+
+def test_config_bases_that_loop_or_do_not_exist_are_errors(tmp_path):
+    (tmp_path / "a.yaml").write_text("base: b.yaml\nrun_dir: r\n")
+    (tmp_path / "b.yaml").write_text("base: a.yaml\n")
+    with pytest.raises(TrainConfigError, match="loop"):
+        TrainConfig.from_yaml(tmp_path / "a.yaml")
+    (tmp_path / "c.yaml").write_text("base: missing.yaml\n")
+    with pytest.raises(TrainConfigError, match="missing.yaml"):
+        TrainConfig.from_yaml(tmp_path / "c.yaml")
+    (tmp_path / "d.yaml").write_text("base: [a.yaml]\n")
+    with pytest.raises(TrainConfigError, match="file name"):
+        TrainConfig.from_yaml(tmp_path / "d.yaml")
+    (tmp_path / "e.yaml").write_text("base: a.yaml\ntrian: {}\n")  # the merged keys are still checked
+    (tmp_path / "a.yaml").write_text("run_dir: r\nmodel: {path: m}\ndata: {datasets: [{type: conversations, path: x}]}\n")
+    with pytest.raises(TrainConfigError, match="unknown key"):
+        TrainConfig.from_yaml(tmp_path / "e.yaml")
+
 def test_tokenizer_files_round_trip_and_image_tokens_follow_the_base_vocabulary(tmp_path):
     from transformers import PreTrainedTokenizerFast
 
