@@ -26,11 +26,13 @@ import argparse
 import os
 import re
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
 import torch
 
+from molmo_agent.model.errors import MolmoError
 from molmo_agent.training.errors import TrainConfigError
 
 BLOCK_KEY = re.compile(r"^model\.transformer\.blocks\.(\d+)\.(.+)$")
@@ -118,7 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("output", help="directory to write the grown checkpoint to (replaced if it exists)")
     parser.add_argument("--copies", type=int, default=2, help="decoder depth multiplier (default 2)")
     args = parser.parse_args(argv)
-    path = grow_decoder_depth(args.source, args.output, copies=args.copies)
+    try:
+        path = grow_decoder_depth(args.source, args.output, copies=args.copies)
+    except MolmoError as error:  # a missing or unreadable checkpoint, a bad --copies: say it in one line
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print(f"wrote {path} ({args.copies}x decoder depth)")
     return 0
 

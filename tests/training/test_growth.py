@@ -96,3 +96,7 @@ def test_command_line_writes_the_grown_checkpoint(tmp_path, capsys):
     assert main([str(SHIPPED), str(tmp_path / "x3"), "--copies", "3"]) == 0
     assert MolmoConfig.from_pretrained(tmp_path / "x3").num_hidden_layers == 12
     assert "3x decoder depth" in capsys.readouterr().out
+    # a missing checkpoint is one line on stderr and exit status 2, not a traceback
+    assert main([str(tmp_path / "missing"), str(tmp_path / "out")]) == 2
+    assert "not a local checkpoint directory" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
