@@ -70,7 +70,7 @@ def grow_decoder_depth(source: str | os.PathLike, output: str | os.PathLike, cop
     ``copies`` x the decoder blocks and the same vision backbone, connector and embeddings.
     """
     from molmo_agent.model import MolmoForCausalLM
-    from molmo_agent.model.checkpoint import save_checkpoint
+    from molmo_agent.model.checkpoint import replace_weights_directory, save_checkpoint
 
     if not isinstance(copies, int) or copies < 2:
         raise TrainConfigError(f"copies must be an int >= 2 (1 would change nothing), got {copies!r}")
@@ -85,12 +85,13 @@ def grow_decoder_depth(source: str | os.PathLike, output: str | os.PathLike, cop
     grown = MolmoForCausalLM(config)
     missing, unexpected = grown.load_state_dict(state, strict=False)
     # rotary caches and the like are buffers rebuilt from the config; every weight must be covered
-    missing_weights = [name for name in missing if name in dict(grown.named_parameters())]
+    parameters = {name for name, _ in grown.named_parameters()}
+    missing_weights = [name for name in missing if name in parameters]
     if missing_weights or unexpected:
         raise TrainConfigError(f"grown model does not match its state: missing {missing_weights[:5]}, "
                                   f"unexpected {unexpected[:5]}")
-    # Side files go into a staging directory first; save_checkpoint keeps them when it renames its
-    # own staging over this one, and the finished directory replaces ``output`` in one rename.
+    # Side files and weights go into a staging directory, which then replaces ``output`` through the
+    # same last step as every checkpoint writer (save_checkpoint, convert, the trainer's export).
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
     try:
@@ -98,12 +99,7 @@ def grow_decoder_depth(source: str | os.PathLike, output: str | os.PathLike, cop
             if (source / name).is_file():
                 shutil.copy2(source / name, staging / name)
         save_checkpoint(grown, staging)
-        backup = output.with_name(f".{output.name}.old")
-        shutil.rmtree(backup, ignore_errors=True)
-        if output.exists():
-            os.replace(output, backup)
-        os.replace(staging, output)
-        shutil.rmtree(backup, ignore_errors=True)
+        replace_weights_directory(staging, output)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -117,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
                     "output projections are zero, so the grown model computes the same logits; train it "
                     "from there (model.path in a training config).")
     parser.add_argument("source", help="checkpoint directory (official Molmo format)")
-    parser.add_argument("output", help="directory to write the grown checkpoint to (replaced if it exists)")
+    parser.add_argument("output", help="directory to write the grown checkpoint to (its weights, config and "
+                                       "tokenizer files are replaced if it exists)")
     parser.add_argument("--copies", type=int, default=2, help="decoder depth multiplier (default 2)")
     args = parser.parse_args(argv)
     try:

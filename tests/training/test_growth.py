@@ -30,13 +30,20 @@ def _inputs(directory: Path):
     return processor(images=[observation["image"]], text=observation["instruction"])
 
 
-def _logits(directory: Path, inputs) -> torch.Tensor:
+def _load(directory: Path):
     from molmo_agent.model import MolmoForCausalLM
 
-    model = MolmoForCausalLM.from_pretrained(str(directory), dtype=torch.float32).eval()
+    return MolmoForCausalLM.from_pretrained(str(directory), dtype=torch.float32)
+
+
+def _forward(model, inputs) -> torch.Tensor:
+    return model(inputs["input_ids"], images=inputs["images"], image_masks=inputs["image_masks"],
+                 image_input_idx=inputs["image_input_idx"]).logits[0]
+
+
+def _logits(directory: Path, inputs) -> torch.Tensor:
     with torch.no_grad():
-        return model(inputs["input_ids"], images=inputs["images"], image_masks=inputs["image_masks"],
-                     image_input_idx=inputs["image_input_idx"]).logits[0]
+        return _forward(_load(directory).eval(), inputs)
 
 
 def test_grown_checkpoint_has_twice_the_blocks_and_the_same_logits(grown):
@@ -70,13 +77,8 @@ def test_copies_start_from_the_trained_block_with_zero_outputs(grown):
 
 def test_the_zeroed_copies_receive_gradients(grown):
     """Training can move the copies: their output projections get a non-zero gradient at step 0."""
-    from molmo_agent.model import MolmoForCausalLM
-
-    model = MolmoForCausalLM.from_pretrained(str(grown), dtype=torch.float32)
-    inputs = _inputs(grown)
-    logits = model(inputs["input_ids"], images=inputs["images"], image_masks=inputs["image_masks"],
-                   image_input_idx=inputs["image_input_idx"]).logits
-    logits.logsumexp(-1).mean().backward()
+    model = _load(grown)
+    _forward(model, _inputs(grown)).logsumexp(-1).mean().backward()
     copy = model.model.transformer.blocks[1]
     assert copy.ff_out.weight.grad.abs().sum() > 0
     assert copy.attn_out.weight.grad.abs().sum() > 0
