@@ -54,6 +54,50 @@ def write_pointing_eval(out_dir: str | os.PathLike, n: int, seed: int = POINTING
     return path
 
 
+def proportion_interval(successes: int, trials: int, confidence: float = 0.95) -> list[float] | None:
+    """Wilson score interval of a success rate (scipy's ``binomtest``), or None without trials.
+
+    Fifty episodes leave a wide interval (44/50 = 88 %: 76-94 %), so every rate in ``results.json``
+    carries one, and the model card compares models and targets by it::
+
+        >>> [round(v, 3) for v in proportion_interval(44, 50)]
+        [0.762, 0.944]
+    """
+    from scipy.stats import binomtest
+
+    if trials <= 0:
+        return None
+    interval = binomtest(int(successes), int(trials)).proportion_ci(confidence_level=confidence, method="wilson")
+    return [float(interval.low), float(interval.high)]
+
+
+def _rate_interval(rate: float | None, trials: int) -> list[float] | None:
+    """:func:`proportion_interval` of a rate measured on ``trials`` (the count is rate x trials, rounded)."""
+    return None if rate is None else proportion_interval(round(rate * trials), trials)
+
+
+def mean_interval(values: list[float], confidence: float = 0.95) -> list[float] | None:
+    """Bootstrap interval (percentile, 2,000 resamples, fixed seed) of a mean such as pointing F1,
+    which is the mean of per-question F1 scores; None with fewer than two values."""
+    import numpy as np
+    from scipy.stats import bootstrap
+
+    if len(values) < 2:
+        return None
+    if min(values) == max(values):  # bootstrap's interval is degenerate (and scipy warns)
+        return [float(values[0]), float(values[0])]
+    interval = bootstrap((np.asarray(values, dtype=float),), np.mean, confidence_level=confidence,
+                         n_resamples=2000, method="percentile", random_state=0).confidence_interval
+    return [float(interval.low), float(interval.high)]
+
+
+def _pointing_summary(result: dict[str, Any]) -> dict[str, Any]:
+    """Precision, recall, F1, the number of questions and F1's 95 % interval of an ``evaluate_pointing`` result."""
+    summary = {k: result[k] for k in ("precision", "recall", "f1") if k in result}
+    f1s = [example["f1"] for example in result.get("examples", [])]
+    return {**summary, "questions": len(f1s), "f1_interval_95": mean_interval(f1s)}
+
+
 SCENE_EVAL_SEED = HELD_OUT_SEED_START + 2_000  # held-out tabletop/floor scenes for the pointing set
 ON_TARGET_PERCENT = 5.0  # a point within 5 % of the image of the target's answer point counts as on target
 
@@ -167,9 +211,10 @@ def android_control_steps(predictor, out_dir: str | os.PathLike, episodes: int) 
 
 
 def evaluate_checkpoint(model_dir: str | os.PathLike, out_dir: str | os.PathLike, episodes: int = 50,
-                        phone_episodes: int | None = None, pointing_images: int = 60,
+                        phone_episodes: int | None = None, pointing_images: int = 60, scene_images: int = 30,
                         show_progress: bool = True) -> dict[str, Any]:
-    """Every held-out number for ``model_dir``; also written to ``out_dir/results.json``."""
+    """Every held-out number for ``model_dir``, each rate with its 95 % interval; also written to
+    ``out_dir/results.json``. ``scene_images`` tabletop and as many floor scenes make the scene pointing set."""
     from molmo_agent.demo import make_grounder, run_sim
     from molmo_agent.training.evaluation import tasks
     from molmo_agent.training.evaluation.inference import Predictor
@@ -182,9 +227,12 @@ def evaluate_checkpoint(model_dir: str | os.PathLike, out_dir: str | os.PathLike
         n = phone_episodes if sim == "phone" and phone_episodes else episodes
         seeds = range(HELD_OUT_SEED_START, HELD_OUT_SEED_START + n)
         result = run_sim(sim, grounder, seeds, out / "sims")
-        results[sim] = {"episodes": n, "success_rate": result.success_rate}
+        results[sim] = {"episodes": n, "success_rate": result.success_rate,
+                        "interval_95": proportion_interval(sum(result.successes), n)}
         if sim == "phone":
-            results["phone_step"] = {"steps": len(result.step_correct), "accuracy": result.step_accuracy}
+            results["phone_step"] = {"steps": len(result.step_correct), "accuracy": result.step_accuracy,
+                                     "interval_95": proportion_interval(sum(result.step_correct),
+                                                                        len(result.step_correct))}
         if sim in ("tabletop", "waypoint"):
             results[sim]["points"] = point_placement(out / "sims" / sim / "steps.jsonl", sim)
         if show_progress:
@@ -192,14 +240,20 @@ def evaluate_checkpoint(model_dir: str | os.PathLike, out_dir: str | os.PathLike
     data = write_pointing_eval(out / "pointing-data", pointing_images)
     predictor = Predictor.from_pretrained(model_dir, max_new_tokens=96)
     results["android_control_low"] = android_control_steps(predictor, out, episodes)
+    steps = results["android_control_low"]["steps"]
+    for rule in ("rule_a", "rule_b"):
+        results["android_control_low"][f"{rule}_interval_95"] = _rate_interval(
+            results["android_control_low"][f"{rule}_accuracy"], steps)
     if show_progress:
         print(f"phone, AndroidControl low-level steps (teacher-forced): {results['android_control_low']}")
     pointing = tasks.evaluate_pointing(predictor, data.parent)
     counting = tasks.evaluate_counting(predictor, data.parent)
-    results["pointing_f1"] = {k: pointing[k] for k in ("precision", "recall", "f1") if k in pointing}
-    scenes = tasks.evaluate_pointing(predictor, write_scene_pointing_eval(out / "scene-pointing-data", 30).parent)
-    results["scene_pointing_f1"] = {k: scenes[k] for k in ("precision", "recall", "f1") if k in scenes}
-    results["counting"] = {"accuracy": counting["accuracy"], "count": counting["count"]}
+    results["pointing_f1"] = _pointing_summary(pointing)
+    scenes = tasks.evaluate_pointing(predictor, write_scene_pointing_eval(out / "scene-pointing-data",
+                                                                          scene_images).parent)
+    results["scene_pointing_f1"] = _pointing_summary(scenes)
+    results["counting"] = {"accuracy": counting["accuracy"], "count": counting["count"],
+                           "interval_95": _rate_interval(counting["accuracy"], counting["count"])}
     results["targets"] = TARGETS
     atomic_write_bytes(out / "results.json", json.dumps(results, indent=1).encode("utf-8"))
     return results
@@ -217,18 +271,26 @@ def headline(results: dict[str, Any]) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="held-out sims evaluation of a checkpoint")
-    parser.add_argument("model_dir")
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--episodes", type=int, default=50)
-    parser.add_argument("--phone-episodes", type=int, default=None)
-    parser.add_argument("--pointing-images", type=int, default=60)
-    parser.add_argument("--threads", type=int, default=1)
+    parser = argparse.ArgumentParser(
+        description="held-out sims evaluation of a checkpoint (seeds from 1,000,000; every rate with its 95 %% "
+                    "interval in OUT/results.json)")
+    parser.add_argument("model_dir", help="an official-format checkpoint directory, e.g. molmo_agent/embedded")
+    parser.add_argument("--out", required=True, help="directory for results.json, the episode logs and the eval data")
+    parser.add_argument("--episodes", type=int, default=50,
+                        help="GUI, tabletop and waypoint episodes, and AndroidControl test episodes (default 50)")
+    parser.add_argument("--phone-episodes", type=int, default=None,
+                        help="phone rollout episodes (default: --episodes)")
+    parser.add_argument("--pointing-images", type=int, default=60,
+                        help="shape/GUI scenes for pointing F1 and counting (default 60)")
+    parser.add_argument("--scene-images", type=int, default=30,
+                        help="tabletop scenes and as many floor scenes for scene pointing F1 (default 30)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)
-    results = evaluate_checkpoint(args.model_dir, args.out, args.episodes, args.phone_episodes, args.pointing_images)
+    results = evaluate_checkpoint(args.model_dir, args.out, args.episodes, args.phone_episodes, args.pointing_images,
+                                  args.scene_images)
     print(json.dumps(headline(results), indent=1))
     return 0
 

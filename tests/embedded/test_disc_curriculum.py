@@ -148,14 +148,18 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     assert whole.train.lr == stages["final"].train.lr
     # the depth experiment (not shipped): the fresh-only data and rates, from the grown weights,
     # beside a control that differs only in starting from the shipped 4-block weights
+    # (and the crop experiment: the same control, from the weights with 224 px crops)
     deeper = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-deeper.yaml")
     control = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-deeper-control.yaml")
+    crops = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-crops224.yaml")
     assert Path(deeper.model.path).name == "embedded-deeper-init" and Path(control.model.path) == SHIPPED
-    for run in (deeper, control):
+    assert Path(crops.model.path).name == "embedded-224-init"
+    for run in (deeper, control, crops):
         assert [d.path for d in run.data.datasets] == [d.path for d in fresh.data.datasets]
         assert run.train.lr == fresh.train.lr and run.export.dir is None
-    assert deeper.train == control.train
-    assert len({deeper.run_dir, control.run_dir, fresh.run_dir}) == 3
+        assert run.train == control.train and run.data == control.data
+        assert run.model.max_crops == control.model.max_crops
+    assert len({deeper.run_dir, control.run_dir, crops.run_dir, fresh.run_dir}) == 4
     sources = {Path(d.path).parent.name for n in ("stage1", "stage2", "binding") for d in stages[n].data.datasets}
     assert sources == {"discs-large", "discs-medium", "discs-small", "discs-multi"}
     # the first model's recipe is untouched: it still reproduces those weights (normal ViT positions)

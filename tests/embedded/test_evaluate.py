@@ -109,3 +109,29 @@ def test_scene_pointing_set_asks_for_each_scenes_target(tmp_path):
             assert labels[ys[nearest], xs[nearest]] == info["target_index"] + 1
     finally:
         env.close()
+
+
+def test_success_rates_carry_their_wilson_interval():
+    """Wilson's 95 % interval, checked against values worked out from the formula by hand."""
+    from molmo_agent.embedded.evaluate import proportion_interval
+
+    low, high = proportion_interval(44, 50)  # p = 0.88: centre 0.8529, half-width 0.0909
+    assert low == pytest.approx(0.7620, abs=5e-4) and high == pytest.approx(0.9438, abs=5e-4)
+    low, high = proportion_interval(0, 50)  # no successes: from 0 to z^2 / (n + z^2)
+    assert low == 0.0 and high == pytest.approx(1.96 ** 2 / (50 + 1.96 ** 2), abs=5e-4)
+    # four times the episodes, half the width
+    wide, narrow = proportion_interval(30, 50), proportion_interval(120, 200)
+    assert (narrow[1] - narrow[0]) == pytest.approx((wide[1] - wide[0]) / 2, rel=0.05)
+    assert proportion_interval(0, 0) is None
+
+
+def test_pointing_f1_interval_brackets_the_mean_and_narrows_with_questions():
+    from molmo_agent.embedded.evaluate import mean_interval
+
+    few = [1.0, 0.0, 0.5, 1.0, 0.0, 1.0, 0.5, 0.0, 1.0, 1.0]
+    low, high = mean_interval(few)
+    assert 0.0 < low < sum(few) / len(few) < high < 1.0
+    many_low, many_high = mean_interval(few * 10)
+    assert low < many_low < many_high < high
+    assert mean_interval([0.5, 0.5, 0.5]) == [0.5, 0.5]
+    assert mean_interval([1.0]) is None
