@@ -5,6 +5,11 @@
 Copies the official-format files (config.json, safetensors + index, tokenizer files,
 preprocessor_config.json, generation_config.json) and writes ``embedded_model.json``: trained = true,
 the steps and final loss from the run, and the held-out results when given.
+
+    python -m molmo_agent.embedded.ship --record-eval runs/eval-shipped
+
+re-records only the held-out results, from an evaluation of the weights already shipped (a larger
+sample, a new protocol); the weights and the rest of the record stay.
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 
-from molmo_agent.embedded import EMBEDDED_DIR, RECORD_NAME
+from molmo_agent.embedded import EMBEDDED_DIR, RECORD_NAME, read_model_record
 from molmo_agent.trajectory import atomic_write_bytes
 
 SHIPPED = ("config.json", "generation_config.json", "preprocessor_config.json", "tokenizer.json",
@@ -59,14 +65,50 @@ def ship(checkpoint: str | os.PathLike, run_dir: str | os.PathLike | None = None
     return target
 
 
+def record_held_out(eval_dir: str | os.PathLike, target: str | os.PathLike = EMBEDDED_DIR) -> Path:
+    """Replace the held-out results in ``target``'s record by ``eval_dir/results.json``, which must be
+    an evaluation of ``target`` itself (its ``model`` field); the rest of the record is kept.
+
+        record_held_out("runs/eval-shipped-200")   # after evaluating molmo_agent/embedded on 200 episodes
+    """
+    target, results_path = Path(target), Path(eval_dir) / "results.json"
+    record = read_model_record(target)
+    if record is None:
+        raise FileNotFoundError(f"{target} has no {RECORD_NAME}: ship a checkpoint there first")
+    if not results_path.is_file():
+        raise FileNotFoundError(f"{results_path} does not exist: run molmo_agent.embedded.evaluate first")
+    results = json.loads(results_path.read_text(encoding="utf-8"))
+    evaluated = Path(str(results.get("model", "")))
+    if not evaluated.is_dir() or evaluated.resolve() != target.resolve():
+        raise ValueError(f"{results_path} evaluates {str(evaluated)!r}, not the shipped {target}: "
+                         "its numbers would describe other weights")
+    record["held_out"] = results
+    atomic_write_bytes(target / RECORD_NAME, (json.dumps(record, indent=1) + "\n").encode("utf-8"))
+    return target / RECORD_NAME
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("checkpoint")
+    parser.add_argument("checkpoint", nargs="?", help="the trained checkpoint to ship (official format)")
     parser.add_argument("--run-dir", default=None)
     parser.add_argument("--eval", default=None, help="directory with results.json from molmo_agent.embedded.evaluate")
     parser.add_argument("--recipe", default=None,
                         help="how the checkpoint was made, recorded as is (e.g. the script that ran its stages)")
+    parser.add_argument("--record-eval", default=None, metavar="EVAL_DIR",
+                        help="ship nothing: replace the shipped record's held-out results by EVAL_DIR/results.json, "
+                             "an evaluation of molmo_agent/embedded itself")
     args = parser.parse_args(argv)
+    if args.record_eval is not None:
+        if args.checkpoint or args.run_dir or args.eval or args.recipe:
+            parser.error("--record-eval ships nothing: give it alone")
+        try:
+            print(f"recorded {record_held_out(args.record_eval)}")
+        except (OSError, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        return 0
+    if args.checkpoint is None:
+        parser.error("give the checkpoint to ship (or --record-eval EVAL_DIR)")
     print(f"shipped into {ship(args.checkpoint, args.run_dir, args.eval, recipe=args.recipe)}")
     return 0
 

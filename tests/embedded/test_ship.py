@@ -44,3 +44,30 @@ def test_ship_refuses_a_directory_without_weights(tmp_path):
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(FileNotFoundError, match="official-format"):
         ship(tmp_path, target=tmp_path / "out")
+
+
+def test_record_eval_replaces_only_the_held_out_results_of_the_shipped_weights(tmp_path, capsys):
+    from molmo_agent.embedded.ship import main, record_held_out
+
+    target = tmp_path / "embedded"
+    ship(KEPT, target=target, recipe="the recipe")
+    weights = (target / "model.safetensors").read_bytes()
+    eval_dir = tmp_path / "eval"
+    eval_dir.mkdir()
+    (eval_dir / "results.json").write_text(json.dumps({"model": str(target), "gui": {"episodes": 200}}))
+    record_held_out(eval_dir, target)
+    record = json.loads((target / "embedded_model.json").read_text())
+    assert record["held_out"] == {"model": str(target), "gui": {"episodes": 200}}
+    assert record["recipe"] == "the recipe" and (target / "model.safetensors").read_bytes() == weights
+    # results of other weights are refused, and the record is left as it was
+    (eval_dir / "results.json").write_text(json.dumps({"model": str(KEPT), "gui": {"episodes": 50}}))
+    with pytest.raises(ValueError, match="not the shipped"):
+        record_held_out(eval_dir, target)
+    assert json.loads((target / "embedded_model.json").read_text()) == record
+    with pytest.raises(FileNotFoundError, match="evaluate first"):
+        record_held_out(tmp_path / "nothing", target)
+    # the command line: the shipped package's record is the target; a bad eval is one line and exit 2
+    assert main(["--record-eval", str(tmp_path / "nothing")]) == 2
+    assert "evaluate first" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([str(KEPT), "--record-eval", str(eval_dir)])
