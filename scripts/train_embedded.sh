@@ -52,7 +52,8 @@ kept_stage 10 configs/embedded-curriculum-stage10.yaml runs/embedded-stage10 sta
 kept_stage 11 configs/embedded-curriculum-stage11.yaml runs/embedded-stage11 stage11  # fresh scenes again
 shipped=runs/embedded-stage12
 stage configs/embedded.yaml "$shipped"                                   # fresh scenes again: the shipped model
-python -m molmo_agent.embedded.evaluate "$shipped/final" --out "$shipped/eval" --episodes 50 \
-    --phone-episodes 20 --pointing-images 60
+# the model card's protocol (200 episodes a sim, 95 % intervals in results.json): about 6 minutes
+python -m molmo_agent.embedded.evaluate "$shipped/final" --out "$shipped/eval" --episodes 200 \
+    --phone-episodes 50 --pointing-images 200 --scene-images 100
 echo "not shipped automatically: compare $shipped/eval/results.json with docs/embedded-model.md, then"
 echo "  python -m molmo_agent.embedded.ship $shipped/final --run-dir $shipped --eval $shipped/eval --recipe scripts/train_embedded.sh"
