@@ -16,8 +16,8 @@ layers, Chen et al. 2016).
     grow_decoder_depth("molmo_agent/embedded", "runs/embedded-deeper-init", copies=2)
 
 Larger crops (:func:`grow_crop_size`) give the same ViT more patches per crop, so each image token
-sees half (or a third) of the pixels it saw before: what a model that cannot read 112 px views
-needs. The patch embedding, blocks and connector carry over unchanged; the positional embedding
+spans half (or a third) of the width it spanned before: finer detail for a model limited by
+112 px views. The patch embedding, blocks and connector carry over unchanged; the positional embedding
 grid is resized bicubically (as the releases' ViT does for other grids), so a patch keeps the
 position features of where it lies in the crop. This step cannot keep the logits: the same image
 gives finer patches, which the model has to learn to use.
