@@ -13,12 +13,10 @@ at once whether two columns differ by more than their noise::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 from typing import Any
 
-from molmo_agent.embedded.evaluate import TARGETS
+from molmo_agent.embedded.evaluate import TARGETS, read_results
 
 # (row label, path of the value in results.json, path of its interval, target key, shown as percent)
 ROWS: tuple[tuple[str, tuple[str, ...], tuple[str, ...], str | None, bool], ...] = (
@@ -75,19 +73,6 @@ def comparison_table(columns: dict[str, dict[str, Any]]) -> str:
                f"{_lookup(columns[n], ('phone', 'episodes'))} phone rollouts, "
                f"{_lookup(columns[n], ('android_control_low', 'steps'))} AndroidControl steps" for n in names]
     return "\n".join(lines) + "\n\n" + "; ".join(samples) + "\n"
-
-
-def read_results(directory: str | Path) -> dict[str, Any]:
-    """``directory/results.json`` (or that file itself), with a clear error when it is missing or broken."""
-    path = Path(directory)
-    path = path / "results.json" if path.is_dir() else path
-    try:
-        results = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise ValueError(f"cannot read held-out results from {path}: {error}") from None
-    if not isinstance(results, dict):
-        raise ValueError(f"{path} holds {type(results).__name__}, not the results of molmo_agent.embedded.evaluate")
-    return results
 
 
 def main(argv: list[str] | None = None) -> int:

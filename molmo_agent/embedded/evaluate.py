@@ -259,6 +259,20 @@ def evaluate_checkpoint(model_dir: str | os.PathLike, out_dir: str | os.PathLike
     return results
 
 
+def read_results(directory: str | os.PathLike) -> dict[str, Any]:
+    """``directory/results.json`` (or that file itself) as :func:`evaluate_checkpoint` wrote it, with a
+    clear ValueError when it is missing, broken or not a JSON object."""
+    path = Path(directory)
+    path = path / "results.json" if path.is_dir() else path
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ValueError(f"cannot read held-out results from {path}: {error}") from None
+    if not isinstance(results, dict):
+        raise ValueError(f"{path} holds {type(results).__name__}, not the results of molmo_agent.embedded.evaluate")
+    return results
+
+
 def headline(results: dict[str, Any]) -> dict[str, float]:
     """One number per target: success rates, step accuracy, F1, counting accuracy."""
     return {"gui": results["gui"]["success_rate"],

@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 from molmo_agent.embedded import EMBEDDED_DIR, RECORD_NAME, read_model_record
+from molmo_agent.embedded.evaluate import read_results
 from molmo_agent.trajectory import atomic_write_bytes
 
 SHIPPED = ("config.json", "generation_config.json", "preprocessor_config.json", "tokenizer.json",
@@ -60,9 +61,15 @@ def ship(checkpoint: str | os.PathLike, run_dir: str | os.PathLike | None = None
             record["train_seconds"] = round(sum(r.get("seconds", 0.0) for r in rows), 1)
             record["last_step"] = rows[-1]["step"] if rows else 0
     if eval_dir is not None and (Path(eval_dir) / "results.json").is_file():
-        record["held_out"] = json.loads((Path(eval_dir) / "results.json").read_text())
-    atomic_write_bytes(target / RECORD_NAME, (json.dumps(record, indent=1) + "\n").encode("utf-8"))
+        record["held_out"] = read_results(eval_dir)
+    _write_record(target, record)
     return target
+
+
+def _write_record(target: Path, record: dict) -> Path:
+    path = target / RECORD_NAME
+    atomic_write_bytes(path, (json.dumps(record, indent=1) + "\n").encode("utf-8"))
+    return path
 
 
 def record_held_out(eval_dir: str | os.PathLike, target: str | os.PathLike = EMBEDDED_DIR) -> Path:
@@ -77,14 +84,13 @@ def record_held_out(eval_dir: str | os.PathLike, target: str | os.PathLike = EMB
         raise FileNotFoundError(f"{target} has no {RECORD_NAME}: ship a checkpoint there first")
     if not results_path.is_file():
         raise FileNotFoundError(f"{results_path} does not exist: run molmo_agent.embedded.evaluate first")
-    results = json.loads(results_path.read_text(encoding="utf-8"))
+    results = read_results(results_path)
     evaluated = Path(str(results.get("model", "")))
     if not evaluated.is_dir() or evaluated.resolve() != target.resolve():
         raise ValueError(f"{results_path} evaluates {str(evaluated)!r}, not the shipped {target}: "
                          "its numbers would describe other weights")
     record["held_out"] = results
-    atomic_write_bytes(target / RECORD_NAME, (json.dumps(record, indent=1) + "\n").encode("utf-8"))
-    return target / RECORD_NAME
+    return _write_record(target, record)
 
 
 def main(argv: list[str] | None = None) -> int:
