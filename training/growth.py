@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -131,10 +132,11 @@ def grow_crop_size(source: str | os.PathLike, output: str | os.PathLike, crop_si
     _check_output(source, output)
     original = MolmoForCausalLM.from_pretrained(str(source), dtype=torch.float32)
     config = original.config
-    patch, pool = config.vision.image_patch_size, config.image_pooling_h
-    if not isinstance(crop_size, int) or crop_size <= 0 or crop_size % (patch * pool):
-        raise TrainConfigError(f"crop size must be a positive multiple of {patch * pool} px "
-                               f"({patch} px patches, {pool}x{pool} pooling), got {crop_size!r}")
+    patch, pool_h, pool_w = config.vision.image_patch_size, config.image_pooling_h, config.image_pooling_w
+    step = patch * math.lcm(pool_h, pool_w)
+    if not isinstance(crop_size, int) or crop_size <= 0 or crop_size % step:
+        raise TrainConfigError(f"crop size must be a positive multiple of {step} px "
+                               f"({patch} px patches, {pool_h}x{pool_w} pooling), got {crop_size!r}")
     grid = crop_size // patch
     state = original.state_dict()
     key = next((name for name in state if name.endswith("image_vit.positional_embedding")), None)
@@ -147,8 +149,8 @@ def grow_crop_size(source: str | os.PathLike, output: str | os.PathLike, crop_si
     grown = MolmoForCausalLM(config)
     grown.load_state_dict(state, strict=True)
     return _write_grown(grown, source, output, {"base_image_input_size": [crop_size, crop_size],
-                                                "image_token_length_h": grid // pool,
-                                                "image_token_length_w": grid // pool})
+                                                "image_token_length_h": grid // pool_h,
+                                                "image_token_length_w": grid // pool_w})
 
 
 def grow_decoder_depth(source: str | os.PathLike, output: str | os.PathLike, copies: int = 2) -> Path:
