@@ -128,13 +128,17 @@ def resolve_model(model: str | None, cache_dir: str | os.PathLike | None = None)
     return cache, False
 
 
-def make_grounder(model_dir: str | os.PathLike, max_new_tokens: int = 48):
-    """A Grounder over a local model whose point prompt is the instruction itself."""
+def make_grounder(model_dir: str | os.PathLike, max_new_tokens: int = 48, zoom_window: int | None = None):
+    """A Grounder over a local model whose point prompt is the instruction itself. ``zoom_window``
+    (pixels; 0 = off) turns on the zoom step (molmo_agent.zoom); by default the one the model's
+    ``embedded_model.json`` declares, if any."""
     from molmo_agent.backends import LocalMolmoBackend
     from molmo_agent.grounder import Grounder
 
+    if zoom_window is None:
+        zoom_window = (read_model_record(model_dir) or {}).get("zoom_window")
     backend = LocalMolmoBackend.from_pretrained(str(model_dir), max_new_tokens=max_new_tokens)
-    return Grounder(backend, point_prompt="{query}")
+    return Grounder(backend, point_prompt="{query}", zoom_window=zoom_window or None)
 
 
 # ------------------------------------------------------------------------------------------- sims
@@ -148,6 +152,13 @@ def _image_policy(size: tuple[int, int]):
 def _ground_first(grounder, image, instruction: str):
     grounding = grounder.ground(image, instruction)
     return grounding, (grounding.points[0] if grounding.points else None)
+
+
+def _zoom_fields(grounding) -> dict[str, Any]:
+    """For the step log: the first answer and the window of a zoom step, if there was one."""
+    if getattr(grounding, "zoom_box", None) is None:
+        return {}
+    return {"zoom_box": list(grounding.zoom_box), "first_text": grounding.first_text}
 
 
 def gui_episode(env, grounder, seed: int, log) -> tuple[bool, list[bool]]:
@@ -171,7 +182,7 @@ def gui_episode(env, grounder, seed: int, log) -> tuple[bool, list[bool]]:
         success = bool(outcome and outcome["step"][1] > 0)
     log.log_step(image=image, prompt=grounding.prompt, text=grounding.text, points=grounding.points,
                  action=action, decision=decision, timings={"model_s": grounding.seconds},
-                 seed=seed, success=success)
+                 seed=seed, success=success, **_zoom_fields(grounding))
     return success, []
 
 
@@ -301,7 +312,7 @@ def _spatial_episode(env, grounder, seed: int, log, make_action: Callable, env_a
         success = bool(outcome and outcome["step"][1] > 0)
     log.log_step(image=image, prompt=grounding.prompt, text=grounding.text, points=grounding.points,
                  action=action, decision=decision, timings={"model_s": grounding.seconds},
-                 seed=seed, success=success, note=note)
+                 seed=seed, success=success, note=note, **_zoom_fields(grounding))
     return success
 
 
@@ -400,8 +411,9 @@ def write_index(summary: DemoSummary) -> Path:
 
 def run_demo(out_dir: str | os.PathLike = "runs/demo", episodes: int = 3, sims: Sequence[str] = SIMS,
              model: str | None = None, seed: int | None = None, show_progress: bool = True,
-             grounder: Any = None) -> DemoSummary:
-    """Run the demo (see the module docstring); ``seed`` defaults to the first held-out seed."""
+             grounder: Any = None, zoom_window: int | None = None) -> DemoSummary:
+    """Run the demo (see the module docstring); ``seed`` defaults to the first held-out seed;
+    ``zoom_window`` as in :func:`make_grounder`."""
     from tqdm import tqdm
 
     from molmo_agent.sims.splits import HELD_OUT_SEED_START
@@ -412,7 +424,7 @@ def run_demo(out_dir: str | os.PathLike = "runs/demo", episodes: int = 3, sims: 
     if episodes < 1:
         raise DemoError(f"episodes must be >= 1, got {episodes}")
     model_dir, trained = resolve_model(model)
-    grounder = grounder or make_grounder(model_dir)
+    grounder = grounder or make_grounder(model_dir, zoom_window=zoom_window)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     first = HELD_OUT_SEED_START if seed is None else int(seed)
@@ -454,7 +466,7 @@ def generate_scene(kind: str, seed: int):
 
 def interactive(out_dir: str | os.PathLike, scene: str = "gui", seed: int | None = None, model: str | None = None,
                 read: Callable[[str], str] = input, write: Callable[[str], None] = print,
-                grounder: Any = None) -> int:
+                grounder: Any = None, zoom_window: int | None = None) -> int:
     """Type instructions against one generated scene; each answer is logged and drawn in the report."""
     from molmo_agent.actions import Click
     from molmo_agent.report import render_report
@@ -464,7 +476,7 @@ def interactive(out_dir: str | os.PathLike, scene: str = "gui", seed: int | None
     model_dir, trained = resolve_model(model)
     if not trained:
         write("note: no trained model found; using an UNTRAINED random model (answers are noise)")
-    grounder = grounder or make_grounder(model_dir)
+    grounder = grounder or make_grounder(model_dir, zoom_window=zoom_window)
     image = generate_scene(scene, HELD_OUT_SEED_START if seed is None else seed)
     run_dir = Path(out_dir) / "interactive"
     log = TrajectoryLog(run_dir)

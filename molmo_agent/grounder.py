@@ -7,6 +7,9 @@
     grounder.count(image, "mugs").count           # counting by pointing, as in the Molmo paper
     grounder.act(screenshot, "open the settings").action   # AndroidControl-style Action, frame="image"
 
+    # large screens: refine each point by asking again on a 240 px window around it (molmo_agent.zoom)
+    Grounder(backend, zoom_window=240).point(screenshot_4k, "the Save button")
+
 Every method also has a ``*_result`` form (``ground``, ``count``, ``act``) that returns the prompt,
 the raw model text and the time taken, for logs and debugging.
 """
@@ -35,11 +38,16 @@ from molmo_agent.images import as_image
 from molmo_agent.parsing import parse
 from molmo_agent.points import Point
 from molmo_agent.spaces import Space, in_range, to_pixels
+from molmo_agent.zoom import PixelBox, check_window, point_from_window, zoom_box
 
 
 @dataclass
 class Grounding:
-    """One grounding query: the points found, and what was asked and answered."""
+    """One grounding query: the points found, and what was asked and answered.
+
+    After a zoom step (``Grounder(zoom_window=...)``) ``points`` and ``text`` are the second answer's,
+    ``zoom_box`` is the window it was asked on (pixels of the whole image), ``first_points`` and
+    ``first_text`` the first answer's, and ``seconds`` covers both queries."""
 
     points: list[Point]
     prompt: str
@@ -47,6 +55,9 @@ class Grounding:
     seconds: float
     said_none: bool = False
     problems: list[str] = field(default_factory=list)
+    zoom_box: PixelBox | None = None
+    first_points: list[Point] = field(default_factory=list)
+    first_text: str = ""
 
     @property
     def count(self) -> int:
@@ -137,13 +148,19 @@ class Grounder:
     for AndroidControl-style acting.
 
         grounder = Grounder(backend, strict=True)   # strict: malformed points raise ParseError
+
+    ``zoom_window`` (pixels) turns on the zoom step for pointing (``ground``, ``point``, ``points``):
+    the first point is refined by the same question on a square window of that size around it, on
+    images at least twice that size (:mod:`molmo_agent.zoom`). Counting and ``ground_many`` ask once.
     """
 
     def __init__(self, backend: Backend, point_prompt: str = "Point to {query}.",
                  count_prompt: str = "Point to all {query}.", strict: bool = False,
-                 max_new_tokens: int | None = None):
+                 max_new_tokens: int | None = None, zoom_window: int | None = None):
         self.backend, self.point_prompt, self.count_prompt = backend, point_prompt, count_prompt
         self.strict, self.max_new_tokens = strict, max_new_tokens
+        # a bad window fails here, not at the first query
+        self.zoom_window = None if zoom_window is None else check_window(zoom_window)
 
     def _ask(self, image: Any, prompt: str) -> tuple[Any, str, float]:
         image = as_image(image)
@@ -151,12 +168,33 @@ class Grounder:
         text = self.backend.generate([image], prompt, self.max_new_tokens)
         return image, text, time.perf_counter() - start
 
-    def ground(self, image: Any, query: str, prompt_template: str | None = None) -> Grounding:
-        """Ask for ``query`` and parse every point in the answer (pixels of ``image``)."""
+    def ground(self, image: Any, query: str, prompt_template: str | None = None, zoom: bool = True) -> Grounding:
+        """Ask for ``query`` and parse every point in the answer (pixels of ``image``); with
+        ``zoom_window`` set (and ``zoom``), refine the first point on a window around it."""
         prompt = (prompt_template or self.point_prompt).format(query=query)
         image, text, seconds = self._ask(image, prompt)
         result = parse(text, image.size, strict=self.strict)
-        return Grounding(result.points, prompt, text, seconds, result.said_none, result.problems)
+        first = Grounding(result.points, prompt, text, seconds, result.said_none, result.problems)
+        if not (zoom and self.zoom_window and first.points):
+            return first
+        return self._zoom(image, first)
+
+    def _zoom(self, image: Any, first: Grounding) -> Grounding:
+        """The zoom step: the same prompt on the window around ``first``'s first point. When the
+        window is not worth cutting, or the model finds nothing in it, the first answer stands."""
+        box = zoom_box(first.points[0].xy, image.size, self.zoom_window)
+        if box is None:
+            return first
+        window = image.crop(box)
+        _, text, seconds = self._ask(window, first.prompt)
+        result = parse(text, window.size, strict=self.strict)
+        first.seconds += seconds
+        if not result.points:
+            first.problems.append(f"the zoom window {box} gave no point ({text[:80]!r}); kept the first answer")
+            return first
+        points = [point_from_window(point, box, image.size) for point in result.points]
+        return Grounding(points, first.prompt, text, first.seconds, False, first.problems + result.problems,
+                         zoom_box=box, first_points=first.points, first_text=first.text)
 
     def ground_many(self, image: Any, queries: list[str]) -> list[Grounding]:
         """Several queries about one image in one call (a local model encodes the image once)."""
@@ -185,7 +223,7 @@ class Grounder:
 
     def count(self, image: Any, query: str) -> Grounding:
         """Counting by pointing: the count is the number of points (``.count``)."""
-        return self.ground(image, query, self.count_prompt)
+        return self.ground(image, query, self.count_prompt, zoom=False)
 
     def act(self, image: Any, instruction: str, level: str = "low") -> ActResult:
         """One AndroidControl step; ``level`` is ``"low"`` (step instruction) or ``"high"`` (goal)."""

@@ -79,6 +79,9 @@ def annotate(image: Any, points: Sequence[Any] = (), action: Any = None, decisio
             draw.text((4, 3 + line_height * i), line, fill=(255, 255, 255), font=font)
     for point in points:
         x, y = point.x, point.y
+        window = point.extra.get("zoom_box") if isinstance(point.extra, dict) else None
+        if window is not None:  # the window a zoom step asked about (molmo_agent.zoom)
+            draw.rectangle(list(window), outline=(0, 200, 255), width=2)
         draw.ellipse([x - radius, y - radius, x + radius, y + radius], outline=(255, 0, 255), width=2)
         if point.label:
             draw.text((x + radius + 2, y - radius), point.label[:40], fill=(255, 0, 255), font=font)

@@ -23,6 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="first episode seed (default: the first held-out seed, 1000000)")
     parser.add_argument("--model", default=None,
                         help="checkpoint directory (default: the embedded model in molmo_agent/embedded)")
+    parser.add_argument("--zoom", type=int, default=None, metavar="PX",
+                        help="zoom step: point again on a PX-pixel window around the first point of a large "
+                             "image (default: the model record's zoom_window, if any; 0 = off)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -44,10 +47,11 @@ def run(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(args.threads)
     if args.interactive:
-        return demo.interactive(args.out, scene=args.scene, seed=args.seed, model=args.model)
+        return demo.interactive(args.out, scene=args.scene, seed=args.seed, model=args.model,
+                                zoom_window=args.zoom)
     sims = tuple(args.sims or demo.SIMS)
     summary = demo.run_demo(args.out, episodes=args.episodes, sims=sims, model=args.model, seed=args.seed,
-                            show_progress=not args.no_progress)
+                            show_progress=not args.no_progress, zoom_window=args.zoom)
     if args.json:
         print(json.dumps(summary.to_json(), indent=2))
         return 0

@@ -53,7 +53,7 @@ SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing", "discs-large", "d
            "tabletop-more3", "waypoint-more3", "pointing-more3", "gui-more2", "phone-more2",
            "tabletop-more4", "waypoint-more4", "pointing-more4", "gui-more3", "phone-more3",
            "tabletop-more5", "waypoint-more5", "pointing-more5", "gui-more4", "phone-more4",
-           "tabletop-more6", "waypoint-more6", "pointing-more6", "gui-more5", "phone-more5")
+           "tabletop-more6", "waypoint-more6", "pointing-more6", "gui-more5", "phone-more5", "gui-zoom")
 # More scenes from the same generators (seed blocks past the base source's own, inside its 100,000), in
 # their own files so that the base files, and the tokenizer trained on their texts, stay as they
 # were. The *-more2 blocks and gui-more / phone-more came with stage 8, whose run is long enough
@@ -86,8 +86,15 @@ SEED_OFFSETS = {"gui": 0, "phone": 100_000, "tabletop": 200_000, "waypoint": 300
                 "gui-more4": 80_000, "phone-more4": 180_000,
                 # the next stage's: free seeds above the base sources (tabletop: below 290,000)
                 "tabletop-more6": 218_000, "waypoint-more6": 302_000, "pointing-more6": 402_000,
-                "gui-more5": 84_000, "phone-more5": 182_000}
+                "gui-more5": 84_000, "phone-more5": 182_000,
+                "gui-zoom": 90_000}  # zoomed views of GUI screens (gui_zoom_rows): free seeds above gui-more5
 GUI_TASKS_PER_SCREEN = 6
+# gui-zoom: square windows of a laptop screen, as the zoom step of molmo_agent.zoom cuts them around a
+# first point (its default window, 240 px, is inside this range), so the model sees GUI text at
+# 2-3x the scale a whole 1280 px screen has once reduced to the 112 px input.
+ZOOM_WINDOWS_PER_SCREEN = 3
+ZOOM_WINDOW_PX = (176, 320)
+ZOOM_MARGIN_PX = 12  # a target's centre stays this far inside the window
 PHONE_STEPS_PER_EPISODE = 4
 
 
@@ -125,6 +132,42 @@ def gui_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
         info = {"target": {**task.target.to_dict(), "center": list(task.target.center)}}
         annotations.append(_qa(*gui_answer({"image": image, "instruction": task.instruction}, info)))
     yield image, annotations
+
+
+def gui_zoom_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
+    """Square windows of one laptop screen, each with the instructions whose targets it shows.
+
+    A window is placed with its target anywhere inside (not only at the centre), because the zoom
+    step centres it on the model's first point, which is off by some pixels; the answer is the
+    target's centre in the window's own percent coordinates."""
+    from molmo_agent.sims.gui.layout import generate_screen
+    from molmo_agent.sims.gui.screens import get_profile
+    from molmo_agent.sims.gui.tasks import make_task
+
+    rng = np.random.default_rng(_check_seed(seed))
+    screen = generate_screen(rng, get_profile("laptop"), 0.3)
+    image = np.asarray(screen.image, dtype=np.uint8)
+    height, width = image.shape[:2]
+    tasks = {}
+    for _ in range(3 * GUI_TASKS_PER_SCREEN):
+        task = make_task(rng, screen)
+        tasks.setdefault(task.instruction, task)
+    for anchor in list(tasks.values())[:ZOOM_WINDOWS_PER_SCREEN]:
+        size = int(rng.integers(ZOOM_WINDOW_PX[0], ZOOM_WINDOW_PX[1] + 1))
+        reach = size / 2 - ZOOM_MARGIN_PX
+        cx, cy = np.asarray(anchor.target.center) + rng.uniform(-reach, reach, 2)
+        left = int(np.clip(round(cx - size / 2), 0, width - size))
+        top = int(np.clip(round(cy - size / 2), 0, height - size))
+        window = image[top:top + size, left:left + size]
+        annotations = []
+        for task in tasks.values():
+            x, y = task.target.center[0] - left, task.target.center[1] - top
+            if min(x, y) < ZOOM_MARGIN_PX or max(x, y) > size - ZOOM_MARGIN_PX:
+                continue
+            info = {"target": {**task.target.to_dict(), "center": [x, y]}}
+            annotations.append(_qa(*gui_answer({"image": window, "instruction": task.instruction}, info)))
+        if annotations:
+            yield window, annotations
 
 
 def phone_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
@@ -294,7 +337,7 @@ def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int 
         from molmo_agent.sims.waypoint import WaypointEnv
 
         env = TabletopGraspEnv() if generator == "tabletop" else WaypointEnv()
-    make = {"gui": gui_rows, "phone": phone_rows, "pointing": pointing_rows}.get(generator)
+    make = {"gui": gui_rows, "gui-zoom": gui_zoom_rows, "phone": phone_rows, "pointing": pointing_rows}.get(generator)
     if source in DISC_RADII:
         make = functools.partial(disc_rows, radius=DISC_RADII[source])
     elif source == "discs-multi":

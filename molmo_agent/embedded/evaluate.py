@@ -212,17 +212,20 @@ def android_control_steps(predictor, out_dir: str | os.PathLike, episodes: int) 
 
 def evaluate_checkpoint(model_dir: str | os.PathLike, out_dir: str | os.PathLike, episodes: int = 50,
                         phone_episodes: int | None = None, pointing_images: int = 60, scene_images: int = 30,
-                        show_progress: bool = True) -> dict[str, Any]:
+                        show_progress: bool = True, zoom_window: int | None = None) -> dict[str, Any]:
     """Every held-out number for ``model_dir``, each rate with its 95 % interval; also written to
-    ``out_dir/results.json``. ``scene_images`` tabletop and as many floor scenes make the scene pointing set."""
+    ``out_dir/results.json``. ``scene_images`` tabletop and as many floor scenes make the scene pointing set.
+    ``zoom_window`` is the sims episodes' zoom step (:func:`molmo_agent.demo.make_grounder`; default: the
+    model record's, 0 = off); the pointing and counting questions are asked once, as their protocol does."""
     from molmo_agent.demo import make_grounder, run_sim
     from molmo_agent.training.evaluation import tasks
     from molmo_agent.training.evaluation.inference import Predictor
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    grounder = make_grounder(model_dir)
-    results: dict[str, Any] = {"model": str(model_dir), "first_seed": HELD_OUT_SEED_START}
+    grounder = make_grounder(model_dir, zoom_window=zoom_window)
+    results: dict[str, Any] = {"model": str(model_dir), "first_seed": HELD_OUT_SEED_START,
+                               "zoom_window": grounder.zoom_window}
     for sim in ("gui", "phone", "tabletop", "waypoint"):
         n = phone_episodes if sim == "phone" and phone_episodes else episodes
         seeds = range(HELD_OUT_SEED_START, HELD_OUT_SEED_START + n)
@@ -298,13 +301,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="shape/GUI scenes for pointing F1 and counting (default 60)")
     parser.add_argument("--scene-images", type=int, default=30,
                         help="tabletop scenes and as many floor scenes for scene pointing F1 (default 30)")
+    parser.add_argument("--zoom", type=int, default=None, metavar="PX",
+                        help="zoom step of the sims episodes: ask again on a PX-pixel window around the first "
+                             "point (default: the model record's zoom_window, if any; 0 = off)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)
     results = evaluate_checkpoint(args.model_dir, args.out, args.episodes, args.phone_episodes, args.pointing_images,
-                                  args.scene_images)
+                                  args.scene_images, zoom_window=args.zoom)
     print(json.dumps(headline(results), indent=1))
     return 0
 

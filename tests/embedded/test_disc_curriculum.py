@@ -160,6 +160,13 @@ def test_the_curriculum_configs_chain_stage_to_stage():
         assert run.train == control.train and run.data == control.data
         assert run.model.max_crops == control.model.max_crops
     assert len({deeper.run_dir, control.run_dir, crops.run_dir, fresh.run_dir}) == 4
+    # the zoom experiment: the control plus the gui-zoom windows at a 15 % share, the others scaled down
+    zoom = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-gui-zoom.yaml")
+    assert zoom.model == control.model and zoom.train == control.train and zoom.run_dir not in (control.run_dir,)
+    zoom_rates = {Path(d.path).parent.name: d.rate for d in zoom.data.datasets}
+    assert zoom_rates.pop("gui-zoom") == pytest.approx(0.15) and sum(zoom_rates.values()) == pytest.approx(0.85)
+    for dataset in control.data.datasets:
+        assert zoom_rates[Path(dataset.path).parent.name] == pytest.approx(0.85 * dataset.rate, abs=6e-4)
     sources = {Path(d.path).parent.name for n in ("stage1", "stage2", "binding") for d in stages[n].data.datasets}
     assert sources == {"discs-large", "discs-medium", "discs-small", "discs-multi"}
     # the first model's recipe is untouched: it still reproduces those weights (normal ViT positions)

@@ -1,0 +1,107 @@
+"""The zoom step (molmo_agent.zoom and Grounder(zoom_window=...)) over a backend that finds a marker
+at a coarse precision (unit tests of the agent layer; the embedded model's zoom is tested in
+tests/embedded/test_embedded_model.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from molmo_agent.backends import CannedBackend
+from molmo_agent.errors import CoordinateError
+from molmo_agent.grounder import Grounder
+from molmo_agent.points import Point
+from molmo_agent.trajectory import annotate
+from molmo_agent.zoom import point_from_window, zoom_box
+
+MARKER = (1003, 617)  # centre of a 6x6 red square on a 1280x800 screen
+
+
+def screen() -> Image.Image:
+    pixels = np.full((800, 1280, 3), 255, np.uint8)
+    x, y = MARKER
+    pixels[y - 3:y + 3, x - 3:x + 3] = (255, 0, 0)
+    return Image.fromarray(pixels)
+
+
+def coarse_finder(images, prompt):
+    """Answers where the red marker is, in percent rounded to a multiple of 10: a model whose
+    error is a tenth of whatever image it is shown (64 px across a whole 1280 px screen)."""
+    pixels = np.asarray(images[0])
+    rows, cols = np.nonzero((pixels[..., 0] > 200) & (pixels[..., 1] < 50))
+    if rows.size == 0:
+        return "There are none."
+    height, width = pixels.shape[:2]
+    x, y = (round(100 * v / size, -1) for v, size in ((cols.mean() + 0.5, width), (rows.mean() + 0.5, height)))
+    return f'<point x="{x:.1f}" y="{y:.1f}" alt="marker">marker</point>'
+
+
+def test_zoom_box_is_square_centred_and_kept_inside_the_image():
+    assert zoom_box((640.0, 400.0), (1280, 800), 240) == (520, 280, 760, 520)
+    assert zoom_box((5.0, 790.0), (1280, 800), 240) == (0, 560, 240, 800)  # shifted in, not cut
+    assert zoom_box((1279.0, 0.0), (1280, 800), 240) == (1040, 0, 1280, 240)
+    # nothing to gain: images under two windows along the longer side, or under one along the shorter
+    assert zoom_box((100.0, 100.0), (400, 300), 240) is None
+    assert zoom_box((100.0, 100.0), (1280, 200), 240) is None
+    for bad in (0, -5, 2.5, True, "240"):
+        with pytest.raises(CoordinateError):
+            zoom_box((1.0, 1.0), (1280, 800), bad)
+
+
+def test_point_from_window_maps_into_the_whole_image():
+    point = point_from_window(Point(120.0, 60.0, (240, 240), label="Save"), (520, 280, 760, 520), (1280, 800))
+    assert (point.x, point.y, point.image_size, point.label) == (640.0, 340.0, (1280, 800), "Save")
+    assert point.extra["zoom_box"] == [520, 280, 760, 520]
+    with pytest.raises(CoordinateError, match="window"):
+        point_from_window(Point(10.0, 10.0, (100, 100)), (520, 280, 760, 520), (1280, 800))
+
+
+def test_zoom_step_refines_a_coarse_point():
+    image = screen()
+    plain = Grounder(CannedBackend(coarse_finder)).ground(image, "the marker")
+    backend = CannedBackend(coarse_finder)
+    zoomed = Grounder(backend, zoom_window=240).ground(image, "the marker")
+
+    def error(point):
+        return np.hypot(point.x - MARKER[0], point.y - MARKER[1])
+
+    assert error(plain.points[0]) > 30  # one query: off by a tenth of the screen
+    assert error(zoomed.points[0]) <= 24 * np.sqrt(2) / 2 + 1e-6  # a tenth of the window at most
+    assert error(zoomed.points[0]) < error(plain.points[0]) / 2
+    # the second query saw the 240 px window around the first point, with the marker in it
+    (first_images, first_prompt), (window_images, window_prompt) = backend.calls
+    assert first_images[0].size == (1280, 800) and window_images[0].size == (240, 240)
+    assert window_prompt == first_prompt == "Point to the marker."
+    left, top, right, bottom = zoomed.zoom_box
+    first = zoomed.first_points[0]
+    assert (right - left, bottom - top) == (240, 240)
+    assert abs((left + right) / 2 - first.x) <= 1 and abs((top + bottom) / 2 - first.y) <= 1
+    assert zoomed.first_points == plain.points and zoomed.first_text == plain.text
+    assert zoomed.points[0].image_size == (1280, 800)
+
+
+def test_zoom_keeps_the_first_answer_when_the_window_shows_nothing():
+    answers = ['<point x="50.0" y="50.0" alt="x">x</point>', "There are none."]
+    result = Grounder(CannedBackend(answers), zoom_window=200).ground(screen(), "x")
+    assert (result.points[0].x, result.points[0].y) == (640.0, 400.0)
+    assert result.zoom_box is None and "kept the first answer" in result.problems[-1]
+
+
+def test_no_zoom_for_small_images_counting_or_when_off():
+    backend = CannedBackend(coarse_finder)
+    grounder = Grounder(backend, zoom_window=240)
+    small = screen().resize((320, 200))
+    assert grounder.ground(small, "the marker").zoom_box is None
+    grounder.count(screen(), "markers")
+    Grounder(backend).ground(screen(), "the marker")
+    assert len(backend.calls) == 3  # one query each
+    with pytest.raises(CoordinateError):
+        Grounder(backend, zoom_window=0)
+
+
+def test_annotated_image_shows_the_zoom_window():
+    point = point_from_window(Point(120.0, 60.0, (240, 240)), (520, 280, 760, 520), (1280, 800))
+    drawn = np.asarray(annotate(screen(), [point]))
+    assert tuple(drawn[400, 520]) == (0, 200, 255)  # the window's left edge
+    assert tuple(drawn[400, 200]) == (255, 255, 255)

@@ -1,0 +1,49 @@
+"""gui-zoom training rows: square windows of GUI screens whose answers point at the named element."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from molmo_agent.embedded.data import (
+    SEED_OFFSETS,
+    ZOOM_MARGIN_PX,
+    ZOOM_WINDOW_PX,
+    DataGenerationError,
+    gui_zoom_rows,
+)
+from molmo_agent.parsing import parse
+from molmo_agent.sims.gui.layout import generate_screen
+from molmo_agent.sims.gui.screens import get_profile
+from molmo_agent.sims.splits import HELD_OUT_SEED_START
+
+
+@pytest.mark.parametrize("seed", [SEED_OFFSETS["gui-zoom"], SEED_OFFSETS["gui-zoom"] + 7])
+def test_window_answers_point_at_the_named_element(seed):
+    # the screen the rows were cut from (the generator draws it first from the same seed)
+    screen = generate_screen(np.random.default_rng(seed), get_profile("laptop"), 0.3)
+    full = np.asarray(screen.image, dtype=np.uint8)
+    rows = list(gui_zoom_rows(seed))
+    assert 1 <= len(rows) <= 3
+    checked = 0
+    for window, questions in rows:
+        size = window.shape[0]
+        assert window.shape == (size, size, 3) and ZOOM_WINDOW_PX[0] <= size <= ZOOM_WINDOW_PX[1]
+        assert questions
+        for (qa,) in questions:
+            (point,) = parse(qa["answer"], (size, size)).points
+            assert ZOOM_MARGIN_PX - 1 <= min(point.x, point.y) and max(point.x, point.y) <= size - ZOOM_MARGIN_PX + 1
+            # the window around the answer looks exactly like the screen around an element of that
+            # label (to a pixel: the answer's percent has one decimal)
+            x, y = int(point.x), int(point.y)
+            patch = window[y - 4:y + 5, x - 4:x + 5]
+            centres = [e.center for e in screen.elements if e.label == point.label]
+            assert any(np.array_equal(patch, full[int(cy) + dy - 4:int(cy) + dy + 5, int(cx) + dx - 4:int(cx) + dx + 5])
+                       for cx, cy in centres for dx in (-1, 0, 1) for dy in (-1, 0, 1)), qa
+            checked += 1
+    assert checked >= 3
+
+
+def test_held_out_seeds_are_refused():
+    with pytest.raises(DataGenerationError):
+        list(gui_zoom_rows(HELD_OUT_SEED_START))
