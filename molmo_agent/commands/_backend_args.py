@@ -63,3 +63,27 @@ def point_prompt_from_args(args: argparse.Namespace) -> str:
         if isinstance(declared, str) and "{query}" in declared:
             return declared
     return DEFAULT_POINT_PROMPT
+
+
+def add_zoom_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--zoom", type=int, default=None, metavar="PX",
+                        help="zoom step: point again on a PX-pixel window around the first point of a large image "
+                             "(default: the window the model directory declares, e.g. the embedded model's 240; "
+                             "0 = off)")
+
+
+def zoom_window_from_args(args: argparse.Namespace) -> int | None:
+    """``--zoom`` if given (0 = off), else the ``zoom_window`` a local model directory declares in
+    ``embedded_model.json`` (the embedded model was trained for a 240 px zoom step), else none."""
+    zoom = getattr(args, "zoom", None)
+    if zoom is None and getattr(args, "model", None) and not getattr(args, "endpoint", None):
+        zoom = (read_model_record(args.model) or {}).get("zoom_window")
+    return zoom or None
+
+
+def grounder_from_args(args: argparse.Namespace):
+    """The Grounder the pointing commands use: the model, its prompt template and its zoom step."""
+    from molmo_agent.grounder import Grounder
+
+    return Grounder(backend_from_args(args), point_prompt=point_prompt_from_args(args),
+                    zoom_window=zoom_window_from_args(args))

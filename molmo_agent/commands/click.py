@@ -7,8 +7,8 @@ import json
 
 from molmo_agent.commands._backend_args import (
     add_backend_arguments,
-    backend_from_args,
-    point_prompt_from_args,
+    add_zoom_argument,
+    grounder_from_args,
 )
 
 
@@ -67,6 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--prompt", type=prompt_template, default=None, metavar="TEMPLATE",
                         help="how QUERY is put to the model (default: the template the model directory "
                              "declares, e.g. the embedded model's bare '{query}', else Molmo's 'Point to {query}.')")
+    add_zoom_argument(parser)
     add_backend_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -74,12 +75,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from molmo_agent.adapters.desktop import Desktop
     from molmo_agent.adapters.errors import KillSwitchError
-    from molmo_agent.grounder import Grounder
     from molmo_agent.safety import Region, SafetyPolicy, terminal_approval
 
     policy = SafetyPolicy(allowed_regions=[Region(*r) for r in args.allow or []], dry_run=args.dry_run,
                           approve=terminal_approval if args.approve else None, stop_file=args.stop_file)
-    desktop = Desktop(Grounder(backend_from_args(args), point_prompt=point_prompt_from_args(args)), policy, monitor=args.monitor, region=args.region,
+    desktop = Desktop(grounder_from_args(args), policy, monitor=args.monitor, region=args.region,
                       window=args.window, dry_run_dir=args.dry_run_dir,
                       failsafe_corners=tuple(args.failsafe_corner or ("top-left",)),
                       kill_hotkey=None if args.kill_hotkey.lower() == "none" else args.kill_hotkey)

@@ -7,8 +7,8 @@ import json
 
 from molmo_agent.commands._backend_args import (
     add_backend_arguments,
-    backend_from_args,
-    point_prompt_from_args,
+    add_zoom_argument,
+    grounder_from_args,
 )
 from molmo_agent.commands.click import prompt_template
 
@@ -39,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run_parser.add_argument("--prompt", type=prompt_template, default=None, metavar="TEMPLATE",
                             help="how each instruction is put to the model, {query} being the instruction "
                                  "(default: what the model directory declares, else 'Point to {query}.')")
+    add_zoom_argument(run_parser)
     add_backend_arguments(run_parser)
     run_parser.set_defaults(func=run)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
@@ -76,9 +77,8 @@ def make_env(env_id: str):
 
 def run(args: argparse.Namespace) -> int:
     from molmo_agent.adapters.gym import GroundingPolicy, InstructionWrapper, run_episodes
-    from molmo_agent.grounder import Grounder
 
-    grounder = Grounder(backend_from_args(args), point_prompt=point_prompt_from_args(args))
+    grounder = grounder_from_args(args)
     env, converter, image_key, instruction_key = make_env(args.env_id)
     try:
         if args.instruction:

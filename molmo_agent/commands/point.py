@@ -7,8 +7,8 @@ import json
 
 from molmo_agent.commands._backend_args import (
     add_backend_arguments,
-    backend_from_args,
-    point_prompt_from_args,
+    add_zoom_argument,
+    grounder_from_args,
 )
 
 
@@ -22,6 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--all", action="store_true", help="point to every instance, not just one")
     parser.add_argument("--annotate", metavar="OUT.png", help="write a copy of the image with the points drawn")
     parser.add_argument("--json", action="store_true", help="print JSON (points, raw model text, timing)")
+    add_zoom_argument(parser)
     add_backend_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -37,10 +38,12 @@ def write_annotation(grounding, image, path: str) -> None:
 
 
 def grounding_json(grounding, image) -> str:
-    return json.dumps({"points": [p.to_json() for p in grounding.points], "count": grounding.count,
-                          "said_none": grounding.said_none, "text": grounding.text, "prompt": grounding.prompt,
-                       "image_size": list(image.size), "seconds": round(grounding.seconds, 4)},
-                      ensure_ascii=False, indent=2)
+    data = {"points": [p.to_json() for p in grounding.points], "count": grounding.count,
+            "said_none": grounding.said_none, "text": grounding.text, "prompt": grounding.prompt,
+            "image_size": list(image.size), "seconds": round(grounding.seconds, 4)}
+    if grounding.zoom_box is not None:  # a zoom step: "text" is the second answer, on this window
+        data.update(zoom_box=list(grounding.zoom_box), first_text=grounding.first_text)
+    return json.dumps(data, ensure_ascii=False, indent=2)
 
 
 def print_grounding(grounding, args: argparse.Namespace, image) -> None:
@@ -56,13 +59,12 @@ def print_grounding(grounding, args: argparse.Namespace, image) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from molmo_agent.grounder import Grounder
     from molmo_agent.images import as_image
 
     image = as_image(args.image)
-    grounder = Grounder(backend_from_args(args), point_prompt=point_prompt_from_args(args))
+    grounder = grounder_from_args(args)
     if args.all:
-        grounding = grounder.ground(image, args.query, grounder.count_prompt)
+        grounding = grounder.count(image, args.query)  # every point: asked once, no zoom step
     else:
         grounding = grounder.ground(image, args.query)
     print_grounding(grounding, args, image)

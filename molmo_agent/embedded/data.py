@@ -20,6 +20,8 @@ formats (see :mod:`molmo_agent.embedded.answers`).
 | ``tabletop-more3`` / ``waypoint-more3`` / ``pointing-more3`` / ``gui-more2`` / ``phone-more2`` | as their base source, other seeds | (stage 9: fresh scenes again) |
 | ``tabletop-more4`` / ``waypoint-more4`` / ``pointing-more4`` / ``gui-more3`` / ``phone-more3`` | as their base source, other seeds | (stage 11: fresh scenes again) |
 | ``tabletop-more5`` / ``waypoint-more5`` / ``pointing-more5`` / ``gui-more4`` / ``phone-more4`` | as their base source, other seeds | (stage 12: fresh scenes again) |
+| ``tabletop-more6`` / ``waypoint-more6`` / ``pointing-more6`` / ``gui-more5`` / ``phone-more5`` | as their base source, other seeds | (stage 13: fresh scenes again) |
+| ``gui-zoom`` | square 176-320 px windows of GuiClick screens, each around a target (anywhere inside it) | the env's instructions whose targets the window shows -> the point in the window (stage 13: the zoom step's view) |
 
     from molmo_agent.embedded.data import generate_training_data
     generate_training_data("data/embedded", counts={"gui": 400, "phone": 300, "tabletop": 400,
@@ -60,8 +62,8 @@ SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing", "discs-large", "d
 # that stage 7's scenes alone would be seen 8 more times; the *-more3 blocks, gui-more2 and
 # phone-more2 came with stage 9, the *-more4 blocks, gui-more3 and phone-more3 with stage 11,
 # the *-more5 blocks, gui-more4 and phone-more4 with stage 12, for the same reason; the *-more6
-# blocks, gui-more5 and phone-more5 are fresh scenes for a stage 13 (so far only the experiments
-# configs/embedded-experiment-fresh-only.yaml and -stage13.yaml, not shipped, train on them). Each
+# blocks, gui-more5 and phone-more5 with stage 13 (with gui-zoom, which is not a -more block: its
+# rows are windows of screens, from its own generator). Each
 # maps to its base source (the generator it shares) by its name, so a new block needs entries only in
 # SOURCES, SEED_OFFSETS and prepare.COUNTS.
 MORE_SOURCES = {source: source.split("-more")[0] for source in SOURCES if "-more" in source}

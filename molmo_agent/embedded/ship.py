@@ -4,7 +4,9 @@
 
 Copies the official-format files (config.json, safetensors + index, tokenizer files,
 preprocessor_config.json, generation_config.json) and writes ``embedded_model.json``: trained = true,
-the steps and final loss from the run, and the held-out results when given.
+the steps and final loss from the run, the held-out results when given, and the zoom step the
+model was trained for (``zoom_window``, which the demo, the CLI evaluation and ``make_grounder``
+use): ``--zoom-window PX``, by default the one the given evaluation ran with.
 
     python -m molmo_agent.embedded.ship --record-eval runs/eval-shipped
 
@@ -23,6 +25,7 @@ from pathlib import Path
 from molmo_agent.embedded import EMBEDDED_DIR, RECORD_NAME, read_model_record
 from molmo_agent.embedded.evaluate import read_results
 from molmo_agent.trajectory import atomic_write_bytes
+from molmo_agent.zoom import check_window
 
 SHIPPED = ("config.json", "generation_config.json", "preprocessor_config.json", "tokenizer.json",
            "tokenizer_config.json", "special_tokens_map.json")
@@ -32,8 +35,14 @@ MAX_BYTES = 40 * 1024 * 1024
 
 def ship(checkpoint: str | os.PathLike, run_dir: str | os.PathLike | None = None,
          eval_dir: str | os.PathLike | None = None, target: str | os.PathLike = EMBEDDED_DIR,
-         recipe: str | None = None) -> Path:
+         recipe: str | None = None, zoom_window: int | None = None) -> Path:
     source, target = Path(checkpoint), Path(target)
+    held_out = read_results(eval_dir) if eval_dir is not None and (Path(eval_dir) / "results.json").is_file() else None
+    if zoom_window is None and held_out is not None:
+        zoom_window = held_out.get("zoom_window")
+    if held_out is not None and (held_out.get("zoom_window") or None) != (zoom_window or None):
+        raise ValueError(f"{eval_dir} was evaluated with zoom_window {held_out.get('zoom_window')}, not "
+                         f"{zoom_window}: its numbers would describe another setup")
     weights = sorted(source.glob("*.safetensors")) + sorted(source.glob("*.safetensors.index.json"))
     if not (source / "config.json").is_file() or not weights:
         raise FileNotFoundError(f"{source} is not an official-format checkpoint (config.json + safetensors)")
@@ -49,6 +58,8 @@ def ship(checkpoint: str | os.PathLike, run_dir: str | os.PathLike | None = None
     # The embedded model was trained on bare instructions ("click the Save button"), not on
     # "Point to ...": commands read this to put queries to it the way it was trained.
     record: dict = {"trained": True, "source": str(source), "point_prompt": POINT_PROMPT}
+    if zoom_window:
+        record["zoom_window"] = check_window(zoom_window)
     if recipe:
         record["recipe"] = recipe
     if run_dir is not None:
@@ -60,8 +71,8 @@ def ship(checkpoint: str | os.PathLike, run_dir: str | os.PathLike | None = None
             rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
             record["train_seconds"] = round(sum(r.get("seconds", 0.0) for r in rows), 1)
             record["last_step"] = rows[-1]["step"] if rows else 0
-    if eval_dir is not None and (Path(eval_dir) / "results.json").is_file():
-        record["held_out"] = read_results(eval_dir)
+    if held_out is not None:
+        record["held_out"] = held_out
     _write_record(target, record)
     return target
 
@@ -89,6 +100,9 @@ def record_held_out(eval_dir: str | os.PathLike, target: str | os.PathLike = EMB
     if not evaluated.is_dir() or evaluated.resolve() != target.resolve():
         raise ValueError(f"{results_path} evaluates {str(evaluated)!r}, not the shipped {target}: "
                          "its numbers would describe other weights")
+    if (results.get("zoom_window") or None) != (record.get("zoom_window") or None):
+        raise ValueError(f"{results_path} ran with zoom_window {results.get('zoom_window')}, the shipped model "
+                         f"declares {record.get('zoom_window')}: its numbers would describe another setup")
     record["held_out"] = results
     return _write_record(target, record)
 
@@ -100,12 +114,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval", default=None, help="directory with results.json from molmo_agent.embedded.evaluate")
     parser.add_argument("--recipe", default=None,
                         help="how the checkpoint was made, recorded as is (e.g. the script that ran its stages)")
+    parser.add_argument("--zoom-window", type=int, default=None, metavar="PX",
+                        help="the zoom step the model is meant to be used with (default: the --eval run's)")
     parser.add_argument("--record-eval", default=None, metavar="EVAL_DIR",
                         help="ship nothing: replace the shipped record's held-out results by EVAL_DIR/results.json, "
                              "an evaluation of molmo_agent/embedded itself")
     args = parser.parse_args(argv)
     if args.record_eval is not None:
-        if args.checkpoint or args.run_dir or args.eval or args.recipe:
+        if args.checkpoint or args.run_dir or args.eval or args.recipe or args.zoom_window is not None:
             parser.error("--record-eval ships nothing: give it alone")
         try:
             print(f"recorded {record_held_out(args.record_eval)}")
@@ -115,7 +131,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.checkpoint is None:
         parser.error("give the checkpoint to ship (or --record-eval EVAL_DIR)")
-    print(f"shipped into {ship(args.checkpoint, args.run_dir, args.eval, recipe=args.recipe)}")
+    try:
+        target = ship(args.checkpoint, args.run_dir, args.eval, recipe=args.recipe, zoom_window=args.zoom_window)
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"shipped into {target}")
     return 0
 
 

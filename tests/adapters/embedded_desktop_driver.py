@@ -3,8 +3,9 @@
     DISPLAY=:5 python -m tests.adapters.embedded_desktop_driver spec.json
 
 The spec lists runs ({"query", "region", "simulate_scale", "dry_run", "dry_run_dir", "log_dir"}); for each, the result holds
-what the model was asked and answered (raw text), the screenshot it saw (saved as PNG next to the
-spec), the action the adapter built and the policy's decision. Nothing is canned: the backend is
+what the model was asked and answered (raw text; with the model's zoom step, the second answer), the
+screenshot it saw first (saved as PNG next to the spec), how many times it was asked, the point the
+adapter took (pixels of the screenshot), the action it built and the policy's decision. Nothing is canned: the backend is
 the real local model; the recorder only keeps a copy of each request and answer.
 """
 
@@ -34,6 +35,7 @@ class RecordingBackend:
 
 def run(grounder, recorder: RecordingBackend, config: dict, out: Path, index: int) -> dict:
     policy = SafetyPolicy(dry_run=config.get("dry_run", False))
+    first_call = len(recorder.calls)
     desktop = Desktop(grounder, policy, region=config.get("region"), window=config.get("window"),
                       simulate_scale=config.get("simulate_scale"), dry_run_dir=config.get("dry_run_dir"),
                       log_dir=config.get("log_dir"), kill_hotkey=None)
@@ -42,11 +44,12 @@ def run(grounder, recorder: RecordingBackend, config: dict, out: Path, index: in
             step = desktop.click(config["query"])
         except AdapterError as error:  # e.g. the model answered without a point
             step, error_text = None, f"{type(error).__name__}: {error}"
-    image, prompt, text = recorder.calls[-1]
+    image, prompt, _ = recorder.calls[first_call]
+    text = recorder.calls[-1][2]
     screenshot = out / f"seen-{index}.png"
     image.save(screenshot)
     result = {"query": config["query"], "prompt": prompt, "text": text, "image_size": list(image.size),
-              "screenshot": str(screenshot)}
+              "screenshot": str(screenshot), "model_calls": len(recorder.calls) - first_call}
     if step is None:
         return dict(result, error=error_text)
     return dict(result, action=step.action.to_json(), executed=step.executed, allowed=step.decision.allowed,

@@ -132,8 +132,11 @@ def test_desktop_dry_run_and_click_follow_the_embedded_models_answer(tmp_path):
     assert dry["prompt"] == query and dry["image_size"] == [width, height]
     assert real["text"] == dry["text"]  # same pixels, greedy decoding: the same answer
 
-    point = model_point(dry["text"], (width, height))
-    print(f"\nembedded model on GuiClick seed {GUI_SEED}: {query!r} -> {dry['text']!r}")
+    # the embedded model's zoom step: a first answer on the screenshot, a second on a 240 px window
+    # around it, whose point the adapter maps back into the screenshot
+    assert dry["model_calls"] == real["model_calls"] == 2
+    point = tuple(dry["point"]) if "point" in dry else None
+    print(f"\nembedded model on GuiClick seed {GUI_SEED}: {query!r} -> {dry['text']!r} (240 px window)")
     if point is None:  # an answer without a point must be refused, not turned into a click
         assert "found no" in dry["error"] and "found no" in real["error"] and clicks == []
         assert cli.returncode != 0 and "found no" in cli.stderr
@@ -164,7 +167,7 @@ def test_desktop_dry_run_and_click_follow_the_embedded_models_answer(tmp_path):
     # a HiDPI-like screenshot (1.25 device pixels per screen pixel): the model sees 1600x1000 pixels
     shot_w, shot_h = scaled["image_size"]
     assert (shot_w, shot_h) == (round(width * 1.25), round(height * 1.25))
-    scaled_point = model_point(scaled["text"], (shot_w, shot_h))
+    scaled_point = tuple(scaled["point"]) if "point" in scaled else None
     if scaled_point is not None:
         assert (scaled["action"]["x"], scaled["action"]["y"]) == window_pixel(scaled_point, region, (shot_w, shot_h))
 

@@ -68,3 +68,39 @@ def test_serve_process_and_point_through_endpoint(tiny_checkpoint, image_path, e
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_point_uses_the_zoom_step_a_model_directory_declares(tmp_path):
+    """The embedded model declares zoom_window 240: `point` asks twice on a 1280x800 screen, the second
+    time on the 240 px window around the first answer; --zoom 0 asks once."""
+    import gymnasium as gym
+
+    import molmo_agent.sims  # noqa: F401
+    from molmo_agent.commands._backend_args import zoom_window_from_args
+    from molmo_agent.demo import embedded_model_dir
+    from molmo_agent.parsing import parse
+
+    env = gym.make("molmo_agent/GuiClick-v0")
+    obs, _ = env.reset(seed=1_000_000)
+    env.close()
+    screen = tmp_path / "screen.png"
+    Image.fromarray(obs["image"]).save(screen)
+    model = str(embedded_model_dir())
+    zoomed = _cli("point", str(screen), obs["instruction"], "--model", model, "--json")
+    once = _cli("point", str(screen), obs["instruction"], "--model", model, "--json", "--zoom", "0")
+    assert zoomed.returncode == 0 and once.returncode == 0, zoomed.stderr + once.stderr
+    zoomed, once = json.loads(zoomed.stdout), json.loads(once.stdout)
+    assert "zoom_box" not in once and zoomed["first_text"] == once["text"]
+    left, top, right, bottom = zoomed["zoom_box"]
+    assert (right - left, bottom - top) == (240, 240)
+    first = parse(once["text"], (1280, 800)).points[0]
+    assert abs((left + right) / 2 - first.x) <= 1 or left in (0, 1280 - 240)
+    # the second answer is in the window's coordinates; the printed point is in the screen's
+    in_window = parse(zoomed["text"], (240, 240)).points[0]
+    assert zoomed["points"][0]["x"] == pytest.approx(in_window.x + left)
+    assert zoomed["points"][0]["y"] == pytest.approx(in_window.y + top)
+    # the default comes from the directory's record, and only for a local model
+    from argparse import Namespace
+    assert zoom_window_from_args(Namespace(model=model, zoom=None)) == 240
+    assert zoom_window_from_args(Namespace(model=model, zoom=0)) is None
+    assert zoom_window_from_args(Namespace(model=model, zoom=None, endpoint="http://127.0.0.1:1/v1")) is None

@@ -16,6 +16,7 @@ KEPT_STAGE8 = KEPT.parent / "embedded-curriculum-mix4"
 KEPT_STAGE9 = KEPT.parent / "embedded-curriculum-mix5"
 KEPT_STAGE10 = KEPT.parent / "embedded-curriculum-stage10"
 KEPT_STAGE11 = KEPT.parent / "embedded-curriculum-stage11"
+KEPT_STAGE12 = KEPT.parent / "embedded-curriculum-stage12"
 SHIPPED = (CONFIGS.parent / "molmo_agent" / "embedded").resolve()
 
 
@@ -90,8 +91,8 @@ def test_the_curriculum_configs_chain_stage_to_stage():
 
     stages = {n: TrainConfig.from_yaml(CONFIGS / f"embedded-curriculum-{n}.yaml")
               for n in ("stage1", "stage2", "binding", "binding2", "mix", "mix2", "mix3", "mix4", "mix5", "stage10",
-                        "stage11")}
-    stages["final"] = TrainConfig.from_yaml(CONFIGS / "embedded.yaml")  # stage 12: the shipped model
+                        "stage11", "stage12")}
+    stages["final"] = TrainConfig.from_yaml(CONFIGS / "embedded.yaml")  # stage 13: the shipped model
     stage1 = stages["stage1"]
     assert stage1.model.config is not None and stage1.model.vit_position_init == "sincos"
     assert stage1.model.tokenizer.endswith("tokenizer-112")
@@ -102,13 +103,14 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     assert Path(stages["mix"].model.path) == KEPT.resolve()
     assert stages["mix2"].model.path == stages["mix"].export.dir
     assert stages["mix3"].model.path == stages["mix2"].export.dir
-    # stages 8-12 start from the exports before them, also kept in the repository
+    # stages 8-13 start from the exports before them, also kept in the repository
     assert Path(stages["mix4"].model.path) == KEPT_STAGE7.resolve()
     assert Path(stages["mix5"].model.path) == KEPT_STAGE8.resolve()
     assert Path(stages["stage10"].model.path) == KEPT_STAGE9.resolve()
     assert Path(stages["stage11"].model.path) == KEPT_STAGE10.resolve()
-    assert Path(stages["final"].model.path) == KEPT_STAGE11.resolve()
-    for kept in (KEPT_STAGE7, KEPT_STAGE8, KEPT_STAGE9, KEPT_STAGE10, KEPT_STAGE11):
+    assert Path(stages["stage12"].model.path) == KEPT_STAGE11.resolve()
+    assert Path(stages["final"].model.path) == KEPT_STAGE12.resolve()
+    for kept in (KEPT_STAGE7, KEPT_STAGE8, KEPT_STAGE9, KEPT_STAGE10, KEPT_STAGE11, KEPT_STAGE12):
         assert (kept / "model.safetensors").is_file(), kept
     assert {"tabletop-more", "waypoint-more", "pointing-more"} <= {d.name for d in stages["mix3"].data.datasets}
 
@@ -125,34 +127,44 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     # stage 11 adds fresh scenes again and keeps every earlier source
     assert added("stage10", "stage11") == {"tabletop-more4", "waypoint-more4", "pointing-more4", "gui-more3", "phone-more3"}
     assert not added("stage11", "stage10")
-    # stage 12 (the shipped model) adds fresh scenes again, at stage 11's rates
-    assert added("stage11", "final") == {"tabletop-more5", "waypoint-more5", "pointing-more5", "gui-more4", "phone-more4"}
-    assert not added("final", "stage11")
-    assert stages["final"].train.lr == stages["stage11"].train.lr
+    # stage 12 adds fresh scenes again, at stage 11's rates
+    assert added("stage11", "stage12") == {"tabletop-more5", "waypoint-more5", "pointing-more5", "gui-more4",
+                                           "phone-more4"}
+    assert not added("stage12", "stage11")
+    assert stages["stage12"].train.lr == stages["stage11"].train.lr
+    # stage 13 (the shipped model), at stage 12's rates: only scenes no stage saw, the fresh blocks
+    # at the fresh-only experiment's shares x 0.85, and the zoom step's GUI windows at 15 %
+    final = stages["final"]
+    assert final.train.lr == stages["stage12"].train.lr
+    final_rates = {Path(d.path).parent.name: d.rate for d in final.data.datasets}
+    assert final_rates.pop("gui-zoom") == pytest.approx(0.15)
+    assert not set(final_rates) - {"discs-small", "discs-multi"} & {Path(d.path).parent.name
+                                                                    for d in stages["stage12"].data.datasets}
     # the next block continues from the shipped weights, on the final stage's data
     continued = TrainConfig.from_yaml(CONFIGS / "embedded-continue.yaml")
     assert Path(continued.model.path) == SHIPPED
     assert [d.path for d in continued.data.datasets] == [d.path for d in stages["final"].data.datasets]
-    # the fresh-only experiment (not shipped) starts from the shipped weights, on unseen blocks only
+    # the fresh-only experiment (not shipped) starts from stage 12, on unseen blocks only
     fresh = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-fresh-only.yaml")
-    assert Path(fresh.model.path) == SHIPPED
+    assert Path(fresh.model.path) == KEPT_STAGE12.resolve()
     fresh_sources = {Path(d.path).parent.name for d in fresh.data.datasets} - {"discs-small", "discs-multi"}
     assert fresh_sources == {"tabletop-more6", "waypoint-more6", "pointing-more6", "gui-more5", "phone-more5"}
-    assert not fresh_sources & {Path(d.path).parent.name for d in stages["final"].data.datasets}
+    assert not fresh_sources & {Path(d.path).parent.name for d in stages["stage12"].data.datasets}
     assert sum(d.rate for d in fresh.data.datasets) == pytest.approx(1.0)
-    # the whole-mixture experiment (not shipped): the shipped mixture plus exactly those blocks
+    # the whole-mixture experiment (not shipped): stage 12's mixture plus exactly those blocks
     whole = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-stage13.yaml")
-    assert Path(whole.model.path) == SHIPPED
+    assert Path(whole.model.path) == KEPT_STAGE12.resolve()
     stages["whole"] = whole
-    assert added("final", "whole") == fresh_sources and not added("whole", "final")
-    assert whole.train.lr == stages["final"].train.lr
+    assert added("stage12", "whole") == fresh_sources and not added("whole", "stage12")
+    assert whole.train.lr == stages["stage12"].train.lr
     # the depth experiment (not shipped): the fresh-only data and rates, from the grown weights,
-    # beside a control that differs only in starting from the shipped 4-block weights
+    # beside a control that differs only in starting from stage 12's 4-block weights
     # (and the crop experiment: the same control, from the weights with 224 px crops)
     deeper = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-deeper.yaml")
     control = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-deeper-control.yaml")
     crops = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-crops224.yaml")
-    assert Path(deeper.model.path).name == "embedded-deeper-init" and Path(control.model.path) == SHIPPED
+    assert Path(deeper.model.path).name == "embedded-deeper-init"
+    assert Path(control.model.path) == KEPT_STAGE12.resolve()
     assert Path(crops.model.path).name == "embedded-224-init"
     for run in (deeper, control, crops):
         assert [d.path for d in run.data.datasets] == [d.path for d in fresh.data.datasets]
@@ -160,13 +172,12 @@ def test_the_curriculum_configs_chain_stage_to_stage():
         assert run.train == control.train and run.data == control.data
         assert run.model.max_crops == control.model.max_crops
     assert len({deeper.run_dir, control.run_dir, crops.run_dir, fresh.run_dir}) == 4
-    # the zoom experiment: the control plus the gui-zoom windows at a 15 % share, the others scaled down
-    zoom = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-gui-zoom.yaml")
-    assert zoom.model == control.model and zoom.train == control.train and zoom.run_dir not in (control.run_dir,)
-    zoom_rates = {Path(d.path).parent.name: d.rate for d in zoom.data.datasets}
-    assert zoom_rates.pop("gui-zoom") == pytest.approx(0.15) and sum(zoom_rates.values()) == pytest.approx(0.85)
+    # stage 13 (shipped) was run as this control plus the gui-zoom windows at a 15 % share, the others
+    # scaled down: same start, same schedule, so the control measures what the windows did
+    assert final.model.path == control.model.path and final.train == control.train
+    assert sum(final_rates.values()) == pytest.approx(0.85)
     for dataset in control.data.datasets:
-        assert zoom_rates[Path(dataset.path).parent.name] == pytest.approx(0.85 * dataset.rate, abs=6e-4)
+        assert final_rates[Path(dataset.path).parent.name] == pytest.approx(0.85 * dataset.rate, abs=6e-4)
     sources = {Path(d.path).parent.name for n in ("stage1", "stage2", "binding") for d in stages[n].data.datasets}
     assert sources == {"discs-large", "discs-medium", "discs-small", "discs-multi"}
     # the first model's recipe is untouched: it still reproduces those weights (normal ViT positions)

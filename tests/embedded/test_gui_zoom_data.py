@@ -47,3 +47,14 @@ def test_window_answers_point_at_the_named_element(seed):
 def test_held_out_seeds_are_refused():
     with pytest.raises(DataGenerationError):
         list(gui_zoom_rows(HELD_OUT_SEED_START))
+
+
+def test_gui_zoom_seeds_are_their_own_block():
+    from molmo_agent.embedded.data import MORE_SOURCES
+    from molmo_agent.embedded.prepare import COUNTS
+
+    zoom = range(SEED_OFFSETS["gui-zoom"], SEED_OFFSETS["gui-zoom"] + COUNTS["gui-zoom"])
+    gui_blocks = ["gui"] + [more for more, base in MORE_SOURCES.items() if base == "gui"]
+    for block in gui_blocks:
+        assert not set(zoom) & set(range(SEED_OFFSETS[block], SEED_OFFSETS[block] + COUNTS[block])), block
+    assert zoom[-1] < SEED_OFFSETS["phone"]  # inside the GUI's 100,000 training seeds

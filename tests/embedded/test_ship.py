@@ -71,3 +71,31 @@ def test_record_eval_replaces_only_the_held_out_results_of_the_shipped_weights(t
     assert "evaluate first" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main([str(KEPT), "--record-eval", str(eval_dir)])
+
+
+def test_ship_records_the_zoom_window_its_evaluation_ran_with(tmp_path):
+    from molmo_agent.demo import make_grounder
+    from molmo_agent.embedded.ship import record_held_out
+
+    eval_dir = tmp_path / "eval"
+    eval_dir.mkdir()
+    (eval_dir / "results.json").write_text(json.dumps({"zoom_window": 240, "gui": {"success_rate": 0.3}}))
+    target = tmp_path / "embedded"
+    ship(KEPT, eval_dir=eval_dir, target=target)
+    record = json.loads((target / "embedded_model.json").read_text())
+    assert record["zoom_window"] == 240
+    assert make_grounder(target).zoom_window == 240  # the demo and the evaluation use it by default
+    assert make_grounder(target, zoom_window=0).zoom_window is None
+    # numbers measured with another zoom step would describe another setup: refused, nothing written
+    with pytest.raises(ValueError, match="zoom_window"):
+        ship(KEPT, eval_dir=eval_dir, target=tmp_path / "other", zoom_window=128)
+    assert not (tmp_path / "other").exists()
+    unzoomed = tmp_path / "eval-unzoomed"
+    unzoomed.mkdir()
+    (unzoomed / "results.json").write_text(json.dumps({"model": str(target), "zoom_window": None}))
+    with pytest.raises(ValueError, match="zoom_window"):
+        record_held_out(unzoomed, target)
+    assert json.loads((target / "embedded_model.json").read_text()) == record
+    # without an evaluation the window is given, or absent
+    ship(KEPT, target=tmp_path / "plain")
+    assert "zoom_window" not in json.loads((tmp_path / "plain" / "embedded_model.json").read_text())
