@@ -3,7 +3,9 @@
 One query = what ``Grounder.ground`` does: preprocessing (crops, patches, tokens), prefill (vision +
 prompt), greedy decoding of the answer, parsing. Measured on a tabletop frame (320x240) and a GUI
 screen (1280x800), after a warm-up. Baseline in the same run: the prefill alone (a forward pass over
-image + prompt, no decoding), so the ratio says how much the answer's decoding adds. Also timed:
+image + prompt, no decoding), so the ratio says how much the answer's decoding adds. The shipped
+model's zoom step (a second query on a 240 px window, molmo_agent.zoom) applies to the GUI screen
+only (the 320x240 frame is under two windows wide); the query is also timed without it. Also timed:
 turning a tabletop point into a grasp target, per method of molmo_agent.targets, as a share of the
 query (the point is the frame's answer point, so the grasp timing does not depend on the model).
 
@@ -89,13 +91,15 @@ def run(repeats: int, threads: list[int], model: str | None) -> list[dict]:
                 with torch.inference_mode():
                     backend.model(**inputs)
 
-            def query(pil=pil, instruction=instruction):
-                return grounder.ground(pil, instruction)
+            def query(pil=pil, instruction=instruction, zoom=True):
+                return grounder.ground(pil, instruction, zoom=zoom)
 
             answer = grounder.ground(pil, instruction)
             rows.append({"scene": name, "threads": n_threads, "prefill_s": median_seconds(prefill, repeats),
-                         "query_s": median_seconds(query, repeats), "answer": answer.text,
-                         "trained": trained})
+                         "query_s": median_seconds(query, repeats),
+                         "query_once_s": median_seconds(lambda q=query: q(zoom=False), repeats),
+                         "zoom_window": None if answer.zoom_box is None else grounder.zoom_window,
+                         "answer": answer.text, "trained": trained})
     return rows
 
 
@@ -108,11 +112,13 @@ def main() -> None:
     rows = run(repeats, threads, args.model)
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads max, "
           f"torch {torch.__version__}")
-    print("| scene | threads | one grounding query (s) | prefill only (s) | query / prefill |")
-    print("|---|---|---|---|---|")
+    print("| scene | threads | one grounding query (s) | zoom step | without it (s) | prefill only (s) | "
+          "query / prefill |")
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['scene']} | {r['threads']} | {r['query_s']:.3f} | {r['prefill_s']:.3f} | "
-              f"{r['query_s'] / r['prefill_s']:.2f} |")
+        zoom = f"{r['zoom_window']} px window" if r["zoom_window"] else "-"
+        print(f"| {r['scene']} | {r['threads']} | {r['query_s']:.3f} | {zoom} | {r['query_once_s']:.3f} | "
+              f"{r['prefill_s']:.3f} | {r['query_s'] / r['prefill_s']:.2f} |")
     print(f"trained model: {rows[0]['trained']}; sample answer: {rows[0]['answer']!r}")
     torch.set_num_threads(1)
     query_ms = 1000 * rows[0]["query_s"]  # tabletop, 1 thread
