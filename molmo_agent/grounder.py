@@ -66,13 +66,16 @@ class Grounding:
 
 @dataclass
 class ActResult:
-    """One AndroidControl-style step: the action (``frame="image"``), the model's plan, its raw text."""
+    """One AndroidControl-style step: the action (``frame="image"``), the model's plan, its raw text;
+    after a zoom step (``act(..., zoom=True)``) also the window and the first answer."""
 
     action: Action
     plan: str
     prompt: str
     text: str
     seconds: float
+    zoom_box: PixelBox | None = None
+    first_text: str = ""
 
 
 _ACTION_PART = re.compile(r"Action\s*:\s*(.*)\Z", re.IGNORECASE | re.DOTALL)
@@ -225,11 +228,34 @@ class Grounder:
         """Counting by pointing: the count is the number of points (``.count``)."""
         return self.ground(image, query, self.count_prompt, zoom=False)
 
-    def act(self, image: Any, instruction: str, level: str = "low") -> ActResult:
-        """One AndroidControl step; ``level`` is ``"low"`` (step instruction) or ``"high"`` (goal)."""
+    def act(self, image: Any, instruction: str, level: str = "low", zoom: bool = False) -> ActResult:
+        """One AndroidControl step; ``level`` is ``"low"`` (step instruction) or ``"high"`` (goal).
+        ``zoom`` (with ``zoom_window``) refines a Click / Long Press by asking the same step again on
+        the window around its tap; it needs a model trained for that view, so it is off by default."""
         if level not in ("low", "high"):
             raise ActionError(f"level must be 'low' or 'high', got {level!r}")
         prompt = f"{level}_level: {instruction}"
         image, text, seconds = self._ask(image, prompt)
         action, plan = parse_android_action(text, image.size)
-        return ActResult(action, plan, prompt, text, seconds)
+        first = ActResult(action, plan, prompt, text, seconds)
+        if not (zoom and self.zoom_window and isinstance(action, (Click, LongPress))):
+            return first
+        return self._zoom_act(image, first)
+
+    def _zoom_act(self, image: Any, first: ActResult) -> ActResult:
+        """The zoom step of a tap: the first answer stands unless the window's answer is a tap of the
+        same kind."""
+        box = zoom_box((first.action.x, first.action.y), image.size, self.zoom_window)
+        if box is None:
+            return first
+        window = image.crop(box)
+        _, text, seconds = self._ask(window, first.prompt)
+        first.seconds += seconds
+        try:
+            action, _ = parse_android_action(text, window.size)
+        except (ParseError, UnknownActionError):
+            return first
+        if type(action) is not type(first.action):
+            return first
+        refined = type(action)(action.x + box[0], action.y + box[1], frame="image")
+        return ActResult(refined, first.plan, first.prompt, text, first.seconds, zoom_box=box, first_text=first.text)

@@ -55,7 +55,7 @@ SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing", "discs-large", "d
            "tabletop-more3", "waypoint-more3", "pointing-more3", "gui-more2", "phone-more2",
            "tabletop-more4", "waypoint-more4", "pointing-more4", "gui-more3", "phone-more3",
            "tabletop-more5", "waypoint-more5", "pointing-more5", "gui-more4", "phone-more4",
-           "tabletop-more6", "waypoint-more6", "pointing-more6", "gui-more5", "phone-more5", "gui-zoom")
+           "tabletop-more6", "waypoint-more6", "pointing-more6", "gui-more5", "phone-more5", "gui-zoom", "phone-zoom")
 # More scenes from the same generators (seed blocks past the base source's own, inside its 100,000), in
 # their own files so that the base files, and the tokenizer trained on their texts, stay as they
 # were. The *-more2 blocks and gui-more / phone-more came with stage 8, whose run is long enough
@@ -89,7 +89,7 @@ SEED_OFFSETS = {"gui": 0, "phone": 100_000, "tabletop": 200_000, "waypoint": 300
                 # the next stage's: free seeds above the base sources (tabletop: below 290,000)
                 "tabletop-more6": 218_000, "waypoint-more6": 302_000, "pointing-more6": 402_000,
                 "gui-more5": 84_000, "phone-more5": 182_000,
-                "gui-zoom": 90_000}  # zoomed views of GUI screens (gui_zoom_rows): free seeds above gui-more5
+                "gui-zoom": 90_000, "phone-zoom": 190_000}  # zoomed views of GUI screens (gui_zoom_rows): free seeds above gui-more5
 GUI_TASKS_PER_SCREEN = 6
 # gui-zoom: square windows of a laptop screen, as the zoom step of molmo_agent.zoom cuts them around a
 # first point (its default window, 240 px, is inside this range), so the model sees GUI text at
@@ -97,6 +97,9 @@ GUI_TASKS_PER_SCREEN = 6
 ZOOM_WINDOWS_PER_SCREEN = 3
 ZOOM_WINDOW_PX = (176, 320)
 ZOOM_MARGIN_PX = 12  # a target's centre stays this far inside the window
+# phone-zoom (an experiment, not in the shipped mixture): windows of 540x1200 phone screens around
+# the tap of a click / long-press step, for a 270 px zoom step.
+PHONE_ZOOM_WINDOW_PX = (216, 360)
 PHONE_STEPS_PER_EPISODE = 4
 
 
@@ -188,6 +191,27 @@ def phone_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
         if terminated or truncated:
             break
     env.close()
+
+
+def phone_zoom_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
+    """Square windows around the taps of one oracle trajectory's click and long-press steps, each
+    with its ``low_level`` instruction and the action in the window's percent coordinates."""
+    rng = np.random.default_rng(_check_seed(seed))
+    for image, ((qa,),) in phone_rows(seed):
+        if not qa["answer"].startswith(("Action: Click(", "Action: Long Press(")):
+            continue
+        height, width = image.shape[:2]
+        verb, coords = qa["answer"][len("Action: "):].split("(")
+        x, y = (float(v) * size / 100 for v, size in zip(coords.rstrip(")").split(","), (width, height)))
+        size = int(rng.integers(PHONE_ZOOM_WINDOW_PX[0], PHONE_ZOOM_WINDOW_PX[1] + 1))
+        reach = size / 2 - ZOOM_MARGIN_PX
+        cx, cy = np.asarray((x, y)) + rng.uniform(-reach, reach, 2)
+        left = int(np.clip(round(cx - size / 2), 0, width - size))
+        top = int(np.clip(round(cy - size / 2), 0, height - size))
+        window = image[top:top + size, left:left + size]
+        answer = phone_action_text({"action_type": "click" if verb == "Click" else "long_press",
+                                    "x": x - left, "y": y - top}, size, size)
+        yield window, [_qa(qa["prompt"], answer)]
 
 
 def _visible(info: dict, index: int, answer: str, image: np.ndarray) -> bool:
@@ -339,7 +363,8 @@ def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int 
         from molmo_agent.sims.waypoint import WaypointEnv
 
         env = TabletopGraspEnv() if generator == "tabletop" else WaypointEnv()
-    make = {"gui": gui_rows, "gui-zoom": gui_zoom_rows, "phone": phone_rows, "pointing": pointing_rows}.get(generator)
+    make = {"gui": gui_rows, "gui-zoom": gui_zoom_rows, "phone": phone_rows, "phone-zoom": phone_zoom_rows,
+            "pointing": pointing_rows}.get(generator)
     if source in DISC_RADII:
         make = functools.partial(disc_rows, radius=DISC_RADII[source])
     elif source == "discs-multi":

@@ -210,13 +210,54 @@ def android_control_steps(predictor, out_dir: str | os.PathLike, episodes: int) 
     return {"episodes": episodes, "protocol": result["protocol"], **result["low"]}
 
 
+class ZoomedActions:
+    """A Predictor's ``answer(image, prompt)`` whose taps go through the zoom step of
+    :meth:`molmo_agent.grounder.Grounder.act`: a Click / Long Press is asked again on the ``window``
+    px window around it and answered in the screenshot's percent. The AndroidControl steps measured
+    this way are the SDK's step accuracy with that zoom step; any other answer is passed on as is.
+
+        steps = android_control_steps(ZoomedActions(predictor, 240), out_dir, episodes=200)
+    """
+
+    def __init__(self, predictor: Any, window: int):
+        from molmo_agent.backends import BaseBackend
+        from molmo_agent.grounder import Grounder
+
+        class PredictorBackend(BaseBackend):  # one image per request, as the Predictor takes them
+            def generate(self, images, prompt, max_new_tokens=None):
+                return predictor.answer(images[0], prompt)
+
+        self.predictor = predictor
+        self.grounder = Grounder(PredictorBackend(), zoom_window=window)
+
+    def answer(self, image: Any, prompt: str) -> str:
+        from molmo_agent.embedded.answers import phone_action_text
+        from molmo_agent.errors import MolmoAgentError
+
+        level, separator, instruction = prompt.partition("_level: ")
+        if not separator or level not in ("low", "high"):
+            return self.predictor.answer(image, prompt)
+        try:
+            result = self.grounder.act(image, instruction, level, zoom=True)
+        except MolmoAgentError:  # not an action the parser knows: scored as the model wrote it
+            return self.predictor.answer(image, prompt)
+        if result.zoom_box is None:
+            return result.text
+        kind = "click" if result.action.type == "click" else "long_press"
+        width, height = image.size
+        return phone_action_text({"action_type": kind, "x": result.action.x, "y": result.action.y}, width, height)
+
+
 def evaluate_checkpoint(model_dir: str | os.PathLike, out_dir: str | os.PathLike, episodes: int = 50,
                         phone_episodes: int | None = None, pointing_images: int = 60, scene_images: int = 30,
-                        show_progress: bool = True, zoom_window: int | None = None) -> dict[str, Any]:
+                        show_progress: bool = True, zoom_window: int | None = None,
+                        phone_zoom_window: int | None = None) -> dict[str, Any]:
     """Every held-out number for ``model_dir``, each rate with its 95 % interval; also written to
     ``out_dir/results.json``. ``scene_images`` tabletop and as many floor scenes make the scene pointing set.
     ``zoom_window`` is the sims episodes' zoom step (:func:`molmo_agent.demo.make_grounder`; default: the
-    model record's, 0 = off); the pointing and counting questions are asked once, as their protocol does."""
+    model record's, 0 = off); the pointing and counting questions are asked once, as their protocol does.
+    ``phone_zoom_window`` puts the AndroidControl steps' taps through the same kind of zoom step
+    (:class:`ZoomedActions`; default off)."""
     from molmo_agent.demo import make_grounder, run_sim
     from molmo_agent.training.evaluation import tasks
     from molmo_agent.training.evaluation.inference import Predictor
@@ -242,7 +283,9 @@ def evaluate_checkpoint(model_dir: str | os.PathLike, out_dir: str | os.PathLike
             print(f"{sim}: {results[sim]}" + (f" steps {results['phone_step']}" if sim == "phone" else ""))
     data = write_pointing_eval(out / "pointing-data", pointing_images)
     predictor = Predictor.from_pretrained(model_dir, max_new_tokens=96)
-    results["android_control_low"] = android_control_steps(predictor, out, episodes)
+    steps_predictor = ZoomedActions(predictor, phone_zoom_window) if phone_zoom_window else predictor
+    results["android_control_low"] = android_control_steps(steps_predictor, out, episodes)
+    results["android_control_low"]["zoom_window"] = phone_zoom_window or None
     steps = results["android_control_low"]["steps"]
     for rule in ("rule_a", "rule_b"):
         results["android_control_low"][f"{rule}_interval_95"] = _rate_interval(
@@ -304,13 +347,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zoom", type=int, default=None, metavar="PX",
                         help="zoom step of the sims episodes: ask again on a PX-pixel window around the first "
                              "point (default: the model record's zoom_window, if any; 0 = off)")
+    parser.add_argument("--phone-zoom", type=int, default=None, metavar="PX",
+                        help="zoom step for the AndroidControl steps' taps (a model trained for it; default off)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)
     results = evaluate_checkpoint(args.model_dir, args.out, args.episodes, args.phone_episodes, args.pointing_images,
-                                  args.scene_images, zoom_window=args.zoom)
+                                  args.scene_images, zoom_window=args.zoom, phone_zoom_window=args.phone_zoom)
     print(json.dumps(headline(results), indent=1))
     return 0
 

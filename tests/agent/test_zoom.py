@@ -105,3 +105,38 @@ def test_annotated_image_shows_the_zoom_window():
     drawn = np.asarray(annotate(screen(), [point]))
     assert tuple(drawn[400, 520]) == (0, 200, 255)  # the window's left edge
     assert tuple(drawn[400, 200]) == (255, 255, 255)
+
+
+def tap_finder(images, prompt):
+    """AndroidControl answers: a click on the red marker, in percent rounded to a multiple of 10."""
+    point_text = coarse_finder(images, prompt)
+    if "none" in point_text:
+        return "Action: Navigate Back"
+    x, y = (float(v) for v in point_text.split('"')[1:4:2])
+    return f"Plan: tap it. Action: Click({x:.1f}, {y:.1f})"
+
+
+def test_act_zoom_refines_a_tap_only_when_asked():
+    from molmo_agent.actions import Click
+
+    backend = CannedBackend(tap_finder)
+    grounder = Grounder(backend, zoom_window=240)
+    once = grounder.act(screen(), "tap the marker")
+    assert len(backend.calls) == 1 and once.zoom_box is None  # off by default
+    zoomed = grounder.act(screen(), "tap the marker", zoom=True)
+    assert isinstance(zoomed.action, Click) and zoomed.action.frame == "image"
+    assert np.hypot(zoomed.action.x - MARKER[0], zoomed.action.y - MARKER[1]) < 17
+    assert np.hypot(once.action.x - MARKER[0], once.action.y - MARKER[1]) > 30
+    assert zoomed.first_text == once.text and zoomed.plan == "tap it."
+    assert backend.calls[-1][0][0].size == (240, 240) and backend.calls[-1][1] == "low_level: tap the marker"
+
+
+def test_act_zoom_keeps_the_first_tap_unless_the_window_answers_a_tap_of_the_same_kind():
+    answers = ["Action: Click(50.0, 50.0)", "Action: Long Press(10.0, 10.0)",
+               "Action: Click(50.0, 50.0)", "Action: Open App Mail",
+               "Action: Scroll down"]
+    grounder = Grounder(CannedBackend(answers), zoom_window=200)
+    for _ in range(2):
+        result = grounder.act(screen(), "x", zoom=True)
+        assert (result.action.x, result.action.y) == (640.0, 400.0) and result.zoom_box is None
+    assert grounder.act(screen(), "x", zoom=True).action.type == "scroll"  # not a tap: asked once

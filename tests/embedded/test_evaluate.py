@@ -135,3 +135,43 @@ def test_pointing_f1_interval_brackets_the_mean_and_narrows_with_questions():
     assert low < many_low < many_high < high
     assert mean_interval([0.5, 0.5, 0.5]) == [0.5, 0.5]
     assert mean_interval([1.0]) is None
+
+
+def test_zoomed_actions_refine_taps_and_pass_everything_else_on():
+    """The AndroidControl steps with the zoom step: a tap is asked again on the window around it and
+    answered in the whole screenshot's percent (a predictor that finds a marker to 10 % of its image)."""
+    import numpy as np
+    from PIL import Image
+
+    from molmo_agent.embedded.evaluate import ZoomedActions
+
+    pixels = np.full((1200, 540, 3), 255, np.uint8)
+    pixels[897:903, 397:403] = (255, 0, 0)  # the marker, centred on (400, 900)
+
+    class MarkerPredictor:
+        def __init__(self):
+            self.sizes = []
+
+        def answer(self, image, prompt):
+            self.sizes.append(image.size)
+            if not prompt.startswith("low_level"):
+                return "42"
+            if "garbled" in prompt:
+                return "Action: Fly away"
+            array = np.asarray(image)
+            rows, cols = np.nonzero((array[..., 0] > 200) & (array[..., 1] < 50))
+            x, y = (round(100 * (v.mean() + 0.5) / n, -1) for v, n in ((cols, image.size[0]), (rows, image.size[1])))
+            return f"Plan: tap. Action: Click({x:.1f}, {y:.1f})"
+
+    predictor = MarkerPredictor()
+    steps = ZoomedActions(predictor, 240)
+    image = Image.fromarray(pixels)
+    answer = steps.answer(image, "low_level: tap the marker")
+    assert predictor.sizes == [(540, 1200), (240, 240)]
+    x, y = (float(v) for v in answer.removeprefix("Action: Click(").removesuffix(")").split(","))
+    assert abs(x * 5.4 - 400) < 14 and abs(y * 12 - 900) < 14  # within a tenth of the window
+    coarse = predictor.answer(image, "low_level: tap the marker")  # one query: off by a tenth of the screen
+    cx, cy = (float(v) for v in coarse.split("Click(")[1].removesuffix(")").split(","))
+    assert abs(cx * 5.4 - 400) + abs(cy * 12 - 900) > 50
+    assert steps.answer(image, "How many?") == "42"
+    assert steps.answer(image, "low_level: garbled") == "Action: Fly away"

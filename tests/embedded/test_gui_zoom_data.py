@@ -58,3 +58,31 @@ def test_gui_zoom_seeds_are_their_own_block():
     for block in gui_blocks:
         assert not set(zoom) & set(range(SEED_OFFSETS[block], SEED_OFFSETS[block] + COUNTS[block])), block
     assert zoom[-1] < SEED_OFFSETS["phone"]  # inside the GUI's 100,000 training seeds
+
+
+def test_phone_zoom_windows_answer_the_oracle_tap():
+    """phone-zoom rows: a square window per click / long-press step whose answer, in the window's
+    percent, is the oracle's tap (the window around it shows the screen around the tap)."""
+    from molmo_agent.embedded.data import PHONE_ZOOM_WINDOW_PX, phone_rows, phone_zoom_rows
+    from molmo_agent.grounder import parse_android_action
+
+    checked = 0
+    for seed in range(SEED_OFFSETS["phone-zoom"], SEED_OFFSETS["phone-zoom"] + 6):
+        screens = [(image, qa) for image, ((qa,),) in phone_rows(seed)
+                   if qa["answer"].startswith(("Action: Click", "Action: Long Press"))]
+        windows = list(phone_zoom_rows(seed))
+        assert len(windows) == len(screens)
+        for (screen, screen_qa), (window, ((qa,),)) in zip(screens, windows):
+            size = window.shape[0]
+            assert window.shape == (size, size, 3) and PHONE_ZOOM_WINDOW_PX[0] <= size <= PHONE_ZOOM_WINDOW_PX[1]
+            assert qa["prompt"] == screen_qa["prompt"]
+            tap, _ = parse_android_action(screen_qa["answer"], (screen.shape[1], screen.shape[0]))
+            in_window, _ = parse_android_action(qa["answer"], (size, size))
+            assert type(tap) is type(in_window)
+            x, y = int(in_window.x), int(in_window.y)
+            patch = window[y - 4:y + 5, x - 4:x + 5]
+            assert any(np.array_equal(patch, screen[int(tap.y) + dy - 4:int(tap.y) + dy + 5,
+                                                    int(tap.x) + dx - 4:int(tap.x) + dx + 5])
+                       for dx in (-1, 0, 1) for dy in (-1, 0, 1))
+            checked += 1
+    assert checked >= 3
