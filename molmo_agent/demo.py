@@ -95,7 +95,7 @@ def held_out_summary(path: str | os.PathLike) -> str | None:
     weights ship::
 
         >>> held_out_summary("molmo_agent/embedded")  # doctest: +SKIP
-        'Held-out (50 episodes each): GUI 20 %, tabletop 82 %, waypoint 56 %; phone step accuracy 73.6 %'
+        'Held-out (200 episodes each): GUI 30.5 %, tabletop 87.5 %, waypoint 74 %; phone step accuracy 74.6 %'
     """
     held_out = (read_model_record(path) or {}).get("held_out") or {}
     sims = [(name, held_out[key]) for name, key in (("GUI", "gui"), ("tabletop", "tabletop"), ("waypoint", "waypoint"))
@@ -104,7 +104,9 @@ def held_out_summary(path: str | os.PathLike) -> str | None:
         return None
     episodes = {scores.get("episodes") for _, scores in sims}
     count = f" ({episodes.pop()} episodes each)" if len(episodes) == 1 and None not in episodes else ""
-    text = f"Held-out{count}: " + ", ".join(f"{name} {100 * scores['success_rate']:.0f} %" for name, scores in sims)
+    # one decimal, none when it is 0: 200 episodes give half points (30.5 %), which :.0f would round to even
+    text = f"Held-out{count}: " + ", ".join(f"{name} {100 * scores['success_rate']:.1f}".removesuffix(".0") + " %"
+                                           for name, scores in sims)
     phone = held_out.get("android_control_low", {}).get("rule_a_accuracy")
     return text + (f"; phone step accuracy {100 * phone:.1f} %" if phone is not None else "")
 

@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from molmo_agent import demo
+    from molmo_agent.embedded import read_model_record
 
     if args.threads:
         import torch
@@ -60,9 +61,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"model: {summary.model}")
     if summary.trained and Path(summary.model).resolve() == demo.embedded_model_dir():
         scores = demo.held_out_summary(summary.model)
+        zoom = (read_model_record(summary.model) or {}).get("zoom_window") if args.zoom is None else args.zoom
+        zoom_note = f"; GUI points go through its {zoom} px zoom step" if zoom else ""
         print("  (the embedded model is a 2.4M-parameter model trained from scratch on a CPU; it can hardly read "
-              f"text. {scores + '. ' if scores else ''}A few episodes are a small sample: the held-out scores are "
-              "in docs/embedded-model.md)")
+              f"text{zoom_note}. {scores + '. ' if scores else ''}A few episodes are a small sample: the held-out "
+              "scores are in docs/embedded-model.md)")
     for name, result in summary.results.items():
         extra = "" if result.step_accuracy is None else f", step accuracy {result.step_accuracy:.0%}"
         print(f"  {name:9s} success {result.success_rate:6.1%} "
