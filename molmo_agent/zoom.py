@@ -8,6 +8,7 @@ larger scale; the refined point is then mapped back into pixels of the whole ima
 the geometry; :class:`molmo_agent.grounder.Grounder` runs the two queries when built with
 ``zoom_window``.
 
+    from molmo_agent.points import Point
     from molmo_agent.zoom import zoom_box, point_from_window
     box = zoom_box((640.0, 400.0), (1280, 800), 240)     # (520, 280, 760, 520)
     point_from_window(Point(120, 60, (240, 240)), box, (1280, 800))   # Point(640.0, 340.0, ...)

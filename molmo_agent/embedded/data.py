@@ -22,6 +22,7 @@ formats (see :mod:`molmo_agent.embedded.answers`).
 | ``tabletop-more5`` / ``waypoint-more5`` / ``pointing-more5`` / ``gui-more4`` / ``phone-more4`` | as their base source, other seeds | (stage 12: fresh scenes again) |
 | ``tabletop-more6`` / ``waypoint-more6`` / ``pointing-more6`` / ``gui-more5`` / ``phone-more5`` | as their base source, other seeds | (stage 13: fresh scenes again) |
 | ``gui-zoom`` | square 176-320 px windows of GuiClick screens, each around a target (anywhere inside it) | the env's instructions whose targets the window shows -> the point in the window (stage 13: the zoom step's view) |
+| ``phone-zoom`` | square 216-360 px windows of phone screens around the taps of oracle click / long-press steps | ``low_level: <step>`` -> the tap in the window (an experiment, not shipped) |
 
     from molmo_agent.embedded.data import generate_training_data
     generate_training_data("data/embedded", counts={"gui": 400, "phone": 300, "tabletop": 400,
@@ -89,7 +90,8 @@ SEED_OFFSETS = {"gui": 0, "phone": 100_000, "tabletop": 200_000, "waypoint": 300
                 # the next stage's: free seeds above the base sources (tabletop: below 290,000)
                 "tabletop-more6": 218_000, "waypoint-more6": 302_000, "pointing-more6": 402_000,
                 "gui-more5": 84_000, "phone-more5": 182_000,
-                "gui-zoom": 90_000, "phone-zoom": 190_000}  # zoomed views of GUI screens (gui_zoom_rows): free seeds above gui-more5
+                # windows of screens (gui_zoom_rows, phone_zoom_rows): free seeds above gui-more5 / phone-more5
+                "gui-zoom": 90_000, "phone-zoom": 190_000}
 GUI_TASKS_PER_SCREEN = 6
 # gui-zoom: square windows of a laptop screen, as the zoom step of molmo_agent.zoom cuts them around a
 # first point (its default window, 240 px, is inside this range), so the model sees GUI text at
@@ -97,8 +99,9 @@ GUI_TASKS_PER_SCREEN = 6
 ZOOM_WINDOWS_PER_SCREEN = 3
 ZOOM_WINDOW_PX = (176, 320)
 ZOOM_MARGIN_PX = 12  # a target's centre stays this far inside the window
-# phone-zoom (an experiment, not in the shipped mixture): windows of 540x1200 phone screens around
-# the tap of a click / long-press step, for a 270 px zoom step.
+# phone-zoom (an experiment, not in the shipped mixture: configs/embedded-experiment-phone-zoom.yaml):
+# windows of 540x1200 phone screens around the tap of a click / long-press step (the step was tried
+# with 240 px windows).
 PHONE_ZOOM_WINDOW_PX = (216, 360)
 PHONE_STEPS_PER_EPISODE = 4
 
