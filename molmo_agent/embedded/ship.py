@@ -43,6 +43,7 @@ def ship(checkpoint: str | os.PathLike, run_dir: str | os.PathLike | None = None
     if held_out is not None and (held_out.get("zoom_window") or None) != (zoom_window or None):
         raise ValueError(f"{eval_dir} was evaluated with zoom_window {held_out.get('zoom_window')}, not "
                          f"{zoom_window}: its numbers would describe another setup")
+    zoom_window = check_window(zoom_window) if zoom_window else None  # checked before anything is copied
     weights = sorted(source.glob("*.safetensors")) + sorted(source.glob("*.safetensors.index.json"))
     if not (source / "config.json").is_file() or not weights:
         raise FileNotFoundError(f"{source} is not an official-format checkpoint (config.json + safetensors)")
@@ -59,7 +60,7 @@ def ship(checkpoint: str | os.PathLike, run_dir: str | os.PathLike | None = None
     # "Point to ...": commands read this to put queries to it the way it was trained.
     record: dict = {"trained": True, "source": str(source), "point_prompt": POINT_PROMPT}
     if zoom_window:
-        record["zoom_window"] = check_window(zoom_window)
+        record["zoom_window"] = zoom_window
     if recipe:
         record["recipe"] = recipe
     if run_dir is not None:

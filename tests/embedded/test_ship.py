@@ -96,6 +96,12 @@ def test_ship_records_the_zoom_window_its_evaluation_ran_with(tmp_path):
     with pytest.raises(ValueError, match="zoom_window"):
         record_held_out(unzoomed, target)
     assert json.loads((target / "embedded_model.json").read_text()) == record
+    # a bad window is refused before anything is copied
+    from molmo_agent.errors import CoordinateError
+
+    with pytest.raises(CoordinateError):
+        ship(KEPT, target=tmp_path / "bad", zoom_window=-5)
+    assert not (tmp_path / "bad").exists()
     # without an evaluation the window is given, or absent
     ship(KEPT, target=tmp_path / "plain")
     assert "zoom_window" not in json.loads((tmp_path / "plain" / "embedded_model.json").read_text())
