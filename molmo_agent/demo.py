@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from molmo_agent.embedded import read_model_record
+from molmo_agent.embedded import read_model_record, zoom_window_for
 from molmo_agent.errors import MolmoAgentError
 
 SIMS = ("gui", "phone", "tabletop", "waypoint")
@@ -137,10 +137,8 @@ def make_grounder(model_dir: str | os.PathLike, max_new_tokens: int = 48, zoom_w
     from molmo_agent.backends import LocalMolmoBackend
     from molmo_agent.grounder import Grounder
 
-    if zoom_window is None:
-        zoom_window = (read_model_record(model_dir) or {}).get("zoom_window")
     backend = LocalMolmoBackend.from_pretrained(str(model_dir), max_new_tokens=max_new_tokens)
-    return Grounder(backend, point_prompt="{query}", zoom_window=zoom_window or None)
+    return Grounder(backend, point_prompt="{query}", zoom_window=zoom_window_for(model_dir, zoom_window))
 
 
 # ------------------------------------------------------------------------------------------- sims

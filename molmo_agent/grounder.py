@@ -182,14 +182,22 @@ class Grounder:
             return first
         return self._zoom(image, first)
 
+    def _ask_window(self, image: Any, center: tuple[float, float], prompt: str):
+        """The zoom step's second query: (box, window, text, seconds) of ``prompt`` asked on the
+        window around ``center``, or None when the image is too small to cut one."""
+        box = zoom_box(center, image.size, self.zoom_window)
+        if box is None:
+            return None
+        window, text, seconds = self._ask(image.crop(box), prompt)
+        return box, window, text, seconds
+
     def _zoom(self, image: Any, first: Grounding) -> Grounding:
         """The zoom step: the same prompt on the window around ``first``'s first point. When the
         window is not worth cutting, or the model finds nothing in it, the first answer stands."""
-        box = zoom_box(first.points[0].xy, image.size, self.zoom_window)
-        if box is None:
+        asked = self._ask_window(image, first.points[0].xy, first.prompt)
+        if asked is None:
             return first
-        window = image.crop(box)
-        _, text, seconds = self._ask(window, first.prompt)
+        box, window, text, seconds = asked
         result = parse(text, window.size, strict=self.strict)
         first.seconds += seconds
         if not result.points:
@@ -245,11 +253,10 @@ class Grounder:
     def _zoom_act(self, image: Any, first: ActResult) -> ActResult:
         """The zoom step of a tap: the first answer stands unless the window's answer is a tap of the
         same kind."""
-        box = zoom_box((first.action.x, first.action.y), image.size, self.zoom_window)
-        if box is None:
+        asked = self._ask_window(image, (first.action.x, first.action.y), first.prompt)
+        if asked is None:
             return first
-        window = image.crop(box)
-        _, text, seconds = self._ask(window, first.prompt)
+        box, window, text, seconds = asked
         first.seconds += seconds
         try:
             action, _ = parse_android_action(text, window.size)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from molmo_agent.embedded import read_model_record
+from molmo_agent.embedded import read_model_record, zoom_window_for
 from molmo_agent.errors import MolmoAgentError
 
 
@@ -76,8 +76,8 @@ def zoom_window_from_args(args: argparse.Namespace) -> int | None:
     """``--zoom`` if given (0 = off), else the ``zoom_window`` a local model directory declares in
     ``embedded_model.json`` (the embedded model was trained for a 240 px zoom step), else none."""
     zoom = getattr(args, "zoom", None)
-    if zoom is None and getattr(args, "model", None) and not getattr(args, "endpoint", None):
-        zoom = (read_model_record(args.model) or {}).get("zoom_window")
+    if getattr(args, "model", None) and not getattr(args, "endpoint", None):
+        return zoom_window_for(args.model, zoom)
     return zoom or None
 
 

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from molmo_agent import demo
-    from molmo_agent.embedded import read_model_record
+    from molmo_agent.embedded import zoom_window_for
 
     if args.threads:
         import torch
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"model: {summary.model}")
     if summary.trained and Path(summary.model).resolve() == demo.embedded_model_dir():
         scores = demo.held_out_summary(summary.model)
-        zoom = (read_model_record(summary.model) or {}).get("zoom_window") if args.zoom is None else args.zoom
+        zoom = zoom_window_for(summary.model, args.zoom)
         zoom_note = f"; GUI points go through its {zoom} px zoom step" if zoom else ""
         print("  (the embedded model is a 2.4M-parameter model trained from scratch on a CPU; it can hardly read "
               f"text{zoom_note}. {scores + '. ' if scores else ''}A few episodes are a small sample: the held-out "

@@ -41,4 +41,16 @@ def read_model_record(directory: str | os.PathLike) -> dict[str, Any] | None:
     return record
 
 
-__all__ = ["EMBEDDED_DIR", "RECORD_NAME", "read_model_record"]
+def zoom_window_for(directory: str | os.PathLike, requested: int | None = None) -> int | None:
+    """The zoom step to use with a model: ``requested`` if given (0 = off), else the
+    ``zoom_window`` its record declares; None means no zoom step.
+
+        >>> zoom_window_for(EMBEDDED_DIR), zoom_window_for(EMBEDDED_DIR, 0)  # doctest: +SKIP
+        (240, None)
+    """
+    if requested is None:
+        requested = (read_model_record(directory) or {}).get("zoom_window")
+    return requested or None
+
+
+__all__ = ["EMBEDDED_DIR", "RECORD_NAME", "read_model_record", "zoom_window_for"]

@@ -142,6 +142,20 @@ def gui_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
     yield image, annotations
 
 
+def _window_around(rng: np.random.Generator, image: np.ndarray, x: float, y: float,
+                   window_px: tuple[int, int]) -> tuple[np.ndarray, int, int]:
+    """(window, left, top): a square of a random size in ``window_px`` holding (x, y) anywhere at
+    least ZOOM_MARGIN_PX inside (the zoom step centres its window on an imperfect first point),
+    shifted to lie inside the image."""
+    height, width = image.shape[:2]
+    size = int(rng.integers(window_px[0], window_px[1] + 1))
+    reach = size / 2 - ZOOM_MARGIN_PX
+    cx, cy = np.asarray((x, y)) + rng.uniform(-reach, reach, 2)
+    left = int(np.clip(round(cx - size / 2), 0, width - size))
+    top = int(np.clip(round(cy - size / 2), 0, height - size))
+    return image[top:top + size, left:left + size], left, top
+
+
 def gui_zoom_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
     """Square windows of one laptop screen, each with the instructions whose targets it shows.
 
@@ -155,18 +169,13 @@ def gui_zoom_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
     rng = np.random.default_rng(_check_seed(seed))
     screen = generate_screen(rng, get_profile("laptop"), 0.3)
     image = np.asarray(screen.image, dtype=np.uint8)
-    height, width = image.shape[:2]
     tasks = {}
     for _ in range(3 * GUI_TASKS_PER_SCREEN):
         task = make_task(rng, screen)
         tasks.setdefault(task.instruction, task)
     for anchor in list(tasks.values())[:ZOOM_WINDOWS_PER_SCREEN]:
-        size = int(rng.integers(ZOOM_WINDOW_PX[0], ZOOM_WINDOW_PX[1] + 1))
-        reach = size / 2 - ZOOM_MARGIN_PX
-        cx, cy = np.asarray(anchor.target.center) + rng.uniform(-reach, reach, 2)
-        left = int(np.clip(round(cx - size / 2), 0, width - size))
-        top = int(np.clip(round(cy - size / 2), 0, height - size))
-        window = image[top:top + size, left:left + size]
+        window, left, top = _window_around(rng, image, *anchor.target.center, ZOOM_WINDOW_PX)
+        size = window.shape[0]
         annotations = []
         for task in tasks.values():
             x, y = task.target.center[0] - left, task.target.center[1] - top
@@ -199,21 +208,16 @@ def phone_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
 def phone_zoom_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
     """Square windows around the taps of one oracle trajectory's click and long-press steps, each
     with its ``low_level`` instruction and the action in the window's percent coordinates."""
+    from molmo_agent.grounder import parse_android_action
+
     rng = np.random.default_rng(_check_seed(seed))
     for image, ((qa,),) in phone_rows(seed):
-        if not qa["answer"].startswith(("Action: Click(", "Action: Long Press(")):
+        tap, _ = parse_android_action(qa["answer"], (image.shape[1], image.shape[0]))
+        if tap.type not in ("click", "long_press"):
             continue
-        height, width = image.shape[:2]
-        verb, coords = qa["answer"][len("Action: "):].split("(")
-        x, y = (float(v) * size / 100 for v, size in zip(coords.rstrip(")").split(","), (width, height)))
-        size = int(rng.integers(PHONE_ZOOM_WINDOW_PX[0], PHONE_ZOOM_WINDOW_PX[1] + 1))
-        reach = size / 2 - ZOOM_MARGIN_PX
-        cx, cy = np.asarray((x, y)) + rng.uniform(-reach, reach, 2)
-        left = int(np.clip(round(cx - size / 2), 0, width - size))
-        top = int(np.clip(round(cy - size / 2), 0, height - size))
-        window = image[top:top + size, left:left + size]
-        answer = phone_action_text({"action_type": "click" if verb == "Click" else "long_press",
-                                    "x": x - left, "y": y - top}, size, size)
+        window, left, top = _window_around(rng, image, tap.x, tap.y, PHONE_ZOOM_WINDOW_PX)
+        size = window.shape[0]
+        answer = phone_action_text({"action_type": tap.type, "x": tap.x - left, "y": tap.y - top}, size, size)
         yield window, [_qa(qa["prompt"], answer)]
 
 

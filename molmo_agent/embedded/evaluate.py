@@ -224,11 +224,15 @@ class ZoomedActions:
         from molmo_agent.grounder import Grounder
 
         class PredictorBackend(BaseBackend):  # one image per request, as the Predictor takes them
+            last_text = ""  # an answer the parser refuses is scored as written, without asking again
+
             def generate(self, images, prompt, max_new_tokens=None):
-                return predictor.answer(images[0], prompt)
+                self.last_text = predictor.answer(images[0], prompt)
+                return self.last_text
 
         self.predictor = predictor
-        self.grounder = Grounder(PredictorBackend(), zoom_window=window)
+        self.backend = PredictorBackend()
+        self.grounder = Grounder(self.backend, zoom_window=window)
 
     def answer(self, image: Any, prompt: str) -> str:
         from molmo_agent.embedded.answers import phone_action_text
@@ -240,7 +244,7 @@ class ZoomedActions:
         try:
             result = self.grounder.act(image, instruction, level, zoom=True)
         except MolmoAgentError:  # not an action the parser knows: scored as the model wrote it
-            return self.predictor.answer(image, prompt)
+            return self.backend.last_text
         if result.zoom_box is None:
             return result.text
         kind = "click" if result.action.type == "click" else "long_press"
