@@ -4,8 +4,9 @@ One query = what ``Grounder.ground`` does: preprocessing (crops, patches, tokens
 prompt), greedy decoding of the answer, parsing. Measured on a tabletop frame (320x240) and a GUI
 screen (1280x800), after a warm-up. Baseline in the same run: the prefill alone (a forward pass over
 image + prompt, no decoding), so the ratio says how much the answer's decoding adds. The shipped
-model's zoom step (a second query on a 240 px window, molmo_agent.zoom) applies to the GUI screen
-only (the 320x240 frame is under two windows wide); the query is also timed without it. Also timed:
+model's zoom step (a second query on a window around the first point, molmo_agent.zoom: 240 px on
+the GUI screen, 120 px, half the side, on the 320x240 frame) is part of the query; the query is
+also timed without it. Also timed:
 turning a tabletop point into a grasp target, per method of molmo_agent.targets, as a share of the
 query (the point is the frame's answer point, so the grasp timing does not depend on the model).
 
@@ -98,7 +99,7 @@ def run(repeats: int, threads: list[int], model: str | None) -> list[dict]:
             rows.append({"scene": name, "threads": n_threads, "prefill_s": median_seconds(prefill, repeats),
                          "query_s": median_seconds(query, repeats),
                          "query_once_s": median_seconds(lambda q=query: q(zoom=False), repeats),
-                         "zoom_window": None if answer.zoom_box is None else grounder.zoom_window,
+                         "zoom_window": None if answer.zoom_box is None else answer.zoom_box[2] - answer.zoom_box[0],
                          "answer": answer.text, "trained": trained})
     return rows
 

@@ -153,8 +153,9 @@ class Grounder:
         grounder = Grounder(backend, strict=True)   # strict: malformed points raise ParseError
 
     ``zoom_window`` (pixels) turns on the zoom step for pointing (``ground``, ``point``, ``points``):
-    the first point is refined by the same question on a square window of that size around it, on
-    images at least twice that size (:mod:`molmo_agent.zoom`). Counting and ``ground_many`` ask once.
+    the first point is refined by the same question on a square window of that size around it, or of
+    half the image's side on smaller images (:func:`molmo_agent.zoom.window_for`). Counting and
+    ``ground_many`` ask once.
     """
 
     def __init__(self, backend: Backend, point_prompt: str = "Point to {query}.",

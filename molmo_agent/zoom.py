@@ -4,7 +4,9 @@ A vision-language model sees an image reduced to its input size: a 1280x800 scre
 112 px view for the embedded model (letters 1-2 px tall), a 4K screen a 336 px view for the
 releases. The first answer usually lands on the right region but not on the right word. Asking the
 same question again on a square window around that first point shows the model the region at a
-larger scale; the refined point is then mapped back into pixels of the whole image. This module is
+larger scale; the refined point is then mapped back into pixels of the whole image. Smaller
+images get a smaller window (half of each side: a 320x240 camera frame, where a floor point one
+pixel too high can move a far waypoint by half a metre, gets 120 px), tiny ones none. This module is
 the geometry; :class:`molmo_agent.grounder.Grounder` runs the two queries when built with
 ``zoom_window``.
 
@@ -20,9 +22,11 @@ from molmo_agent.errors import CoordinateError
 from molmo_agent.points import Point
 from molmo_agent.spaces import check_image_size
 
-# A window is cut only when the image is at least this many times its size along its longer side:
-# for an image barely larger than the window a second query costs time and shows nothing new.
+# The window is at most this fraction of the image along each side, so that zooming enlarges at
+# least 2x: a 1280x800 screen gets the full 240 px window, a 320x240 camera frame a 120 px one.
 MIN_ZOOM_RATIO = 2.0
+# Smaller windows are not cut: they show too little around the first point to correct it.
+MIN_WINDOW_PX = 96
 
 PixelBox = tuple[int, int, int, int]
 
@@ -34,19 +38,31 @@ def check_window(window: int) -> int:
     return window
 
 
-def zoom_box(center: tuple[float, float], image_size: tuple[int, int], window: int) -> PixelBox | None:
-    """The square ``window`` x ``window`` box (left, top, right, bottom; end exclusive) centred on
-    ``center`` and shifted to lie inside the image, or None when zooming would not enlarge anything
-    (the image is smaller than ``MIN_ZOOM_RATIO`` windows along its longer side, or than one window
-    along its shorter side)."""
+def window_for(image_size: tuple[int, int], window: int) -> int | None:
+    """The side of the window cut from an image of ``image_size``: ``window``, or less on an image
+    smaller than ``MIN_ZOOM_RATIO`` windows along a side, or None when that is under ``MIN_WINDOW_PX``.
+
+        window_for((1280, 800), 240)   # 240
+        window_for((320, 240), 240)    # 120
+        window_for((160, 210), 240)    # None
+    """
     check_window(window)
     width, height = check_image_size(image_size)
-    if max(width, height) < MIN_ZOOM_RATIO * window or min(width, height) < window:
+    side = min(window, int(width / MIN_ZOOM_RATIO), int(height / MIN_ZOOM_RATIO))
+    return side if side >= MIN_WINDOW_PX else None
+
+
+def zoom_box(center: tuple[float, float], image_size: tuple[int, int], window: int) -> PixelBox | None:
+    """The square box (left, top, right, bottom; end exclusive) of side ``window_for(image_size,
+    window)`` centred on ``center`` and shifted to lie inside the image, or None when no window is cut."""
+    side = window_for(image_size, window)
+    if side is None:
         return None
+    width, height = image_size
     x, y = center
-    left = min(max(round(x - window / 2), 0), width - window)
-    top = min(max(round(y - window / 2), 0), height - window)
-    return left, top, left + window, top + window
+    left = min(max(round(x - side / 2), 0), width - side)
+    top = min(max(round(y - side / 2), 0), height - side)
+    return left, top, left + side, top + side
 
 
 def point_from_window(point: Point, box: PixelBox, image_size: tuple[int, int]) -> Point:

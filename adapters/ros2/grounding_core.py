@@ -97,7 +97,8 @@ class GroundingResult:
     point: Any = None  # messages.PointStamped
     pose: Any = None  # messages.PoseStamped
     pixel: tuple[float, float] | None = None
-    model_text: str = ""
+    model_text: str = ""  # after a zoom step: the answer on the window, in the window's coordinates
+    zoom_box: tuple[int, int, int, int] | None = None  # that window (pixels of the color image)
     error: str = ""
     action: Action | None = None
     decision: Decision | None = None
@@ -108,7 +109,8 @@ class GroundingResult:
     def to_json(self) -> str:
         data: dict[str, Any] = {"id": self.request.request_id, "instruction": self.request.instruction,
                                 "kind": self.request.kind, "ok": not self.error, "error": self.error,
-                                "stamp_ns": self.stamp_ns, "pixel": self.pixel, "model_text": self.model_text}
+                                "stamp_ns": self.stamp_ns, "pixel": self.pixel, "model_text": self.model_text,
+                                "zoom_box": list(self.zoom_box) if self.zoom_box else None}
         if self.point is not None:
             p = self.point.point
             data.update(frame=self.point.header.frame_id, position=[p.x, p.y, p.z])
@@ -207,7 +209,8 @@ class GroundingCore:
         intrinsics = self._intrinsics(frame.info, camera_frame, size)
         depth = None if waypoint else self._aligned_depth(frame.depth, camera_frame, size)
 
-        point, result.model_text = self._point(rgb, request.instruction)
+        grounding = self._ask_model(rgb, request.instruction)
+        point, result.model_text, result.zoom_box = grounding.points[0], grounding.text, grounding.zoom_box
         result.pixel = (point.x, point.y)
         target = (request.frame or self.config.target_frame).lstrip("/")
         header = _header(frame.stamp_ns, target)
@@ -281,13 +284,14 @@ class GroundingCore:
         p_target = spaces.transform_point(target_T_ground, p_ground)
         return p_target, Rotation.from_matrix(target_T_ground[:3, :3] @ ground_R_goal).as_quat()
 
-    def _point(self, rgb: np.ndarray, instruction: str):
+    def _ask_model(self, rgb: np.ndarray, instruction: str):
+        """The grounder's answer (a :class:`~molmo_agent.grounder.Grounding` with at least one point)."""
         from PIL import Image as PILImage
 
         grounding = self.grounder.ground(PILImage.fromarray(rgb), instruction)
         if not grounding.points:
             raise AdapterError(f"the model found nothing for {instruction!r} (model text: {grounding.text[:200]!r})")
-        return grounding.points[0], grounding.text
+        return grounding
 
 
 def _default_policy(config: GroundingConfig) -> SafetyPolicy:

@@ -67,9 +67,9 @@ def point_prompt_from_args(args: argparse.Namespace) -> str:
 
 def add_zoom_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--zoom", type=int, default=None, metavar="PX",
-                        help="zoom step: point again on a PX-pixel window around the first point of a large image "
-                             "(default: the window the model directory declares, e.g. the embedded model's 240; "
-                             "0 = off)")
+                        help="zoom step: point again on a PX-pixel window around the first point, at most half "
+                             "of each side of the image (default: the window the model directory declares, e.g. "
+                             "the embedded model's 240; 0 = off)")
 
 
 def zoom_window_from_args(args: argparse.Namespace) -> int | None:

@@ -24,8 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", default=None,
                         help="checkpoint directory (default: the embedded model in molmo_agent/embedded)")
     parser.add_argument("--zoom", type=int, default=None, metavar="PX",
-                        help="zoom step: point again on a PX-pixel window around the first point of a large "
-                             "image (default: the model record's zoom_window, if any; 0 = off)")
+                        help="zoom step: point again on a PX-pixel window around the first point (at most half "
+                             "of each side of the image: 120 px on the 320x240 scenes) (default: the model "
+                             "record's zoom_window, if any; 0 = off)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -62,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     if summary.trained and Path(summary.model).resolve() == demo.embedded_model_dir():
         scores = demo.held_out_summary(summary.model)
         zoom = zoom_window_for(summary.model, args.zoom)
-        zoom_note = f"; GUI points go through its {zoom} px zoom step" if zoom else ""
+        zoom_note = (f"; its points go through a zoom step, a second look at a {zoom} px window of a screen "
+                     f"or half of a camera frame" if zoom else "")
         print("  (the embedded model is a 2.4M-parameter model trained from scratch on a CPU; it can hardly read "
               f"text{zoom_note}. {scores + '. ' if scores else ''}A few episodes are a small sample: the held-out "
               "scores are in docs/embedded-model.md)")

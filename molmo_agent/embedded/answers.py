@@ -22,7 +22,7 @@ from molmo_agent.sims.datasets.molmo_format import format_points, to_percent
 TOP_INSET_M = 0.005  # aim just below the top rim, so the pixel falls on the top face
 
 
-def _percent_point(x: float, y: float, width: int, height: int, label: str) -> str:
+def percent_point(x: float, y: float, width: int, height: int, label: str) -> str:
     px, py = to_percent(x, y, width, height)
     px, py = min(max(px, 0.0), 100.0), min(max(py, 0.0), 100.0)
     return format_points([(px, py)], label)
@@ -32,7 +32,7 @@ def gui_answer(obs: dict, info: dict) -> tuple[str, str]:
     """GuiClick: the instruction -> a point at the target element's centre."""
     height, width = obs["image"].shape[:2]
     x, y = info["target"]["center"]
-    return obs["instruction"], _percent_point(x, y, width, height, info["target"]["label"])
+    return obs["instruction"], percent_point(x, y, width, height, info["target"]["label"])
 
 
 def phone_action_text(action: dict[str, Any], width: int, height: int) -> str:
@@ -77,7 +77,7 @@ def tabletop_answer(obs: dict, info: dict) -> tuple[str, str]:
     height, width = obs["image"].shape[:2]
     x0, y0, z0 = target["position"]
     x, y = _projected((x0, y0, z0 + target["height"] - TOP_INSET_M), info)
-    return obs["instruction"], _percent_point(x, y, width, height, target["name"])
+    return obs["instruction"], percent_point(x, y, width, height, target["name"])
 
 
 def waypoint_answer(obs: dict, info: dict) -> tuple[str, str]:
@@ -86,7 +86,7 @@ def waypoint_answer(obs: dict, info: dict) -> tuple[str, str]:
     height, width = obs["image"].shape[:2]
     x, y, _ = target["position"]
     u, v = _projected((x, y, 0.0), info)
-    return obs["instruction"], _percent_point(u, v, width, height, target["name"])
+    return obs["instruction"], percent_point(u, v, width, height, target["name"])
 
 
 ANSWERS = {"gui": gui_answer, "phone": phone_answer, "tabletop": tabletop_answer, "waypoint": waypoint_answer}

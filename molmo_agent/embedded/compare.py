@@ -78,7 +78,7 @@ def comparison_table(columns: dict[str, dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m molmo_agent.embedded.compare",
                                      description="Print held-out results side by side as a markdown table, "
-                                                 "each rate with its 95 %% interval.")
+                                                 "each rate with its 95 % interval.")
     parser.add_argument("columns", nargs="+", metavar="NAME=EVAL_DIR",
                         help="a column name and the --out directory of molmo_agent.embedded.evaluate")
     args = parser.parse_args(argv)

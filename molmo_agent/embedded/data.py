@@ -23,6 +23,7 @@ formats (see :mod:`molmo_agent.embedded.answers`).
 | ``tabletop-more6`` / ``waypoint-more6`` / ``pointing-more6`` / ``gui-more5`` / ``phone-more5`` | as their base source, other seeds | (stage 13: fresh scenes again) |
 | ``gui-zoom`` | square 176-320 px windows of GuiClick screens, each around a target (anywhere inside it) | the env's instructions whose targets the window shows -> the point in the window (stage 13: the zoom step's view) |
 | ``phone-zoom`` | square 216-360 px windows of phone screens around the taps of oracle click / long-press steps | ``low_level: <step>`` -> the tap in the window (an experiment, not shipped) |
+| ``tabletop-zoom`` / ``waypoint-zoom`` | square 96-160 px windows of 320x240 scenes, each around an object / landmark (anywhere inside it) | the scene's questions whose answer points the window shows -> the point in the window (the zoom step's view of small images) |
 
     from molmo_agent.embedded.data import generate_training_data
     generate_training_data("data/embedded", counts={"gui": 400, "phone": 300, "tabletop": 400,
@@ -43,6 +44,7 @@ from PIL import Image
 
 from molmo_agent.embedded.answers import (
     gui_answer,
+    percent_point,
     phone_action_text,
     tabletop_answer,
     waypoint_answer,
@@ -56,7 +58,8 @@ SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing", "discs-large", "d
            "tabletop-more3", "waypoint-more3", "pointing-more3", "gui-more2", "phone-more2",
            "tabletop-more4", "waypoint-more4", "pointing-more4", "gui-more3", "phone-more3",
            "tabletop-more5", "waypoint-more5", "pointing-more5", "gui-more4", "phone-more4",
-           "tabletop-more6", "waypoint-more6", "pointing-more6", "gui-more5", "phone-more5", "gui-zoom", "phone-zoom")
+           "tabletop-more6", "waypoint-more6", "pointing-more6", "gui-more5", "phone-more5", "gui-zoom", "phone-zoom",
+           "tabletop-zoom", "waypoint-zoom")
 # More scenes from the same generators (seed blocks past the base source's own, inside its 100,000), in
 # their own files so that the base files, and the tokenizer trained on their texts, stay as they
 # were. The *-more2 blocks and gui-more / phone-more came with stage 8, whose run is long enough
@@ -64,7 +67,8 @@ SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing", "discs-large", "d
 # phone-more2 came with stage 9, the *-more4 blocks, gui-more3 and phone-more3 with stage 11,
 # the *-more5 blocks, gui-more4 and phone-more4 with stage 12, for the same reason; the *-more6
 # blocks, gui-more5 and phone-more5 with stage 13 (with gui-zoom, which is not a -more block: its
-# rows are windows of screens, from its own generator). Each
+# rows are windows of screens, from its own generator; tabletop-zoom and waypoint-zoom, stage 14's,
+# are windows of scenes from the base generators' own seeds above). Each
 # maps to its base source (the generator it shares) by its name, so a new block needs entries only in
 # SOURCES, SEED_OFFSETS and prepare.COUNTS.
 MORE_SOURCES = {source: source.split("-more")[0] for source in SOURCES if "-more" in source}
@@ -91,7 +95,9 @@ SEED_OFFSETS = {"gui": 0, "phone": 100_000, "tabletop": 200_000, "waypoint": 300
                 "tabletop-more6": 218_000, "waypoint-more6": 302_000, "pointing-more6": 402_000,
                 "gui-more5": 84_000, "phone-more5": 182_000,
                 # windows of screens (gui_zoom_rows, phone_zoom_rows): free seeds above gui-more5 / phone-more5
-                "gui-zoom": 90_000, "phone-zoom": 190_000}
+                "gui-zoom": 90_000, "phone-zoom": 190_000,
+                # windows of scenes (scene_zoom_rows): free blocks above tabletop-more6 / waypoint-more6
+                "tabletop-zoom": 230_000, "waypoint-zoom": 320_000}
 GUI_TASKS_PER_SCREEN = 6
 # gui-zoom: square windows of a laptop screen, as the zoom step of molmo_agent.zoom cuts them around a
 # first point (its default window, 240 px, is inside this range), so the model sees GUI text at
@@ -104,6 +110,12 @@ ZOOM_MARGIN_PX = 12  # a target's centre stays this far inside the window
 # with 240 px windows).
 PHONE_ZOOM_WINDOW_PX = (216, 360)
 PHONE_STEPS_PER_EPISODE = 4
+# tabletop-zoom / waypoint-zoom: square windows of a 320x240 scene around its objects, as the zoom
+# step cuts them for images that small (half the shorter side, 120 px: molmo_agent.zoom.window_for),
+# so the model sees a landmark's foot or a mug's top at 3x the scale of the whole reduced image. On
+# the floor a footprint one or two pixels too high puts the waypoint a metre too far.
+SCENE_ZOOM_WINDOWS_PER_SCENE = 2
+SCENE_ZOOM_WINDOW_PX = (96, 160)
 
 
 class DataGenerationError(MolmoAgentError):
@@ -219,6 +231,30 @@ def phone_zoom_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
         size = window.shape[0]
         answer = phone_action_text({"action_type": tap.type, "x": tap.x - left, "y": tap.y - top}, size, size)
         yield window, [_qa(qa["prompt"], answer)]
+
+
+def scene_zoom_rows(rows: Iterator[tuple[np.ndarray, list]], seed: int) -> Iterator[tuple[np.ndarray, list]]:
+    """Square windows of the scene(s) that ``rows`` (``tabletop_rows`` / ``waypoint_rows``) yield, each
+    around one of its things (anywhere inside, as in :func:`gui_zoom_rows`), with every question
+    whose answer point the window shows, re-answered in the window's percent coordinates."""
+    from molmo_agent.parsing import parse
+
+    rng = np.random.default_rng(_check_seed(seed) + 11)
+    for image, scene_questions in rows:
+        height, width = image.shape[:2]
+        questions = [(qa, parse(qa["answer"], (width, height)).points[0]) for (qa,) in scene_questions]
+        anchors = list({point.label: point for _, point in questions}.values())
+        for index in rng.permutation(len(anchors))[:SCENE_ZOOM_WINDOWS_PER_SCENE]:
+            anchor = anchors[index]
+            window, left, top = _window_around(rng, image, anchor.x, anchor.y, SCENE_ZOOM_WINDOW_PX)
+            size = window.shape[0]
+            inside = []
+            for qa, point in questions:
+                x, y = point.x - left, point.y - top
+                if ZOOM_MARGIN_PX <= min(x, y) and max(x, y) <= size - ZOOM_MARGIN_PX:
+                    inside.append(_qa(qa["prompt"], percent_point(x, y, size, size, point.label)))
+            if inside:
+                yield window, inside
 
 
 def _visible(info: dict, index: int, answer: str, image: np.ndarray) -> bool:
@@ -363,6 +399,9 @@ def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int 
     from molmo_agent.sims.datasets.androidcontrol import png_bytes
 
     generator = MORE_SOURCES.get(source, source)
+    zoomed_scene = source in ("tabletop-zoom", "waypoint-zoom")
+    if zoomed_scene:
+        generator = source.removesuffix("-zoom")
     env = None
     if generator in ("tabletop", "waypoint"):
         import molmo_agent.sims  # noqa: F401
@@ -381,6 +420,8 @@ def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int 
         for i in range(count):
             rows = make(first + i) if make else (tabletop_rows if generator == "tabletop" else waypoint_rows)(
                 first + i, env)
+            if zoomed_scene:
+                rows = scene_zoom_rows(rows, first + i)
             for k, (image, annotations) in enumerate(rows):
                 name = f"images/{first + i:07d}_{k}.png"
                 _write_atomic(directory / name, png_bytes(image, compress_level=1))

@@ -151,6 +151,18 @@ def write_scene_pointing_eval(out_dir: str | os.PathLike, n: int, seed: int = SC
     return path
 
 
+def _first_points(step: dict) -> list:
+    """A logged step's points in percent of its image: the logged points (after a zoom step the text
+    is the window's answer, the points are mapped back into the image), else the parsed text."""
+    from molmo_agent.parsing import parse
+    from molmo_agent.points import Point
+
+    if step.get("points"):
+        points = [Point.from_json(p) for p in step["points"]]
+        return [Point(100 * p.x / p.image_size[0], 100 * p.y / p.image_size[1], (100, 100)) for p in points]
+    return parse(step.get("text", ""), (100, 100), strict=False).points
+
+
 def point_placement(steps_file: str | os.PathLike, sim: str) -> dict[str, Any]:
     """Where the episodes' points landed: near the target's answer point, near another object, or neither.
 
@@ -159,8 +171,6 @@ def point_placement(steps_file: str | os.PathLike, sim: str) -> dict[str, Any]:
     Each episode's first step is rebuilt from its seed; distances are in percent of the image.
     """
     import numpy as np
-
-    from molmo_agent.parsing import parse
 
     env, key, answer = _scene_sim(sim)
     counts = {"on_target": 0, "on_other": 0, "elsewhere": 0, "no_point": 0}
@@ -171,7 +181,7 @@ def point_placement(steps_file: str | os.PathLike, sim: str) -> dict[str, Any]:
             if step["seed"] in seeds:  # only an episode's first frame is the scene its seed rebuilds
                 continue
             seeds.add(step["seed"])
-            points = parse(step.get("text", ""), (100, 100), strict=False).points
+            points = _first_points(step)
             if not points:
                 counts["no_point"] += 1
                 continue
@@ -336,7 +346,7 @@ def headline(results: dict[str, Any]) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="held-out sims evaluation of a checkpoint (seeds from 1,000,000; every rate with its 95 %% "
+        description="held-out sims evaluation of a checkpoint (seeds from 1,000,000; every rate with its 95 % "
                     "interval in OUT/results.json)")
     parser.add_argument("model_dir", help="an official-format checkpoint directory, e.g. molmo_agent/embedded")
     parser.add_argument("--out", required=True, help="directory for results.json, the episode logs and the eval data")
@@ -350,7 +360,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="tabletop scenes and as many floor scenes for scene pointing F1 (default 30)")
     parser.add_argument("--zoom", type=int, default=None, metavar="PX",
                         help="zoom step of the sims episodes: ask again on a PX-pixel window around the first "
-                             "point (default: the model record's zoom_window, if any; 0 = off)")
+                             "point, at most half of each side of the image (default: the model record's "
+                             "zoom_window, if any; 0 = off)")
     parser.add_argument("--phone-zoom", type=int, default=None, metavar="PX",
                         help="zoom step for the AndroidControl steps' taps (a model trained for it; default off)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")

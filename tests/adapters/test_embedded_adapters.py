@@ -343,7 +343,12 @@ def test_ros2_grasp_pose_is_the_back_projection_of_the_embedded_models_pixel(see
         _feed_tabletop_frame(core, obs, info)
         result = core.handle(GroundingRequest(obs["instruction"], kind="grasp"), now_ns=STAMP_NS + 50_000_000)
         height, width = obs["depth"].shape
-        point = model_point(result.model_text, (width, height))
+        # the model's answer: after the shipped zoom step, on a 120 px window (half the 320x240 frame)
+        # around its first point, mapped back by the window's offset
+        left, top, right, bottom = result.zoom_box or (0, 0, width, height)
+        assert result.zoom_box is None or (right - left, bottom - top) == (120, 120)
+        point = model_point(result.model_text, (right - left, bottom - top))
+        point = None if point is None else (point[0] + left, point[1] + top)
         print(f"\nembedded model, tabletop seed {seed}: {obs['instruction']!r} -> {result.model_text!r}")
         if point is None:  # no point: an error result and no pose, never a guess
             assert result.error and result.pose is None

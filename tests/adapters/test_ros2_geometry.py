@@ -127,3 +127,30 @@ def test_json_request_selects_kind_and_frame():
     assert '"id": "r7"' in result.to_json()
     bad = core.handle_request('{"instruction": "x", "kind": "dance"}', now_ns=scene.stamp_ns)
     assert "unknown request kind" in bad.error
+
+
+def test_a_zoomed_answer_is_mapped_back_before_the_back_projection():
+    """With a zoom step (a 120 px window on the 320x240 frame) the pose comes from the window's
+    answer moved by the window's offset, and the result says which window the model text refers to."""
+    from molmo_agent.backends import CannedBackend
+    from molmo_agent.grounder import Grounder
+
+    scene = ros2_scene.Scene(ros2_scene.T0_NS, np.array([0.05, -0.03, 0.7]))
+    u, v = scene.pixel
+
+    def answer(images, prompt):
+        width, height = images[0].size
+        if (width, height) == (ros2_scene.WIDTH, ros2_scene.HEIGHT):  # the whole frame: 15 px off
+            return f'<point x="{100 * (u + 15) / width:.4f}" y="{100 * (v - 15) / height:.4f}">red mug</point>'
+        left, top = round(u + 15 - 60), round(v - 15 - 60)  # the window, centred on that first point
+        return f'<point x="{100 * (u - left) / width:.4f}" y="{100 * (v - top) / height:.4f}">red mug</point>'
+
+    core = _core(scene)
+    core.grounder = Grounder(CannedBackend(answer), zoom_window=240)
+    result = core.handle_request("pick up the red mug", now_ns=scene.stamp_ns)
+    assert result.error == "", result.error
+    left, top, right, bottom = result.zoom_box
+    assert (right - left, bottom - top) == (120, 120) and (left, top) == (round(u - 45), round(v - 75))
+    assert result.pixel == pytest.approx((u, v), abs=1e-3)
+    np.testing.assert_allclose(_position(result), scene.target_base, atol=1e-3)
+    assert '"zoom_box": [' in result.to_json()

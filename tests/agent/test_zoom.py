@@ -13,7 +13,7 @@ from molmo_agent.errors import CoordinateError
 from molmo_agent.grounder import Grounder
 from molmo_agent.points import Point
 from molmo_agent.trajectory import annotate
-from molmo_agent.zoom import point_from_window, zoom_box
+from molmo_agent.zoom import MIN_WINDOW_PX, point_from_window, window_for, zoom_box
 
 MARKER = (1003, 617)  # centre of a 6x6 red square on a 1280x800 screen
 
@@ -41,9 +41,14 @@ def test_zoom_box_is_square_centred_and_kept_inside_the_image():
     assert zoom_box((640.0, 400.0), (1280, 800), 240) == (520, 280, 760, 520)
     assert zoom_box((5.0, 790.0), (1280, 800), 240) == (0, 560, 240, 800)  # shifted in, not cut
     assert zoom_box((1279.0, 0.0), (1280, 800), 240) == (1040, 0, 1280, 240)
-    # nothing to gain: images under two windows along the longer side, or under one along the shorter
-    assert zoom_box((100.0, 100.0), (400, 300), 240) is None
-    assert zoom_box((100.0, 100.0), (1280, 200), 240) is None
+    # smaller images: a smaller window, at most half of each side (a 2x enlargement) ...
+    assert window_for((320, 240), 240) == 120 and window_for((1280, 800), 240) == 240
+    assert zoom_box((100.0, 100.0), (400, 300), 240) == (25, 25, 175, 175)
+    assert zoom_box((300.0, 10.0), (320, 240), 240) == (200, 0, 320, 120)
+    # ... and none under MIN_WINDOW_PX (a MiniWoB task area, a thin strip)
+    assert window_for((160, 210), 240) is None and zoom_box((100.0, 100.0), (160, 210), 240) is None
+    assert zoom_box((100.0, 100.0), (1280, 2 * MIN_WINDOW_PX - 2), 240) is None
+    assert window_for((1280, 2 * MIN_WINDOW_PX), 240) == MIN_WINDOW_PX
     for bad in (0, -5, 2.5, True, "240"):
         with pytest.raises(CoordinateError):
             zoom_box((1.0, 1.0), (1280, 800), bad)
@@ -91,7 +96,7 @@ def test_zoom_keeps_the_first_answer_when_the_window_shows_nothing():
 def test_no_zoom_for_small_images_counting_or_when_off():
     backend = CannedBackend(coarse_finder)
     grounder = Grounder(backend, zoom_window=240)
-    small = screen().resize((320, 200))
+    small = screen().resize((180, 150))  # half of it is under MIN_WINDOW_PX
     assert grounder.ground(small, "the marker").zoom_box is None
     grounder.count(screen(), "markers")
     Grounder(backend).ground(screen(), "the marker")

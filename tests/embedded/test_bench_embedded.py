@@ -19,8 +19,8 @@ def test_embedded_benchmark_measures_real_queries():
         sys.path.remove(str(REPO_ROOT / "benchmarks"))
     rows = bench_embedded.run(repeats=1, threads=[1], model=None)
     assert [r["scene"] for r in rows] == ["tabletop 320x240", "gui 1280x800"]
-    # the shipped zoom step runs on the GUI screen only (the tabletop frame is too small for a window)
-    assert [r["zoom_window"] for r in rows] == [None, 240]
+    # the shipped zoom step: a 120 px window (half the side) on the tabletop frame, 240 px on the screen
+    assert [r["zoom_window"] for r in rows] == [120, 240]
     for row in rows:
         assert row["trained"] is True
         assert row["query_s"] > 0 and row["prefill_s"] > 0 and row["query_once_s"] > 0

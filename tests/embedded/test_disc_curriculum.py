@@ -17,6 +17,7 @@ KEPT_STAGE9 = KEPT.parent / "embedded-curriculum-mix5"
 KEPT_STAGE10 = KEPT.parent / "embedded-curriculum-stage10"
 KEPT_STAGE11 = KEPT.parent / "embedded-curriculum-stage11"
 KEPT_STAGE12 = KEPT.parent / "embedded-curriculum-stage12"
+KEPT_STAGE13 = KEPT.parent / "embedded-curriculum-stage13"
 SHIPPED = (CONFIGS.parent / "molmo_agent" / "embedded").resolve()
 
 
@@ -91,8 +92,8 @@ def test_the_curriculum_configs_chain_stage_to_stage():
 
     stages = {n: TrainConfig.from_yaml(CONFIGS / f"embedded-curriculum-{n}.yaml")
               for n in ("stage1", "stage2", "binding", "binding2", "mix", "mix2", "mix3", "mix4", "mix5", "stage10",
-                        "stage11", "stage12")}
-    stages["final"] = TrainConfig.from_yaml(CONFIGS / "embedded.yaml")  # stage 13: the shipped model
+                        "stage11", "stage12", "stage13")}
+    stages["final"] = TrainConfig.from_yaml(CONFIGS / "embedded.yaml")  # stage 14: the shipped model
     stage1 = stages["stage1"]
     assert stage1.model.config is not None and stage1.model.vit_position_init == "sincos"
     assert stage1.model.tokenizer.endswith("tokenizer-112")
@@ -103,14 +104,15 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     assert Path(stages["mix"].model.path) == KEPT.resolve()
     assert stages["mix2"].model.path == stages["mix"].export.dir
     assert stages["mix3"].model.path == stages["mix2"].export.dir
-    # stages 8-13 start from the exports before them, also kept in the repository
+    # stages 8-14 start from the exports before them, also kept in the repository
     assert Path(stages["mix4"].model.path) == KEPT_STAGE7.resolve()
     assert Path(stages["mix5"].model.path) == KEPT_STAGE8.resolve()
     assert Path(stages["stage10"].model.path) == KEPT_STAGE9.resolve()
     assert Path(stages["stage11"].model.path) == KEPT_STAGE10.resolve()
     assert Path(stages["stage12"].model.path) == KEPT_STAGE11.resolve()
-    assert Path(stages["final"].model.path) == KEPT_STAGE12.resolve()
-    for kept in (KEPT_STAGE7, KEPT_STAGE8, KEPT_STAGE9, KEPT_STAGE10, KEPT_STAGE11, KEPT_STAGE12):
+    assert Path(stages["stage13"].model.path) == KEPT_STAGE12.resolve()
+    assert Path(stages["final"].model.path) == KEPT_STAGE13.resolve()
+    for kept in (KEPT_STAGE7, KEPT_STAGE8, KEPT_STAGE9, KEPT_STAGE10, KEPT_STAGE11, KEPT_STAGE12, KEPT_STAGE13):
         assert (kept / "model.safetensors").is_file(), kept
     assert {"tabletop-more", "waypoint-more", "pointing-more"} <= {d.name for d in stages["mix3"].data.datasets}
 
@@ -132,14 +134,14 @@ def test_the_curriculum_configs_chain_stage_to_stage():
                                            "phone-more4"}
     assert not added("stage12", "stage11")
     assert stages["stage12"].train.lr == stages["stage11"].train.lr
-    # stage 13 (the shipped model), at stage 12's rates: only scenes no stage saw, the fresh blocks
-    # at the fresh-only experiment's shares x 0.85, and the zoom step's GUI windows at 15 %
-    final = stages["final"]
-    assert final.train.lr == stages["stage12"].train.lr
-    final_rates = {Path(d.path).parent.name: d.rate for d in final.data.datasets}
-    assert final_rates.pop("gui-zoom") == pytest.approx(0.15)
-    assert not set(final_rates) - {"discs-small", "discs-multi"} & {Path(d.path).parent.name
-                                                                    for d in stages["stage12"].data.datasets}
+    # stage 13, at stage 12's rates: only scenes no stage saw, the fresh blocks at the fresh-only
+    # experiment's shares x 0.85, and the zoom step's GUI windows at 15 %
+    stage13 = stages["stage13"]
+    assert stage13.train.lr == stages["stage12"].train.lr
+    stage13_rates = {Path(d.path).parent.name: d.rate for d in stage13.data.datasets}
+    assert stage13_rates.pop("gui-zoom") == pytest.approx(0.15)
+    assert not set(stage13_rates) - {"discs-small", "discs-multi"} & {Path(d.path).parent.name
+                                                                      for d in stages["stage12"].data.datasets}
     # the next block continues from the shipped weights, on the final stage's data
     continued = TrainConfig.from_yaml(CONFIGS / "embedded-continue.yaml")
     assert Path(continued.model.path) == SHIPPED
@@ -172,12 +174,26 @@ def test_the_curriculum_configs_chain_stage_to_stage():
         assert run.train == control.train and run.data == control.data
         assert run.model.max_crops == control.model.max_crops
     assert len({deeper.run_dir, control.run_dir, crops.run_dir, fresh.run_dir}) == 4
-    # stage 13 (shipped) was run as this control plus the gui-zoom windows at a 15 % share, the others
-    # scaled down: same start, same schedule, so the control measures what the windows did
-    assert final.model.path == control.model.path and final.train == control.train
-    assert sum(final_rates.values()) == pytest.approx(0.85)
+    # stage 13 was run as this control plus the gui-zoom windows at a 15 % share, the others scaled
+    # down: same start, same schedule, so the control measures what the windows did
+    assert stage13.model.path == control.model.path and stage13.train == control.train
+    assert sum(stage13_rates.values()) == pytest.approx(0.85)
     for dataset in control.data.datasets:
-        assert final_rates[Path(dataset.path).parent.name] == pytest.approx(0.85 * dataset.rate, abs=6e-4)
+        assert stage13_rates[Path(dataset.path).parent.name] == pytest.approx(0.85 * dataset.rate, abs=6e-4)
+    # stage 14 (the shipped model): stage 13's mixture x 0.8 plus the zoom step's windows of camera
+    # frames (waypoint 12 %, tabletop 8 %), 1,500 steps with a 50-step warm-up
+    final = stages["final"]
+    assert added("stage13", "final") == {"waypoint-zoom", "tabletop-zoom"} and not added("final", "stage13")
+    final_rates = {Path(d.path).parent.name: d.rate for d in final.data.datasets}
+    assert (final_rates.pop("waypoint-zoom"), final_rates.pop("tabletop-zoom")) == pytest.approx((0.12, 0.08))
+    for dataset in stage13.data.datasets:
+        assert final_rates[Path(dataset.path).parent.name] == pytest.approx(0.8 * dataset.rate, abs=6e-4)
+    # at stage 13's peak rates; the half-rate experiment differs from it only there
+    assert vars(final.train) == vars(stage13.train) | {"steps": 1500, "warmup": {"vit": 50, "connector": 50, "llm": 50}}
+    low_lr = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-scene-zoom-low-lr.yaml")
+    assert low_lr.model.path == final.model.path and low_lr.data == final.data
+    assert {k: 2 * v for k, v in low_lr.train.lr.items()} == pytest.approx(final.train.lr)
+    assert vars(low_lr.train) | {"lr": final.train.lr} == vars(final.train) and low_lr.run_dir != final.run_dir
     sources = {Path(d.path).parent.name for n in ("stage1", "stage2", "binding") for d in stages[n].data.datasets}
     assert sources == {"discs-large", "discs-medium", "discs-small", "discs-multi"}
     # the first model's recipe is untouched: it still reproduces those weights (normal ViT positions)

@@ -7,6 +7,7 @@ import pytest
 import molmo_agent.sims  # noqa: F401
 from molmo_agent.embedded.answers import tabletop_answer, waypoint_answer
 from molmo_agent.embedded.evaluate import point_placement
+from molmo_agent.parsing import parse
 from molmo_agent.sims.splits import HELD_OUT_SEED_START
 from molmo_agent.sims.tabletop import TabletopGraspEnv
 from molmo_agent.sims.waypoint import WaypointEnv
@@ -36,6 +37,13 @@ def test_points_are_placed_on_the_target_another_thing_or_elsewhere(sim, tmp_pat
         result = point_placement(steps, sim)
         assert result[expected] == 1.0 and result["steps"] == 1, (expected, result)
     assert result["median_error"] is None  # no point, no error
+
+    # after a zoom step the text is the window's answer; the logged points (mapped back) are placed
+    target = parse(target_text, (320, 240)).points[0]
+    zoomed = {"step": 0, "seed": seed, "text": '<point x="99.0" y="1.0">x</point>',
+              "points": [{**target.to_json(), "extra": {"zoom_box": [0, 0, 120, 120]}}]}
+    steps.write_text(json.dumps(zoomed) + "\n")
+    assert point_placement(steps, sim)["on_target"] == 1.0
 
 
 def test_android_control_steps_scores_each_oracle_step_once(tmp_path):

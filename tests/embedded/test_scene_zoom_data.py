@@ -1,0 +1,71 @@
+"""tabletop-zoom / waypoint-zoom training rows: square windows of scenes whose answers are the
+named thing's answer point (top face, footprint centre) moved into the window."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from molmo_agent.embedded.data import (
+    SCENE_ZOOM_WINDOW_PX,
+    SEED_OFFSETS,
+    ZOOM_MARGIN_PX,
+    DataGenerationError,
+    scene_zoom_rows,
+    tabletop_rows,
+    waypoint_rows,
+)
+from molmo_agent.embedded.evaluate import _scene_sim
+from molmo_agent.parsing import parse
+from molmo_agent.sims.splits import HELD_OUT_SEED_START
+
+
+@pytest.mark.parametrize("sim", ["tabletop", "waypoint"])
+def test_window_answers_are_the_scenes_answer_points(sim):
+    env, key, answer = _scene_sim(sim)
+    rows_of = tabletop_rows if sim == "tabletop" else waypoint_rows
+    checked, windows = 0, 0
+    try:
+        for seed in range(SEED_OFFSETS[f"{sim}-zoom"], SEED_OFFSETS[f"{sim}-zoom"] + 4):
+            obs, info = env.reset(seed=seed)
+            full = obs["image"]
+            height, width = full.shape[:2]
+            answer_points = {thing["name"]: parse(answer(obs, {**info, "target_index": i})[1], (width, height)).points[0]
+                             for i, thing in enumerate(info[key])}
+            for window, questions in scene_zoom_rows(rows_of(seed, env), seed):
+                windows += 1
+                size = window.shape[0]
+                assert window.shape == (size, size, 3) and SCENE_ZOOM_WINDOW_PX[0] <= size <= SCENE_ZOOM_WINDOW_PX[1]
+                for (qa,) in questions:
+                    (point,) = parse(qa["answer"], (size, size)).points
+                    assert point.label in qa["prompt"]
+                    assert ZOOM_MARGIN_PX - 1 <= min(point.x, point.y) <= max(point.x, point.y) <= size - ZOOM_MARGIN_PX + 1
+                    # the window around its answer is the scene around that thing's answer point
+                    # (to a pixel: the answer's percent has one decimal)
+                    x, y = int(point.x), int(point.y)
+                    cx, cy = int(answer_points[point.label].x), int(answer_points[point.label].y)
+                    patch = window[y - 4:y + 5, x - 4:x + 5]
+                    assert any(np.array_equal(patch, full[cy + dy - 4:cy + dy + 5, cx + dx - 4:cx + dx + 5])
+                               for dx in (-1, 0, 1) for dy in (-1, 0, 1)), qa
+                    checked += 1
+    finally:
+        env.close()
+    assert windows >= 4 and checked >= windows
+
+
+def test_held_out_seeds_are_refused():
+    with pytest.raises(DataGenerationError):
+        list(scene_zoom_rows(iter([]), HELD_OUT_SEED_START))
+
+
+@pytest.mark.parametrize("sim", ["tabletop", "waypoint"])
+def test_scene_zoom_seeds_are_their_own_block(sim):
+    from molmo_agent.embedded.data import MORE_SOURCES
+    from molmo_agent.embedded.prepare import COUNTS
+
+    source = f"{sim}-zoom"
+    zoom = set(range(SEED_OFFSETS[source], SEED_OFFSETS[source] + COUNTS[source]))
+    for block in [sim] + [more for more, base in MORE_SOURCES.items() if base == sim]:
+        assert not zoom & set(range(SEED_OFFSETS[block], SEED_OFFSETS[block] + COUNTS[block])), block
+    next_sim = {"tabletop": "waypoint", "waypoint": "pointing"}[sim]
+    assert max(zoom) < SEED_OFFSETS[next_sim]  # inside the sim's 100,000 training seeds
