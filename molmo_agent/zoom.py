@@ -25,7 +25,8 @@ from molmo_agent.spaces import check_image_size
 # The window is at most this fraction of the image along each side, so that zooming enlarges at
 # least 2x: a 1280x800 screen gets the full 240 px window, a 320x240 camera frame a 120 px one.
 MIN_ZOOM_RATIO = 2.0
-# Smaller windows are not cut: they show too little around the first point to correct it.
+# A window shrunk below this is not cut: it would show too little around the first point to correct
+# it (a window asked for smaller than this is cut as asked, on images at least twice its size).
 MIN_WINDOW_PX = 96
 
 PixelBox = tuple[int, int, int, int]
@@ -40,7 +41,8 @@ def check_window(window: int) -> int:
 
 def window_for(image_size: tuple[int, int], window: int) -> int | None:
     """The side of the window cut from an image of ``image_size``: ``window``, or less on an image
-    smaller than ``MIN_ZOOM_RATIO`` windows along a side, or None when that is under ``MIN_WINDOW_PX``.
+    smaller than ``MIN_ZOOM_RATIO`` windows along a side, or None when it had to shrink below
+    ``MIN_WINDOW_PX``.
 
         window_for((1280, 800), 240)   # 240
         window_for((320, 240), 240)    # 120
@@ -49,7 +51,7 @@ def window_for(image_size: tuple[int, int], window: int) -> int | None:
     check_window(window)
     width, height = check_image_size(image_size)
     side = min(window, int(width / MIN_ZOOM_RATIO), int(height / MIN_ZOOM_RATIO))
-    return side if side >= MIN_WINDOW_PX else None
+    return side if side >= min(window, MIN_WINDOW_PX) else None
 
 
 def zoom_box(center: tuple[float, float], image_size: tuple[int, int], window: int) -> PixelBox | None:

@@ -49,6 +49,9 @@ def test_zoom_box_is_square_centred_and_kept_inside_the_image():
     assert window_for((160, 210), 240) is None and zoom_box((100.0, 100.0), (160, 210), 240) is None
     assert zoom_box((100.0, 100.0), (1280, 2 * MIN_WINDOW_PX - 2), 240) is None
     assert window_for((1280, 2 * MIN_WINDOW_PX), 240) == MIN_WINDOW_PX
+    # a small window asked for is cut as asked, on images at least twice its size
+    assert window_for((1280, 800), 64) == 64 and window_for((160, 210), 64) == 64
+    assert window_for((100, 100), 64) is None
     for bad in (0, -5, 2.5, True, "240"):
         with pytest.raises(CoordinateError):
             zoom_box((1.0, 1.0), (1280, 800), bad)
