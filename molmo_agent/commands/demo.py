@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from molmo_agent.commands._backend_args import add_zoom_argument
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -23,10 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="first episode seed (default: the first held-out seed, 1000000)")
     parser.add_argument("--model", default=None,
                         help="checkpoint directory (default: the embedded model in molmo_agent/embedded)")
-    parser.add_argument("--zoom", type=int, default=None, metavar="PX",
-                        help="zoom step: point again on a PX-pixel window around the first point (at most half "
-                             "of each side of the image: 120 px on the 320x240 scenes) (default: the model "
-                             "record's zoom_window, if any; 0 = off)")
+    add_zoom_argument(parser)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")

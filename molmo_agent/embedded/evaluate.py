@@ -158,8 +158,7 @@ def _first_points(step: dict) -> list:
     from molmo_agent.points import Point
 
     if step.get("points"):
-        points = [Point.from_json(p) for p in step["points"]]
-        return [Point(100 * p.x / p.image_size[0], 100 * p.y / p.image_size[1], (100, 100)) for p in points]
+        return [Point.from_json(p).rescaled((100, 100)) for p in step["points"]]
     return parse(step.get("text", ""), (100, 100), strict=False).points
 
 
