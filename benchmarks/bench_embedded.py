@@ -6,7 +6,9 @@ screen (1280x800), after a warm-up. Baseline in the same run: the prefill alone 
 image + prompt, no decoding), so the ratio says how much the answer's decoding adds. The shipped
 model's zoom step (a second query on a window around the first point, molmo_agent.zoom: 240 px on
 the GUI screen, 120 px, half the side, on the 320x240 frame) is part of the query; the query is
-also timed without it. Also timed:
+also timed without it. So is its search: on a floor frame whose window answers "There are none."
+(held-out seed 1,000,026, a first point on the wrong side), the same question on the 12 windows
+of a grid over the frame (molmo_agent.zoom.search_boxes). Also timed:
 turning a tabletop point into a grasp target, per method of molmo_agent.targets, as a share of the
 query (the point is the frame's answer point, so the grasp timing does not depend on the model).
 
@@ -32,10 +34,11 @@ def scenes() -> dict[str, tuple[np.ndarray, str]]:
     from molmo_agent.sims.splits import HELD_OUT_SEED_START
 
     out = {}
-    for name, env_id in (("tabletop 320x240", "molmo_agent/TabletopGrasp-v0"),
-                         ("gui 1280x800", "molmo_agent/GuiClick-v0")):
+    for name, env_id, seed in (("tabletop 320x240", "molmo_agent/TabletopGrasp-v0", HELD_OUT_SEED_START),
+                               ("gui 1280x800", "molmo_agent/GuiClick-v0", HELD_OUT_SEED_START),
+                               ("floor 320x240, searched", "molmo_agent/Waypoint-v0", HELD_OUT_SEED_START + 26)):
         env = gym.make(env_id)
-        obs, _ = env.reset(seed=HELD_OUT_SEED_START)
+        obs, _ = env.reset(seed=seed)
         out[name] = (obs["image"], obs["instruction"])
         env.close()
     return out
@@ -100,6 +103,7 @@ def run(repeats: int, threads: list[int], model: str | None) -> list[dict]:
                          "query_s": median_seconds(query, repeats),
                          "query_once_s": median_seconds(lambda q=query: q(zoom=False), repeats),
                          "zoom_window": None if answer.zoom_box is None else answer.zoom_box[2] - answer.zoom_box[0],
+                         "searched": answer.searched > 0,
                          "answer": answer.text, "trained": trained})
     return rows
 
@@ -118,6 +122,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     for r in rows:
         zoom = f"{r['zoom_window']} px window" if r["zoom_window"] else "-"
+        zoom += ", searched" if r["searched"] else ""
         print(f"| {r['scene']} | {r['threads']} | {r['query_s']:.3f} | {zoom} | {r['query_once_s']:.3f} | "
               f"{r['prefill_s']:.3f} | {r['query_s'] / r['prefill_s']:.2f} |")
     print(f"trained model: {rows[0]['trained']}; sample answer: {rows[0]['answer']!r}")

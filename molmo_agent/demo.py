@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from molmo_agent.embedded import read_model_record, zoom_window_for
+from molmo_agent.embedded import read_model_record, zoom_search_for, zoom_window_for
 from molmo_agent.errors import MolmoAgentError
 
 SIMS = ("gui", "phone", "tabletop", "waypoint")
@@ -130,15 +130,18 @@ def resolve_model(model: str | None, cache_dir: str | os.PathLike | None = None)
     return cache, False
 
 
-def make_grounder(model_dir: str | os.PathLike, max_new_tokens: int = 48, zoom_window: int | None = None):
+def make_grounder(model_dir: str | os.PathLike, max_new_tokens: int = 48, zoom_window: int | None = None,
+                  zoom_search: bool | None = None):
     """A Grounder over a local model whose point prompt is the instruction itself. ``zoom_window``
-    (pixels; 0 = off) turns on the zoom step (molmo_agent.zoom); by default the one the model's
-    ``embedded_model.json`` declares, if any."""
+    (pixels; 0 = off) turns on the zoom step (molmo_agent.zoom) and ``zoom_search`` its search when a
+    window answers "There are none." (:class:`molmo_agent.grounder.Grounder`); by default what the
+    model's ``embedded_model.json`` declares, if anything."""
     from molmo_agent.backends import LocalMolmoBackend
     from molmo_agent.grounder import Grounder
 
     backend = LocalMolmoBackend.from_pretrained(str(model_dir), max_new_tokens=max_new_tokens)
-    return Grounder(backend, point_prompt="{query}", zoom_window=zoom_window_for(model_dir, zoom_window))
+    return Grounder(backend, point_prompt="{query}", zoom_window=zoom_window_for(model_dir, zoom_window),
+                    zoom_search=zoom_search_for(model_dir, zoom_search))
 
 
 # ------------------------------------------------------------------------------------------- sims
@@ -158,7 +161,10 @@ def _zoom_fields(grounding) -> dict[str, Any]:
     """For the step log: the first answer and the window of a zoom step, if there was one."""
     if getattr(grounding, "zoom_box", None) is None:
         return {}
-    return {"zoom_box": list(grounding.zoom_box), "first_text": grounding.first_text}
+    fields = {"zoom_box": list(grounding.zoom_box), "first_text": grounding.first_text}
+    if grounding.searched:
+        fields["searched_windows"] = grounding.searched
+    return fields
 
 
 def gui_episode(env, grounder, seed: int, log) -> tuple[bool, list[bool]]:

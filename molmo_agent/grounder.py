@@ -38,7 +38,7 @@ from molmo_agent.images import as_image
 from molmo_agent.parsing import parse
 from molmo_agent.points import Point
 from molmo_agent.spaces import Space, in_range, to_pixels
-from molmo_agent.zoom import PixelBox, check_window, point_from_window, zoom_box
+from molmo_agent.zoom import PixelBox, check_window, point_from_window, search_boxes, zoom_box
 
 
 @dataclass
@@ -47,7 +47,8 @@ class Grounding:
 
     After a zoom step (``Grounder(zoom_window=...)``) ``points`` and ``text`` are the second answer's,
     ``zoom_box`` is the window it was asked on (pixels of the whole image), ``first_points`` and
-    ``first_text`` the first answer's, and ``seconds`` covers both queries."""
+    ``first_text`` the first answer's, and ``seconds`` covers both queries; after a zoom search
+    ``searched`` is the number of windows it asked (``zoom_box`` the one whose answer was kept)."""
 
     points: list[Point]
     prompt: str
@@ -58,6 +59,7 @@ class Grounding:
     zoom_box: PixelBox | None = None
     first_points: list[Point] = field(default_factory=list)
     first_text: str = ""
+    searched: int = 0
 
     @property
     def count(self) -> int:
@@ -143,6 +145,21 @@ def parse_android_action(text: str, image_size: tuple[int, int]) -> tuple[Action
     raise UnknownActionError(f"the model answered an action outside the AndroidControl schema: {body[:120]!r}")
 
 
+def pick_search_point(found: list[tuple[Point, Any]], window: int) -> tuple[Point, Any]:
+    """The zoom search's answer among ``found`` (point in the whole image, with what came with it):
+    the one with the most other points within a quarter ``window`` (windows that overlap see the
+    same thing), ties going to the point furthest inside its own window (a thing at a window's edge
+    may be cut off)."""
+    def votes(point: Point) -> int:
+        return sum(abs(point.x - other.x) <= window / 4 and abs(point.y - other.y) <= window / 4 for other, _ in found)
+
+    def inside(point: Point) -> float:
+        left, top, right, bottom = point.extra["zoom_box"]
+        return min(point.x - left, right - point.x, point.y - top, bottom - point.y)
+
+    return max(found, key=lambda item: (votes(item[0]), inside(item[0])))
+
+
 class Grounder:
     """Grounding queries against any :class:`~molmo_agent.backends.Backend`.
 
@@ -155,14 +172,17 @@ class Grounder:
     ``zoom_window`` (pixels) turns on the zoom step for pointing (``ground``, ``point``, ``points``):
     the first point is refined by the same question on a square window of that size around it, or of
     half the image's side on smaller images (:func:`molmo_agent.zoom.window_for`). Counting and
-    ``ground_many`` ask once.
+    ``ground_many`` ask once. With ``zoom_search`` a window that answers "There are none." (the
+    first point was on the wrong thing) starts a search: the question is asked on every window of
+    a grid over the image (:func:`molmo_agent.zoom.search_boxes`) and the point most windows agree
+    on is kept (:func:`pick_search_point`); if none answers with a point, the first answer stands.
     """
 
     def __init__(self, backend: Backend, point_prompt: str = "Point to {query}.",
                  count_prompt: str = "Point to all {query}.", strict: bool = False,
-                 max_new_tokens: int | None = None, zoom_window: int | None = None):
+                 max_new_tokens: int | None = None, zoom_window: int | None = None, zoom_search: bool = False):
         self.backend, self.point_prompt, self.count_prompt = backend, point_prompt, count_prompt
-        self.strict, self.max_new_tokens = strict, max_new_tokens
+        self.strict, self.max_new_tokens, self.zoom_search = strict, max_new_tokens, zoom_search
         # a bad window fails here, not at the first query
         self.zoom_window = None if zoom_window is None else check_window(zoom_window)
 
@@ -201,12 +221,38 @@ class Grounder:
         box, window, text, seconds = asked
         result = parse(text, window.size, strict=self.strict)
         first.seconds += seconds
+        if not result.points and result.said_none and self.zoom_search:
+            return self._search(image, first, box)
         if not result.points:
             first.problems.append(f"the zoom window {box} gave no point ({text[:80]!r}); kept the first answer")
             return first
         points = [point_from_window(point, box, image.size) for point in result.points]
         return Grounding(points, first.prompt, text, first.seconds, False, first.problems + result.problems,
                          zoom_box=box, first_points=first.points, first_text=first.text)
+
+    def _search(self, image: Any, first: Grounding, asked: PixelBox) -> Grounding:
+        """The zoom search: ``first``'s prompt on the windows of a grid over ``image`` (less ``asked``, if
+        it is one); the point most windows agree on (mapped back into ``image``), or ``first`` if none
+        gives one."""
+        boxes = [box for box in search_boxes(image.size, self.zoom_window) if box != asked]
+        start = time.perf_counter()
+        texts = self.backend.generate_batch([GenerationRequest([image.crop(box)], first.prompt, self.max_new_tokens)
+                                             for box in boxes])
+        first.seconds += time.perf_counter() - start
+        found = []
+        for box, text in zip(boxes, texts):
+            points = parse(text, (box[2] - box[0], box[3] - box[1]), strict=False).points
+            if points:
+                found.append((point_from_window(points[0], box, image.size), text))
+        note = f"the zoom window {asked} said the target is not there; searched {len(boxes)} windows"
+        first.searched = len(boxes)
+        if not found:
+            first.problems.append(f"{note}, none gave a point; kept the first answer")
+            return first
+        point, text = pick_search_point(found, asked[2] - asked[0])
+        return Grounding([point], first.prompt, text, first.seconds, False, first.problems + [note],
+                         zoom_box=tuple(point.extra["zoom_box"]), first_points=first.points, first_text=first.text,
+                         searched=len(boxes))
 
     def ground_many(self, image: Any, queries: list[str]) -> list[Grounding]:
         """Several queries about one image in one call (a local model encodes the image once)."""

@@ -8,7 +8,9 @@ Forms understood (``format="auto"`` tries all; ``"molmo"`` = Molmo-1 + legacy, `
 - Molmo2, 0-1000 with image indices: ``<points coords="1 1 586 377 2 612 401">cats</points>``
   (groups separated by ``;``, ``,``, ``:`` or tab, each: 1-based image index, then id, x, y triplets);
 - legacy: ``Click(61.5, 40.2)`` (percent, AndroidControl) and ``p=123,456`` (0-1000);
-- "There are none." and answers without points: an explicit empty result.
+- "There are none." and answers without points: an explicit empty result;
+- an answer cut off inside a ``<points`` tag (a generation limit reached): its complete points,
+  with the cut reported as a problem.
 
 Malformed or out-of-range values are never clamped: strict mode raises ParseError, lenient mode
 drops them with a ParseWarning (and lists them in ``ParseResult.problems``).
@@ -35,6 +37,8 @@ FORMATS = ("auto", "molmo", "molmo2")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 _OPEN_TAG = re.compile(r"<\s*(points?)\b([^<>]*)>", re.IGNORECASE)
 _CLOSE_TAG = re.compile(r"<\s*/\s*points?\s*>", re.IGNORECASE)
+# an answer cut off inside an opening tag (a generation limit reached mid-answer)
+_CUT_TAG = re.compile(r"<\s*(points?)\b([^<>]*)$", re.IGNORECASE)
 _ATTRIBUTE = re.compile(r"""([A-Za-z_][\w\-]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>/]+))""")
 _INDEXED = re.compile(r"([xy])(\d+)$", re.IGNORECASE)
 _CLICK = re.compile(r"\bClick\s*\(\s*([^,()]*?)\s*,\s*([^,()]*?)\s*\)", re.IGNORECASE)
@@ -144,6 +148,17 @@ def _molmo2_coords(position: int, coords: str, label: str, collector: _Collector
             collector.add(position, x, y, Space.NORM1000, label, image_index, {"object_id": int(object_id)})
 
 
+def _cut_tag(cut: re.Match, collector: _Collector) -> None:
+    """The complete points of an answer that ends inside a ``<points ...`` tag; the cut-off one, and
+    the cut itself, are reported (a lenient parse keeps what is whole)."""
+    before = len(collector.found)
+    attrs = _attributes(cut.group(2), collector)
+    if attrs is not None:
+        _molmo1_tag(cut.start(), attrs, attrs.get("alt", ""), collector)
+    collector.problem(f"the answer ends inside a <{cut.group(1)}> element (cut off, e.g. by max_new_tokens); "
+                      f"kept its {len(collector.found) - before} complete point(s)")
+
+
 def parse(text: str, image_size: tuple[int, int] | Sequence[tuple[int, int]], format: str = "auto",
           strict: bool = False) -> ParseResult:
     """Parse all points in ``text``; see the module docstring. ``image_size`` is (w, h) or one per image."""
@@ -174,6 +189,10 @@ def parse(text: str, image_size: tuple[int, int] | Sequence[tuple[int, int]], fo
                 _molmo2_coords(match.start(), attrs["coords"], label, collector)
         elif format != "molmo2":
             _molmo1_tag(match.start(), attrs, label, collector)
+    cut = _CUT_TAG.search(text)
+    if cut and format != "molmo2":
+        _cut_tag(cut, collector)
+        covered.append((cut.start(), len(text)))
     if format != "molmo2":
         rest = list(text)
         for start, end in covered:  # legacy forms only outside point elements

@@ -18,6 +18,8 @@ the geometry; :class:`molmo_agent.grounder.Grounder` runs the two queries when b
 
 from __future__ import annotations
 
+import math
+
 from molmo_agent.errors import CoordinateError
 from molmo_agent.points import Point
 from molmo_agent.spaces import check_image_size
@@ -65,6 +67,26 @@ def zoom_box(center: tuple[float, float], image_size: tuple[int, int], window: i
     left = min(max(round(x - side / 2), 0), width - side)
     top = min(max(round(y - side / 2), 0), height - side)
     return left, top, left + side, top + side
+
+
+def search_boxes(image_size: tuple[int, int], window: int) -> list[PixelBox]:
+    """The windows of a search over the whole image: squares of side ``window_for(image_size,
+    window)`` in a grid whose neighbours overlap by at least a third of a side (so a thing near one
+    window's edge lies well inside the next), or none when no window is cut. A 320x240 frame with
+    120 px windows gets 4 x 3.
+
+        search_boxes((320, 240), 240)[:2]   # [(0, 0, 120, 120), (67, 0, 187, 120)]
+    """
+    side = window_for(image_size, window)
+    if side is None:
+        return []
+    width, height = image_size
+
+    def starts(length: int) -> list[int]:
+        steps = math.ceil((length - side) / (side * 2 / 3))
+        return sorted({round(i * (length - side) / steps) for i in range(steps + 1)}) if steps else [0]
+
+    return [(left, top, left + side, top + side) for top in starts(height) for left in starts(width)]
 
 
 def point_from_window(point: Point, box: PixelBox, image_size: tuple[int, int]) -> Point:

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The recipe of the embedded default model (docs/embedded-model.md): a pointing curriculum of big
-# discs, small discs, picking a disc by colour (stages 1-4), then the sims mixture (stages 5-14;
-# stage 13 adds the zoom step's GUI windows, the last one, configs/embedded.yaml, its windows of
-# camera frames); evaluates the result with that zoom step (shipping it is a separate command).
+# discs, small discs, picking a disc by colour (stages 1-4), then the sims mixture (stages 5-15;
+# stage 13 adds the zoom step's GUI windows, stage 14 its windows of camera frames, the last one,
+# configs/embedded.yaml, windows that answer "There are none." when they miss the target);
+# evaluates the result with that zoom step and its search (shipping it is a separate command).
 #   bash scripts/train_embedded.sh   # data + tokenizers (once), the stages (each resumes), evaluate
 # Re-running continues: data already written is kept, a finished stage is skipped (its final/
 # exists), an interrupted one resumes from its last checkpoint (every 100-200 steps).
@@ -19,12 +20,12 @@ stage() {  # stage CONFIG RUN_DIR
 # checkpoints/embedded-curriculum-mix3, stage 8 in checkpoints/embedded-curriculum-mix4, stage 9 in
 # checkpoints/embedded-curriculum-mix5, stage 10 in checkpoints/embedded-curriculum-stage10,
 # stage 11 in checkpoints/embedded-curriculum-stage11, stage 12 in
-# checkpoints/embedded-curriculum-stage12 and stage 13 in checkpoints/embedded-curriculum-stage13,
-# all kept in the repository: the recipe starts after the newest one present (on a fresh machine,
-# stage 14: data ~55-70 min on 2 cores + stage 14 25-35 min + evaluation 8 min); delete them to
-# run those stages again.
+# checkpoints/embedded-curriculum-stage12, stage 13 in checkpoints/embedded-curriculum-stage13 and
+# stage 14 in checkpoints/embedded-curriculum-stage14, all kept in the repository: the recipe
+# starts after the newest one present (on a fresh machine, stage 15: data ~60-75 min on 2 cores +
+# stage 15 23-35 min + evaluation 8 min); delete them to run those stages again.
 first=1
-for kept in binding:5 mix3:8 mix4:9 mix5:10 stage10:11 stage11:12 stage12:13 stage13:14; do
+for kept in binding:5 mix3:8 mix4:9 mix5:10 stage10:11 stage11:12 stage12:13 stage13:14 stage14:15; do
     if [ -f "checkpoints/embedded-curriculum-${kept%%:*}/config.json" ]; then first="${kept##*:}"; fi
 done
 keep() {  # keep RUN_DIR NAME: a stage's export becomes checkpoints/embedded-curriculum-NAME
@@ -55,13 +56,14 @@ kept_stage 10 configs/embedded-curriculum-stage10.yaml runs/embedded-stage10 sta
 kept_stage 11 configs/embedded-curriculum-stage11.yaml runs/embedded-stage11 stage11  # fresh scenes again
 kept_stage 12 configs/embedded-curriculum-stage12.yaml runs/embedded-stage12 stage12  # fresh scenes again
 kept_stage 13 configs/embedded-curriculum-stage13.yaml runs/embedded-stage13 stage13  # fresh scenes + zoomed GUI windows
-shipped=runs/embedded-stage14
-stage configs/embedded.yaml "$shipped"             # + zoomed windows of camera frames: the shipped model
+kept_stage 14 configs/embedded-curriculum-stage14.yaml runs/embedded-stage14 stage14  # + zoomed windows of camera frames
+shipped=runs/embedded-stage15
+stage configs/embedded.yaml "$shipped"             # + windows that miss the target: the shipped model
 # the model card's protocol (200 episodes a sim, 95 % intervals in results.json), with the zoom step
-# the model is shipped with (molmo_agent.zoom: 240 px windows of screens, 120 px of camera frames):
-# about 8 minutes
-python -m molmo_agent.embedded.evaluate "$shipped/final" --zoom 240 --out "$shipped/eval" --episodes 200 \
-    --phone-episodes 50 --pointing-images 200 --scene-images 100
+# the model is shipped with (molmo_agent.zoom: 240 px windows of screens, 120 px of camera frames,
+# and a search over the frame when a window answers "There are none."): about 8 minutes
+python -m molmo_agent.embedded.evaluate "$shipped/final" --zoom 240 --zoom-search --out "$shipped/eval" \
+    --episodes 200 --phone-episodes 50 --pointing-images 200 --scene-images 100
 echo "not shipped automatically: compare $shipped/eval/results.json with docs/embedded-model.md, then"
 echo "  python -m molmo_agent.embedded.ship $shipped/final --run-dir $shipped --eval $shipped/eval --recipe scripts/train_embedded.sh"
-echo "  (the record takes the evaluation's zoom_window, 240, which the demo and the CLI then use)"
+echo "  (the record takes the evaluation's zoom_window, 240, and its zoom search, which the demo and the CLI then use)"

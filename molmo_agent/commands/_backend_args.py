@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from molmo_agent.embedded import read_model_record, zoom_window_for
+from molmo_agent.embedded import read_model_record, zoom_search_for, zoom_window_for
 from molmo_agent.errors import MolmoAgentError
 
 
@@ -82,8 +82,10 @@ def zoom_window_from_args(args: argparse.Namespace) -> int | None:
 
 
 def grounder_from_args(args: argparse.Namespace):
-    """The Grounder the pointing commands use: the model, its prompt template and its zoom step."""
+    """The Grounder the pointing commands use: the model, its prompt template and its zoom step (and
+    the zoom search, when a local model's record declares it)."""
     from molmo_agent.grounder import Grounder
 
+    local = getattr(args, "model", None) and not getattr(args, "endpoint", None)
     return Grounder(backend_from_args(args), point_prompt=point_prompt_from_args(args),
-                    zoom_window=zoom_window_from_args(args))
+                    zoom_window=zoom_window_from_args(args), zoom_search=bool(local) and zoom_search_for(args.model))

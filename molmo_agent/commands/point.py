@@ -43,6 +43,8 @@ def grounding_json(grounding, image) -> str:
             "image_size": list(image.size), "seconds": round(grounding.seconds, 4)}
     if grounding.zoom_box is not None:  # a zoom step: "text" is the second answer, on this window
         data.update(zoom_box=list(grounding.zoom_box), first_text=grounding.first_text)
+    if grounding.searched:  # the first window said "There are none.": this many others were asked
+        data["searched_windows"] = grounding.searched
     return json.dumps(data, ensure_ascii=False, indent=2)
 
 

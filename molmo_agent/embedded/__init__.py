@@ -53,4 +53,16 @@ def zoom_window_for(directory: str | os.PathLike, requested: int | None = None) 
     return requested or None
 
 
-__all__ = ["EMBEDDED_DIR", "RECORD_NAME", "read_model_record", "zoom_window_for"]
+def zoom_search_for(directory: str | os.PathLike, requested: bool | None = None) -> bool:
+    """Whether the zoom step searches the image when its window answers "There are none.":
+    ``requested`` if given, else the ``zoom_search`` a model's record declares (default off).
+
+        >>> zoom_search_for(EMBEDDED_DIR), zoom_search_for(EMBEDDED_DIR, False)  # doctest: +SKIP
+        (True, False)
+    """
+    if requested is None:
+        requested = (read_model_record(directory) or {}).get("zoom_search", False)
+    return bool(requested)
+
+
+__all__ = ["EMBEDDED_DIR", "RECORD_NAME", "read_model_record", "zoom_search_for", "zoom_window_for"]

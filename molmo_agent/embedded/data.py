@@ -59,7 +59,7 @@ SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing", "discs-large", "d
            "tabletop-more4", "waypoint-more4", "pointing-more4", "gui-more3", "phone-more3",
            "tabletop-more5", "waypoint-more5", "pointing-more5", "gui-more4", "phone-more4",
            "tabletop-more6", "waypoint-more6", "pointing-more6", "gui-more5", "phone-more5", "gui-zoom", "phone-zoom",
-           "tabletop-zoom", "waypoint-zoom")
+           "tabletop-zoom", "waypoint-zoom", "tabletop-zoom-none", "waypoint-zoom-none")
 # More scenes from the same generators (seed blocks past the base source's own, inside its 100,000), in
 # their own files so that the base files, and the tokenizer trained on their texts, stay as they
 # were. The *-more2 blocks and gui-more / phone-more came with stage 8, whose run is long enough
@@ -97,7 +97,9 @@ SEED_OFFSETS = {"gui": 0, "phone": 100_000, "tabletop": 200_000, "waypoint": 300
                 # windows of screens (gui_zoom_rows, phone_zoom_rows): free seeds above gui-more5 / phone-more5
                 "gui-zoom": 90_000, "phone-zoom": 190_000,
                 # windows of scenes (scene_zoom_rows): free blocks above tabletop-more6 / waypoint-more6
-                "tabletop-zoom": 230_000, "waypoint-zoom": 320_000}
+                "tabletop-zoom": 230_000, "waypoint-zoom": 320_000,
+                # the same windows with "There are none." questions: free blocks above those
+                "tabletop-zoom-none": 236_000, "waypoint-zoom-none": 330_000}
 GUI_TASKS_PER_SCREEN = 6
 # gui-zoom: square windows of a laptop screen, as the zoom step of molmo_agent.zoom cuts them around a
 # first point (its default window, 240 px, is inside this range), so the model sees GUI text at
@@ -116,6 +118,11 @@ PHONE_STEPS_PER_EPISODE = 4
 # the floor a footprint one or two pixels too high puts the waypoint a metre too far.
 SCENE_ZOOM_WINDOWS_PER_SCENE = 2
 SCENE_ZOOM_WINDOW_PX = (96, 160)
+# tabletop-zoom-none / waypoint-zoom-none (an experiment): the same windows, also asked about things
+# they show no pixel of, answered "There are none.", so that a window cut around the wrong thing
+# says so instead of pointing at whatever it shows.
+SCENE_ZOOM_NONE_PER_WINDOW = 2
+NONE_ANSWER = "There are none."
 
 
 class DataGenerationError(MolmoAgentError):
@@ -233,28 +240,53 @@ def phone_zoom_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
         yield window, [_qa(qa["prompt"], answer)]
 
 
-def scene_zoom_rows(rows: Iterator[tuple[np.ndarray, list]], seed: int) -> Iterator[tuple[np.ndarray, list]]:
-    """Square windows of the scene(s) that ``rows`` (``tabletop_rows`` / ``waypoint_rows``) yield, each
+def _scene_windows(rng: np.random.Generator, image: np.ndarray, annotations: list
+                   ) -> Iterator[tuple[np.ndarray, int, int, list]]:
+    """(window, left, top, questions): SCENE_ZOOM_WINDOWS_PER_SCENE square windows of a scene, each
     around one of its things (anywhere inside, as in :func:`gui_zoom_rows`), with every question
     whose answer point the window shows, re-answered in the window's percent coordinates."""
     from molmo_agent.parsing import parse
 
+    height, width = image.shape[:2]
+    questions = [(qa, parse(qa["answer"], (width, height)).points[0]) for (qa,) in annotations]
+    anchors = list({point.label: point for _, point in questions}.values())
+    for index in rng.permutation(len(anchors))[:SCENE_ZOOM_WINDOWS_PER_SCENE]:
+        anchor = anchors[index]
+        window, left, top = _window_around(rng, image, anchor.x, anchor.y, SCENE_ZOOM_WINDOW_PX)
+        size = window.shape[0]
+        inside = []
+        for qa, point in questions:
+            x, y = point.x - left, point.y - top
+            if ZOOM_MARGIN_PX <= min(x, y) and max(x, y) <= size - ZOOM_MARGIN_PX:
+                inside.append(_qa(qa["prompt"], percent_point(x, y, size, size, point.label)))
+        yield window, left, top, inside
+
+
+def scene_zoom_rows(rows: Iterator[tuple[np.ndarray, list]], seed: int) -> Iterator[tuple[np.ndarray, list]]:
+    """Square windows of the scene(s) that ``rows`` (``tabletop_rows`` / ``waypoint_rows``) yield, each
+    around one of its things (anywhere inside, as in :func:`gui_zoom_rows`), with every question
+    whose answer point the window shows, re-answered in the window's percent coordinates."""
     rng = np.random.default_rng(_check_seed(seed) + 11)
     for image, scene_questions in rows:
-        height, width = image.shape[:2]
-        questions = [(qa, parse(qa["answer"], (width, height)).points[0]) for (qa,) in scene_questions]
-        anchors = list({point.label: point for _, point in questions}.values())
-        for index in rng.permutation(len(anchors))[:SCENE_ZOOM_WINDOWS_PER_SCENE]:
-            anchor = anchors[index]
-            window, left, top = _window_around(rng, image, anchor.x, anchor.y, SCENE_ZOOM_WINDOW_PX)
-            size = window.shape[0]
-            inside = []
-            for qa, point in questions:
-                x, y = point.x - left, point.y - top
-                if ZOOM_MARGIN_PX <= min(x, y) and max(x, y) <= size - ZOOM_MARGIN_PX:
-                    inside.append(_qa(qa["prompt"], percent_point(x, y, size, size, point.label)))
+        for window, _, _, inside in _scene_windows(rng, image, scene_questions):
             if inside:
                 yield window, inside
+
+
+def scene_zoom_none_rows(sim: str, seed: int, env) -> Iterator[tuple[np.ndarray, list]]:
+    """:func:`scene_zoom_rows`'s windows of one ``sim`` ("tabletop" / "waypoint") scene, each also
+    asked about up to SCENE_ZOOM_NONE_PER_WINDOW of the scene's things it shows no pixel of, answered
+    "There are none." (the window was cut around the wrong thing: the zoom step then keeps searching)."""
+    image, segmentation, questions = scene_questions(sim, seed, env)
+    rng = np.random.default_rng(_check_seed(seed) + 13)
+    for window, left, top, inside in _scene_windows(rng, image, [qa for _, qa in questions]):
+        size = window.shape[0]
+        shown = set(np.unique(segmentation[top:top + size, left:left + size]).tolist())
+        absent = [qa for index, qa in questions if index + 1 not in shown]
+        picks = rng.permutation(len(absent))[:SCENE_ZOOM_NONE_PER_WINDOW]
+        annotations = inside + [_qa(absent[int(i)][0]["prompt"], NONE_ANSWER) for i in picks]
+        if annotations:
+            yield window, annotations
 
 
 def _visible(info: dict, index: int, answer: str, image: np.ndarray) -> bool:
@@ -270,35 +302,44 @@ def _visible(info: dict, index: int, answer: str, image: np.ndarray) -> bool:
     return bool((near == index + 1).any())
 
 
-def _scene_rows(env, seed: int, objects_key: str, answer_fn: Callable, verbs: tuple[str, ...],
-                rng: np.random.Generator) -> Iterator[tuple[np.ndarray, list]]:
-    obs, info = env.reset(seed=_check_seed(seed))
+# What each scene sim asks: its things' key in ``info``, its answer, its instruction verbs.
+SCENE_SIMS = {"tabletop": ("objects", tabletop_answer, ("pick up", "grasp", "grab")),
+              "waypoint": ("landmarks", waypoint_answer, ("go to", "walk to", "move to", "navigate to"))}
+
+
+def scene_questions(sim: str, seed: int, env) -> tuple[np.ndarray, np.ndarray, list[tuple[int, list[dict]]]]:
+    """(image, segmentation, [(thing index, Q/A), ...]) of one ``sim`` scene: "pick up the X" /
+    "go to the X" (and, three times in ten, "Point to the X.") for every thing whose answer pixel is
+    visible; the segmentation labels thing ``i`` with ``i + 1``."""
+    objects_key, answer_fn, verbs = SCENE_SIMS[sim]
+    rng = np.random.default_rng(_check_seed(seed) + 7)
+    obs, info = env.reset(seed=seed)
     image = obs["image"]
-    annotations = []
+    questions = []
     for index, thing in enumerate(info[objects_key]):
         view = {**info, "target_index": index}
         instruction = f"{verbs[int(rng.integers(len(verbs)))]} the {thing['name']}"
         prompt, answer = answer_fn({"image": image, "instruction": instruction}, view)
         if not _visible(info, index, answer, image):
             continue
-        annotations.append(_qa(prompt, answer))
+        questions.append((index, _qa(prompt, answer)))
         if rng.random() < 0.3:
-            annotations.append(_qa(f"Point to the {thing['name']}.", answer))
-    if annotations:
-        yield image, annotations
+            questions.append((index, _qa(f"Point to the {thing['name']}.", answer)))
+    return image, info["segmentation"], questions
 
 
 def tabletop_rows(seed: int, env=None) -> Iterator[tuple[np.ndarray, list]]:
     """Every visible object of one tabletop scene: "pick up the X" -> its top face's pixel."""
-    rng = np.random.default_rng(seed + 7)
-    yield from _scene_rows(env, seed, "objects", tabletop_answer, ("pick up", "grasp", "grab"), rng)
+    image, _, questions = scene_questions("tabletop", seed, env)
+    if questions:
+        yield image, [qa for _, qa in questions]
 
 
 def waypoint_rows(seed: int, env=None) -> Iterator[tuple[np.ndarray, list]]:
     """Every visible landmark of one floor scene: "go to the X" -> its footprint centre's pixel."""
-    rng = np.random.default_rng(seed + 7)
-    yield from _scene_rows(env, seed, "landmarks", waypoint_answer,
-                           ("go to", "walk to", "move to", "navigate to"), rng)
+    image, _, questions = scene_questions("waypoint", seed, env)
+    if questions:
+        yield image, [qa for _, qa in questions]
 
 
 def pointing_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
@@ -399,9 +440,9 @@ def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int 
     from molmo_agent.sims.datasets.androidcontrol import png_bytes
 
     generator = MORE_SOURCES.get(source, source)
-    zoomed_scene = source in ("tabletop-zoom", "waypoint-zoom")
+    zoomed_scene = source.split("-zoom")[0] if source.split("-zoom")[0] in SCENE_SIMS else None
     if zoomed_scene:
-        generator = source.removesuffix("-zoom")
+        generator = zoomed_scene
     env = None
     if generator in ("tabletop", "waypoint"):
         import molmo_agent.sims  # noqa: F401
@@ -418,10 +459,14 @@ def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int 
     lines: list[str] = []
     try:
         for i in range(count):
-            rows = make(first + i) if make else (tabletop_rows if generator == "tabletop" else waypoint_rows)(
-                first + i, env)
-            if zoomed_scene:
-                rows = scene_zoom_rows(rows, first + i)
+            if source.endswith("-zoom-none"):
+                rows = scene_zoom_none_rows(generator, first + i, env)
+            elif make:
+                rows = make(first + i)
+            else:
+                rows = (tabletop_rows if generator == "tabletop" else waypoint_rows)(first + i, env)
+                if zoomed_scene:
+                    rows = scene_zoom_rows(rows, first + i)
             for k, (image, annotations) in enumerate(rows):
                 name = f"images/{first + i:07d}_{k}.png"
                 _write_atomic(directory / name, png_bytes(image, compress_level=1))

@@ -28,6 +28,10 @@ from molmo_agent.trajectory import atomic_write_bytes
 
 TARGETS = {"gui": 0.95, "phone_step": 0.90, "tabletop": 0.85, "waypoint": 0.90, "pointing_f1": 0.9,
            "counting": 0.8}
+# The generation limit of the teacher-forced questions (phone steps, pointing, counting). A 12-point
+# answer takes about 150 of the embedded tokenizer's tokens; the 96 used before session 15 cut 40 of
+# 526 pointing answers short, and a cut answer scored no point.
+ANSWER_TOKENS = 256
 # Held-out seeds for the pointing/counting scenes start here (inside the reserved range).
 POINTING_EVAL_SEED = HELD_OUT_SEED_START + 500_000
 
@@ -264,22 +268,23 @@ class ZoomedActions:
 def evaluate_checkpoint(model_dir: str | os.PathLike, out_dir: str | os.PathLike, episodes: int = 50,
                         phone_episodes: int | None = None, pointing_images: int = 60, scene_images: int = 30,
                         show_progress: bool = True, zoom_window: int | None = None,
-                        phone_zoom_window: int | None = None) -> dict[str, Any]:
+                        phone_zoom_window: int | None = None, zoom_search: bool | None = None) -> dict[str, Any]:
     """Every held-out number for ``model_dir``, each rate with its 95 % interval; also written to
     ``out_dir/results.json``. ``scene_images`` tabletop and as many floor scenes make the scene pointing set.
     ``zoom_window`` is the sims episodes' zoom step (:func:`molmo_agent.demo.make_grounder`; default: the
     model record's, 0 = off); the pointing and counting questions are asked once, as their protocol does.
     ``phone_zoom_window`` puts the AndroidControl steps' taps through the same kind of zoom step
-    (:class:`ZoomedActions`; default off)."""
+    (:class:`ZoomedActions`; default off). ``zoom_search`` is the zoom step's search (default: the
+    model record's)."""
     from molmo_agent.demo import make_grounder, run_sim
     from molmo_agent.training.evaluation import tasks
     from molmo_agent.training.evaluation.inference import Predictor
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    grounder = make_grounder(model_dir, zoom_window=zoom_window)
+    grounder = make_grounder(model_dir, zoom_window=zoom_window, zoom_search=zoom_search)
     results: dict[str, Any] = {"model": str(model_dir), "first_seed": HELD_OUT_SEED_START,
-                               "zoom_window": grounder.zoom_window}
+                               "zoom_window": grounder.zoom_window, "zoom_search": grounder.zoom_search}
     for sim in ("gui", "phone", "tabletop", "waypoint"):
         n = phone_episodes if sim == "phone" and phone_episodes else episodes
         seeds = range(HELD_OUT_SEED_START, HELD_OUT_SEED_START + n)
@@ -295,7 +300,7 @@ def evaluate_checkpoint(model_dir: str | os.PathLike, out_dir: str | os.PathLike
         if show_progress:
             print(f"{sim}: {results[sim]}" + (f" steps {results['phone_step']}" if sim == "phone" else ""))
     data = write_pointing_eval(out / "pointing-data", pointing_images)
-    predictor = Predictor.from_pretrained(model_dir, max_new_tokens=96)
+    predictor = Predictor.from_pretrained(model_dir, max_new_tokens=ANSWER_TOKENS)
     steps_predictor = ZoomedActions(predictor, phone_zoom_window) if phone_zoom_window else predictor
     results["android_control_low"] = android_control_steps(steps_predictor, out, episodes)
     results["android_control_low"]["zoom_window"] = phone_zoom_window or None
@@ -363,13 +368,17 @@ def main(argv: list[str] | None = None) -> int:
                              "zoom_window, if any; 0 = off)")
     parser.add_argument("--phone-zoom", type=int, default=None, metavar="PX",
                         help="zoom step for the AndroidControl steps' taps (a model trained for it; default off)")
+    parser.add_argument("--zoom-search", action=argparse.BooleanOptionalAction, default=None,
+                        help="when the zoom window answers \"There are none.\", search a grid of windows over the "
+                             "image (default: the model record's zoom_search)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)
     results = evaluate_checkpoint(args.model_dir, args.out, args.episodes, args.phone_episodes, args.pointing_images,
-                                  args.scene_images, zoom_window=args.zoom, phone_zoom_window=args.phone_zoom)
+                                  args.scene_images, zoom_window=args.zoom, phone_zoom_window=args.phone_zoom,
+                                  zoom_search=args.zoom_search)
     print(json.dumps(headline(results), indent=1))
     return 0
 

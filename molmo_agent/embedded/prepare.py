@@ -35,7 +35,8 @@ COUNTS = {"tabletop": 1200, "waypoint": 1200, "gui": 1200, "phone": 600, "pointi
           "tabletop-more5": 8000, "waypoint-more5": 8000, "pointing-more5": 6000, "gui-more4": 3000,
           "phone-more4": 1500,
           "tabletop-more6": 12000, "waypoint-more6": 12000, "pointing-more6": 9000, "gui-more5": 4500,
-          "phone-more5": 2250, "gui-zoom": 4000, "tabletop-zoom": 4000, "waypoint-zoom": 6000}
+          "phone-more5": 2250, "gui-zoom": 4000, "tabletop-zoom": 4000, "waypoint-zoom": 6000,
+          "tabletop-zoom-none": 4000, "waypoint-zoom-none": 6000}
 VOCAB_SIZE = 768
 MAX_CROPS = 1  # global view + one crop: what a loaded 2-core CPU can train on in an hour
 # Reduced crop geometries (official config fields, supported by the processor and the model), one

@@ -6,7 +6,8 @@ Copies the official-format files (config.json, safetensors + index, tokenizer fi
 preprocessor_config.json, generation_config.json) and writes ``embedded_model.json``: trained = true,
 the steps and final loss from the run, the held-out results when given, and the zoom step the
 model was trained for (``zoom_window``, which the demo, the CLI evaluation and ``make_grounder``
-use): ``--zoom-window PX``, by default the one the given evaluation ran with.
+use): ``--zoom-window PX``, by default the one the given evaluation ran with; and ``zoom_search``
+when that evaluation searched windows after a window said "There are none." (its numbers need it).
 
     python -m molmo_agent.embedded.ship --record-eval runs/eval-shipped
 
@@ -73,6 +74,8 @@ def ship(checkpoint: str | os.PathLike, run_dir: str | os.PathLike | None = None
             record["train_seconds"] = round(sum(r.get("seconds", 0.0) for r in rows), 1)
             record["last_step"] = rows[-1]["step"] if rows else 0
     if held_out is not None:
+        if held_out.get("zoom_search"):
+            record["zoom_search"] = True
         record["held_out"] = held_out
     _write_record(target, record)
     return target
@@ -104,6 +107,9 @@ def record_held_out(eval_dir: str | os.PathLike, target: str | os.PathLike = EMB
     if (results.get("zoom_window") or None) != (record.get("zoom_window") or None):
         raise ValueError(f"{results_path} ran with zoom_window {results.get('zoom_window')}, the shipped model "
                          f"declares {record.get('zoom_window')}: its numbers would describe another setup")
+    if bool(results.get("zoom_search")) != bool(record.get("zoom_search")):
+        raise ValueError(f"{results_path} ran with zoom_search {bool(results.get('zoom_search'))}, the shipped model "
+                         f"declares {bool(record.get('zoom_search'))}: its numbers would describe another setup")
     record["held_out"] = results
     return _write_record(target, record)
 

@@ -104,3 +104,28 @@ def test_point_uses_the_zoom_step_a_model_directory_declares(tmp_path):
     assert zoom_window_from_args(Namespace(model=model, zoom=None)) == 240
     assert zoom_window_from_args(Namespace(model=model, zoom=0)) is None
     assert zoom_window_from_args(Namespace(model=model, zoom=None, endpoint="http://127.0.0.1:1/v1")) is None
+
+
+def test_point_searches_the_frame_when_the_models_window_says_none(tmp_path):
+    """The embedded model's record declares zoom_search: on held-out floor frame 1,000,026 the
+    window around the first answer says "There are none.", and `point` asks the 12 windows of a grid
+    over the frame (the one asked first is not one of them); the printed point comes from one."""
+    import gymnasium as gym
+
+    import molmo_agent.sims  # noqa: F401
+    from molmo_agent.demo import embedded_model_dir
+    from molmo_agent.parsing import parse
+
+    env = gym.make("molmo_agent/Waypoint-v0")
+    obs, _ = env.reset(seed=1_000_026)
+    env.close()
+    frame = tmp_path / "frame.png"
+    Image.fromarray(obs["image"]).save(frame)
+    out = _cli("point", str(frame), obs["instruction"], "--model", str(embedded_model_dir()), "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["searched_windows"] == 12
+    left, top, right, bottom = result["zoom_box"]
+    (first,) = parse(result["first_text"], (320, 240)).points
+    assert not (left <= first.x < right and top <= first.y < bottom)
+    assert left <= result["points"][0]["x"] < right and top <= result["points"][0]["y"] < bottom

@@ -113,6 +113,22 @@ def test_lenient_keeps_the_good_points_next_to_bad_ones():
     assert [(p.x, p.y) for p in points] == [(64.0, 48.0), (128.0, 96.0)]
 
 
+def test_an_answer_cut_off_mid_tag_keeps_its_complete_points():
+    # the end of a 12-point answer that reached the generation limit
+    text = 'Counting the <points x1="10" y1="10" x2="20" y2="20" x3="30'
+    with pytest.warns(ParseWarning, match="cut off"):
+        result = parse(text, SIZE)
+    assert [(p.x, p.y) for p in result.points] == [(64.0, 48.0), (128.0, 96.0)]
+    assert "kept its 2 complete point(s)" in result.problems[-1] and not result.said_none
+    with pytest.raises(ParseError):
+        parse(text, SIZE, strict=True)
+    with pytest.warns(ParseWarning) as caught:  # a single point cut inside its y
+        assert parse('<point x="50" y="2', SIZE).points == []
+    assert any("cut off" in str(warning.message) for warning in caught)
+    # a whole answer is not reported, nor text after a closed tag
+    assert parse('<points x1="10" y1="10">a</points> and <', SIZE).problems == []
+
+
 def test_bad_arguments():
     with pytest.raises(ParseError):
         parse_points(b"<point x='1' y='1'>", SIZE)

@@ -10,10 +10,10 @@ from PIL import Image
 
 from molmo_agent.backends import CannedBackend
 from molmo_agent.errors import CoordinateError
-from molmo_agent.grounder import Grounder
+from molmo_agent.grounder import Grounder, pick_search_point
 from molmo_agent.points import Point
 from molmo_agent.trajectory import annotate
-from molmo_agent.zoom import MIN_WINDOW_PX, point_from_window, window_for, zoom_box
+from molmo_agent.zoom import MIN_WINDOW_PX, point_from_window, search_boxes, window_for, zoom_box
 
 MARKER = (1003, 617)  # centre of a 6x6 red square on a 1280x800 screen
 
@@ -94,6 +94,65 @@ def test_zoom_keeps_the_first_answer_when_the_window_shows_nothing():
     result = Grounder(CannedBackend(answers), zoom_window=200).ground(screen(), "x")
     assert (result.points[0].x, result.points[0].y) == (640.0, 400.0)
     assert result.zoom_box is None and "kept the first answer" in result.problems[-1]
+
+
+def test_search_boxes_cover_the_image_with_overlapping_windows():
+    boxes = search_boxes((320, 240), 240)
+    assert len(boxes) == 12 and {(right - left, bottom - top) for left, top, right, bottom in boxes} == {(120, 120)}
+    lefts, tops = sorted({box[0] for box in boxes}), sorted({box[1] for box in boxes})
+    assert lefts[0] == tops[0] == 0 and lefts[-1] == 200 and tops[-1] == 120  # flush with the far edges
+    assert all(b - a <= 80 for a, b in zip(lefts, lefts[1:]))  # neighbours share at least a third
+    assert all(b - a <= 80 for a, b in zip(tops, tops[1:]))
+    assert search_boxes((240, 240), 120) == [(x, y, x + 120, y + 120) for y in (0, 60, 120) for x in (0, 60, 120)]
+    assert search_boxes((120, 120), 120) == [] and search_boxes((160, 210), 240) == []
+
+
+def test_search_point_is_the_one_most_windows_agree_on():
+    def found(x, y, box):
+        return Point(x, y, (320, 240), extra={"zoom_box": list(box)}), f"{x},{y}"
+
+    lone = found(20, 20, (0, 0, 120, 120))
+    agreed = [found(150, 100, (67, 0, 187, 120)), found(152, 101, (133, 60, 253, 180)),
+              found(149, 99, (67, 60, 187, 180))]
+    point, text = pick_search_point([lone, *agreed], 120)
+    assert text == "149,99"  # of the three that agree, the one furthest inside its window
+    assert pick_search_point([lone], 120)[1] == "20,20"
+
+
+def scene_with_a_decoy(images, prompt):
+    """The marker finder of ``coarse_finder`` on windows; on the whole image it answers at a blue decoy
+    (a model whose first point lands on the wrong thing)."""
+    pixels = np.asarray(images[0])
+    if pixels.shape[:2] == (240, 320):
+        return '<point x="15.0" y="20.0" alt="marker">marker</point>'
+    return coarse_finder(images, prompt)
+
+
+def test_zoom_search_finds_the_target_when_the_window_says_it_is_not_there():
+    pixels = np.full((240, 320, 3), 255, np.uint8)
+    pixels[45:51, 45:51] = (0, 0, 255)  # the decoy, where the first answer points
+    pixels[177:183, 247:253] = (255, 0, 0)  # the marker, centre (250, 180)
+    image = Image.fromarray(pixels)
+    backend = CannedBackend(scene_with_a_decoy)
+    result = Grounder(backend, zoom_window=240, zoom_search=True).ground(image, "the marker")
+    (point,) = result.points
+    assert np.hypot(point.x - 250, point.y - 180) <= 12 * np.sqrt(2) / 2 + 1e-6  # a tenth of a window
+    assert (result.first_points[0].x, result.first_points[0].y) == (48.0, 48.0)
+    assert result.searched == 11 and "searched 11 windows" in result.problems[-1]  # the grid's 12, less the one asked
+    assert len(backend.calls) == 1 + 1 + 11
+    left, top, right, bottom = result.zoom_box
+    assert left <= point.x < right and top <= point.y < bottom
+    # without the search the window's "There are none." keeps the first point on the decoy
+    kept = Grounder(CannedBackend(scene_with_a_decoy), zoom_window=240).ground(image, "the marker")
+    assert (kept.points[0].x, kept.points[0].y) == (48.0, 48.0) and "kept the first answer" in kept.problems[-1]
+    assert kept.searched == 0
+    # a search where no window gives a point keeps the first answer too
+    def decoy_only(images, prompt):
+        return "There are none." if np.asarray(images[0]).shape[:2] != (240, 320) else scene_with_a_decoy(images, prompt)
+
+    nothing = Grounder(CannedBackend(decoy_only), zoom_window=240, zoom_search=True).ground(image, "the marker")
+    assert (nothing.points[0].x, nothing.points[0].y) == (48.0, 48.0)
+    assert "none gave a point" in nothing.problems[-1] and nothing.searched == 11
 
 
 def test_no_zoom_for_small_images_counting_or_when_off():

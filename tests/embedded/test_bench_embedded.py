@@ -18,9 +18,11 @@ def test_embedded_benchmark_measures_real_queries():
     finally:
         sys.path.remove(str(REPO_ROOT / "benchmarks"))
     rows = bench_embedded.run(repeats=1, threads=[1], model=None)
-    assert [r["scene"] for r in rows] == ["tabletop 320x240", "gui 1280x800"]
-    # the shipped zoom step: a 120 px window (half the side) on the tabletop frame, 240 px on the screen
-    assert [r["zoom_window"] for r in rows] == [120, 240]
+    assert [r["scene"] for r in rows] == ["tabletop 320x240", "gui 1280x800", "floor 320x240, searched"]
+    # the shipped zoom step: a 120 px window (half the side) on the camera frames, 240 px on the screen
+    assert [r["zoom_window"] for r in rows] == [120, 240, 120]
+    # the floor frame's window answers "There are none.": the timed query includes the search
+    assert [r["searched"] for r in rows] == [False, False, True]
     for row in rows:
         assert row["trained"] is True
         assert row["query_s"] > 0 and row["prefill_s"] > 0 and row["query_once_s"] > 0

@@ -18,6 +18,7 @@ KEPT_STAGE10 = KEPT.parent / "embedded-curriculum-stage10"
 KEPT_STAGE11 = KEPT.parent / "embedded-curriculum-stage11"
 KEPT_STAGE12 = KEPT.parent / "embedded-curriculum-stage12"
 KEPT_STAGE13 = KEPT.parent / "embedded-curriculum-stage13"
+KEPT_STAGE14 = KEPT.parent / "embedded-curriculum-stage14"
 SHIPPED = (CONFIGS.parent / "molmo_agent" / "embedded").resolve()
 
 
@@ -92,8 +93,8 @@ def test_the_curriculum_configs_chain_stage_to_stage():
 
     stages = {n: TrainConfig.from_yaml(CONFIGS / f"embedded-curriculum-{n}.yaml")
               for n in ("stage1", "stage2", "binding", "binding2", "mix", "mix2", "mix3", "mix4", "mix5", "stage10",
-                        "stage11", "stage12", "stage13")}
-    stages["final"] = TrainConfig.from_yaml(CONFIGS / "embedded.yaml")  # stage 14: the shipped model
+                        "stage11", "stage12", "stage13", "stage14")}
+    stages["final"] = TrainConfig.from_yaml(CONFIGS / "embedded.yaml")  # stage 15: the shipped model
     stage1 = stages["stage1"]
     assert stage1.model.config is not None and stage1.model.vit_position_init == "sincos"
     assert stage1.model.tokenizer.endswith("tokenizer-112")
@@ -104,15 +105,17 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     assert Path(stages["mix"].model.path) == KEPT.resolve()
     assert stages["mix2"].model.path == stages["mix"].export.dir
     assert stages["mix3"].model.path == stages["mix2"].export.dir
-    # stages 8-14 start from the exports before them, also kept in the repository
+    # stages 8-15 start from the exports before them, also kept in the repository
     assert Path(stages["mix4"].model.path) == KEPT_STAGE7.resolve()
     assert Path(stages["mix5"].model.path) == KEPT_STAGE8.resolve()
     assert Path(stages["stage10"].model.path) == KEPT_STAGE9.resolve()
     assert Path(stages["stage11"].model.path) == KEPT_STAGE10.resolve()
     assert Path(stages["stage12"].model.path) == KEPT_STAGE11.resolve()
     assert Path(stages["stage13"].model.path) == KEPT_STAGE12.resolve()
-    assert Path(stages["final"].model.path) == KEPT_STAGE13.resolve()
-    for kept in (KEPT_STAGE7, KEPT_STAGE8, KEPT_STAGE9, KEPT_STAGE10, KEPT_STAGE11, KEPT_STAGE12, KEPT_STAGE13):
+    assert Path(stages["stage14"].model.path) == KEPT_STAGE13.resolve()
+    assert Path(stages["final"].model.path) == KEPT_STAGE14.resolve()
+    for kept in (KEPT_STAGE7, KEPT_STAGE8, KEPT_STAGE9, KEPT_STAGE10, KEPT_STAGE11, KEPT_STAGE12, KEPT_STAGE13,
+                 KEPT_STAGE14):
         assert (kept / "model.safetensors").is_file(), kept
     assert {"tabletop-more", "waypoint-more", "pointing-more"} <= {d.name for d in stages["mix3"].data.datasets}
 
@@ -180,20 +183,30 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     assert sum(stage13_rates.values()) == pytest.approx(0.85)
     for dataset in control.data.datasets:
         assert stage13_rates[Path(dataset.path).parent.name] == pytest.approx(0.85 * dataset.rate, abs=6e-4)
-    # stage 14 (the shipped model): stage 13's mixture x 0.8 plus the zoom step's windows of camera
-    # frames (waypoint 12 %, tabletop 8 %), 1,500 steps with a 50-step warm-up
-    final = stages["final"]
-    assert added("stage13", "final") == {"waypoint-zoom", "tabletop-zoom"} and not added("final", "stage13")
-    final_rates = {Path(d.path).parent.name: d.rate for d in final.data.datasets}
-    assert (final_rates.pop("waypoint-zoom"), final_rates.pop("tabletop-zoom")) == pytest.approx((0.12, 0.08))
+    # stage 14: stage 13's mixture x 0.8 plus the zoom step's windows of camera frames (waypoint
+    # 12 %, tabletop 8 %), 1,500 steps with a 50-step warm-up
+    stage14 = stages["stage14"]
+    assert added("stage13", "stage14") == {"waypoint-zoom", "tabletop-zoom"} and not added("stage14", "stage13")
+    stage14_rates = {Path(d.path).parent.name: d.rate for d in stage14.data.datasets}
+    assert (stage14_rates.pop("waypoint-zoom"), stage14_rates.pop("tabletop-zoom")) == pytest.approx((0.12, 0.08))
     for dataset in stage13.data.datasets:
-        assert final_rates[Path(dataset.path).parent.name] == pytest.approx(0.8 * dataset.rate, abs=6e-4)
+        assert stage14_rates[Path(dataset.path).parent.name] == pytest.approx(0.8 * dataset.rate, abs=6e-4)
     # at stage 13's peak rates; the half-rate experiment differs from it only there
-    assert vars(final.train) == vars(stage13.train) | {"steps": 1500, "warmup": {"vit": 50, "connector": 50, "llm": 50}}
+    assert vars(stage14.train) == vars(stage13.train) | {"steps": 1500, "warmup": {"vit": 50, "connector": 50, "llm": 50}}
     low_lr = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-scene-zoom-low-lr.yaml")
-    assert low_lr.model.path == final.model.path and low_lr.data == final.data
-    assert {k: 2 * v for k, v in low_lr.train.lr.items()} == pytest.approx(final.train.lr)
-    assert vars(low_lr.train) | {"lr": final.train.lr} == vars(final.train) and low_lr.run_dir != final.run_dir
+    assert low_lr.model.path == stage14.model.path and low_lr.data == stage14.data
+    assert {k: 2 * v for k, v in low_lr.train.lr.items()} == pytest.approx(stage14.train.lr)
+    assert vars(low_lr.train) | {"lr": stage14.train.lr} == vars(stage14.train) and low_lr.run_dir != stage14.run_dir
+    # stage 15 (the shipped model): stage 14's windows of camera frames give way, at the same shares,
+    # to the same kind of windows of fresh scenes with "There are none." questions; the rest is
+    # stage 14's; half stage 14's rates (the half-rate experiment's), its schedule and steps
+    final = stages["final"]
+    assert added("stage14", "final") == {"waypoint-zoom-none", "tabletop-zoom-none"}
+    assert added("final", "stage14") == {"waypoint-zoom", "tabletop-zoom"}
+    final_rates = {Path(d.path).parent.name: d.rate for d in final.data.datasets}
+    assert (final_rates.pop("waypoint-zoom-none"), final_rates.pop("tabletop-zoom-none")) == pytest.approx((0.12, 0.08))
+    assert final_rates == pytest.approx(stage14_rates)
+    assert vars(final.train) == vars(low_lr.train)
     sources = {Path(d.path).parent.name for n in ("stage1", "stage2", "binding") for d in stages[n].data.datasets}
     assert sources == {"discs-large", "discs-medium", "discs-small", "discs-multi"}
     # the first model's recipe is untouched: it still reproduces those weights (normal ViT positions)

@@ -7,10 +7,14 @@ import numpy as np
 import pytest
 
 from molmo_agent.embedded.data import (
+    NONE_ANSWER,
+    SCENE_ZOOM_NONE_PER_WINDOW,
     SCENE_ZOOM_WINDOW_PX,
     SEED_OFFSETS,
     ZOOM_MARGIN_PX,
     DataGenerationError,
+    scene_questions,
+    scene_zoom_none_rows,
     scene_zoom_rows,
     tabletop_rows,
     waypoint_rows,
@@ -53,19 +57,55 @@ def test_window_answers_are_the_scenes_answer_points(sim):
     assert windows >= 4 and checked >= windows
 
 
+@pytest.mark.parametrize("sim", ["tabletop", "waypoint"])
+def test_none_windows_ask_only_about_things_they_show_no_pixel_of(sim):
+    env, key, _ = _scene_sim(sim)
+    names, negatives, positives = set(), 0, 0
+    try:
+        for seed in range(SEED_OFFSETS[f"{sim}-zoom-none"], SEED_OFFSETS[f"{sim}-zoom-none"] + 6):
+            image, segmentation, questions = scene_questions(sim, seed, env)
+            things = [thing["name"] for thing in env.reset(seed=seed)[1][key]]
+            for window, annotations in scene_zoom_none_rows(sim, seed, env):
+                size = window.shape[0]
+                # where the window was cut: the one place of the scene whose pixels it holds
+                corners = np.argwhere((image[:image.shape[0] - size + 1, :image.shape[1] - size + 1] == window[0, 0]).all(-1))
+                top, left = next((y, x) for y, x in corners if np.array_equal(image[y:y + size, x:x + size], window))
+                shown = set(np.unique(segmentation[top:top + size, left:left + size]).tolist())
+                nones = [qa for (qa,) in annotations if qa["answer"] == NONE_ANSWER]
+                assert len(nones) <= SCENE_ZOOM_NONE_PER_WINDOW
+                for qa in nones:
+                    (name,) = [n for n in things if n in qa["prompt"]]
+                    assert things.index(name) + 1 not in shown, qa  # no pixel of it in the window
+                    names.add(name)
+                for (qa,) in annotations:
+                    if qa["answer"] != NONE_ANSWER:
+                        (point,) = parse(qa["answer"], (size, size)).points
+                        assert things.index(point.label) + 1 in shown  # a thing it points at is in the window
+                        positives += 1
+                negatives += len(nones)
+    finally:
+        env.close()
+    assert negatives >= 4 and positives >= negatives and len(names) >= 3
+
+
 def test_held_out_seeds_are_refused():
     with pytest.raises(DataGenerationError):
         list(scene_zoom_rows(iter([]), HELD_OUT_SEED_START))
+    with pytest.raises(DataGenerationError):
+        list(scene_zoom_none_rows("waypoint", HELD_OUT_SEED_START, None))
 
 
 @pytest.mark.parametrize("sim", ["tabletop", "waypoint"])
-def test_scene_zoom_seeds_are_their_own_block(sim):
+@pytest.mark.parametrize("source", ["zoom", "zoom-none"])
+def test_scene_zoom_seeds_are_their_own_block(sim, source):
     from molmo_agent.embedded.data import MORE_SOURCES
     from molmo_agent.embedded.prepare import COUNTS
 
-    source = f"{sim}-zoom"
+    source = f"{sim}-{source}"
     zoom = set(range(SEED_OFFSETS[source], SEED_OFFSETS[source] + COUNTS[source]))
-    for block in [sim] + [more for more, base in MORE_SOURCES.items() if base == sim]:
-        assert not zoom & set(range(SEED_OFFSETS[block], SEED_OFFSETS[block] + COUNTS[block])), block
+    others = [sim, f"{sim}-zoom", f"{sim}-zoom-none"] + [more for more, base in MORE_SOURCES.items() if base == sim]
+    for block in others:
+        if block != source:
+            assert not zoom & set(range(SEED_OFFSETS[block], SEED_OFFSETS[block] + COUNTS[block])), block
     next_sim = {"tabletop": "waypoint", "waypoint": "pointing"}[sim]
     assert max(zoom) < SEED_OFFSETS[next_sim]  # inside the sim's 100,000 training seeds

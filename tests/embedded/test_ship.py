@@ -105,3 +105,28 @@ def test_ship_records_the_zoom_window_its_evaluation_ran_with(tmp_path):
     # without an evaluation the window is given, or absent
     ship(KEPT, target=tmp_path / "plain")
     assert "zoom_window" not in json.loads((tmp_path / "plain" / "embedded_model.json").read_text())
+
+
+def test_ship_records_the_zoom_search_its_evaluation_ran_with(tmp_path):
+    from molmo_agent.demo import make_grounder
+    from molmo_agent.embedded.ship import record_held_out
+
+    searched = tmp_path / "eval"
+    searched.mkdir()
+    (searched / "results.json").write_text(json.dumps({"zoom_window": 240, "zoom_search": True}))
+    target = tmp_path / "embedded"
+    ship(KEPT, eval_dir=searched, target=target)
+    record = json.loads((target / "embedded_model.json").read_text())
+    assert record["zoom_search"] is True
+    assert make_grounder(target).zoom_search and not make_grounder(target, zoom_search=False).zoom_search
+    # an evaluation without the search describes another setup
+    plain = tmp_path / "eval-plain"
+    plain.mkdir()
+    (plain / "results.json").write_text(json.dumps({"model": str(target), "zoom_window": 240, "zoom_search": False}))
+    with pytest.raises(ValueError, match="zoom_search"):
+        record_held_out(plain, target)
+    assert json.loads((target / "embedded_model.json").read_text()) == record
+    # a model shipped from an evaluation without it does not search
+    ship(KEPT, eval_dir=plain, target=tmp_path / "unsearched")
+    assert "zoom_search" not in json.loads((tmp_path / "unsearched" / "embedded_model.json").read_text())
+    assert not make_grounder(tmp_path / "unsearched").zoom_search
