@@ -111,11 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def build_grounder(args: argparse.Namespace):
-    """The agent layer's Grounder over ``--model DIR`` (local) or ``--endpoint URL`` (remote server)."""
-    from molmo_agent.commands._backend_args import backend_from_args, point_prompt_from_args
-    from molmo_agent.grounder import Grounder
+    """The agent layer's Grounder over ``--model DIR`` (local) or ``--endpoint URL`` (remote server),
+    with the zoom step (and search) a local model's record declares, as ``molmo-agent point`` has."""
+    from molmo_agent.commands._backend_args import grounder_from_args
 
-    return Grounder(backend_from_args(args), point_prompt=point_prompt_from_args(args))
+    return grounder_from_args(args)
 
 
 def run(args: argparse.Namespace, config, grounder: Any = None, ros_args: list[str] | None = None) -> int:

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from molmo_agent import demo
-    from molmo_agent.embedded import zoom_window_for
+    from molmo_agent.embedded import zoom_search_for, zoom_window_for
 
     if args.threads:
         import torch
@@ -64,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
         zoom = zoom_window_for(summary.model, args.zoom)
         zoom_note = (f"; its points go through a zoom step, a second look at a {zoom} px window of a screen "
                      f"or half of a camera frame" if zoom else "")
+        if zoom and zoom_search_for(summary.model):
+            zoom_note += ", and a search of the frame's windows when that window misses the target"
         print("  (the embedded model is a 2.4M-parameter model trained from scratch on a CPU; it can hardly read "
               f"text{zoom_note}. {scores + '. ' if scores else ''}A few episodes are a small sample: the held-out "
               "scores are in docs/embedded-model.md)")

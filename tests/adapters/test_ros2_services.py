@@ -194,3 +194,15 @@ def test_launch_arguments_are_node_options():
     config = config_from_args(args)
     assert config.ground_service == "~/ground" and config.nav2_goal is True and config.ground_frame == "floor"
     assert args.model == "" and args.transport == "dds"  # the launch file adds --transport rclpy itself
+
+
+def test_the_node_grounds_with_the_zoom_step_and_search_its_model_declares():
+    """`molmo-agent ros2 node --model molmo_agent/embedded` grounds as `molmo-agent point` does: with
+    the 240 px zoom step and the search the embedded model's record declares."""
+    from molmo_agent.adapters.ros2.node import build_grounder, build_parser
+
+    embedded = str(Path(REPO_ROOT, "molmo_agent", "embedded"))
+    args, _ = build_parser().parse_known_args(["--model", embedded])
+    grounder = build_grounder(args)
+    assert grounder.zoom_window == 240 and grounder.zoom_search is True
+    assert grounder.point_prompt == "{query}"  # the instruction itself, as the model was trained
