@@ -417,9 +417,9 @@ def write_index(summary: DemoSummary) -> Path:
 
 def run_demo(out_dir: str | os.PathLike = "runs/demo", episodes: int = 3, sims: Sequence[str] = SIMS,
              model: str | None = None, seed: int | None = None, show_progress: bool = True,
-             grounder: Any = None, zoom_window: int | None = None) -> DemoSummary:
+             grounder: Any = None, zoom_window: int | None = None, zoom_search: bool | None = None) -> DemoSummary:
     """Run the demo (see the module docstring); ``seed`` defaults to the first held-out seed;
-    ``zoom_window`` as in :func:`make_grounder`."""
+    ``zoom_window`` and ``zoom_search`` as in :func:`make_grounder`."""
     from tqdm import tqdm
 
     from molmo_agent.sims.splits import HELD_OUT_SEED_START
@@ -430,7 +430,7 @@ def run_demo(out_dir: str | os.PathLike = "runs/demo", episodes: int = 3, sims: 
     if episodes < 1:
         raise DemoError(f"episodes must be >= 1, got {episodes}")
     model_dir, trained = resolve_model(model)
-    grounder = grounder or make_grounder(model_dir, zoom_window=zoom_window)
+    grounder = grounder or make_grounder(model_dir, zoom_window=zoom_window, zoom_search=zoom_search)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     first = HELD_OUT_SEED_START if seed is None else int(seed)
@@ -472,7 +472,7 @@ def generate_scene(kind: str, seed: int):
 
 def interactive(out_dir: str | os.PathLike, scene: str = "gui", seed: int | None = None, model: str | None = None,
                 read: Callable[[str], str] = input, write: Callable[[str], None] = print,
-                grounder: Any = None, zoom_window: int | None = None) -> int:
+                grounder: Any = None, zoom_window: int | None = None, zoom_search: bool | None = None) -> int:
     """Type instructions against one generated scene; each answer is logged and drawn in the report."""
     from molmo_agent.actions import Click
     from molmo_agent.report import render_report
@@ -482,7 +482,7 @@ def interactive(out_dir: str | os.PathLike, scene: str = "gui", seed: int | None
     model_dir, trained = resolve_model(model)
     if not trained:
         write("note: no trained model found; using an UNTRAINED random model (answers are noise)")
-    grounder = grounder or make_grounder(model_dir, zoom_window=zoom_window)
+    grounder = grounder or make_grounder(model_dir, zoom_window=zoom_window, zoom_search=zoom_search)
     image = generate_scene(scene, HELD_OUT_SEED_START if seed is None else seed)
     run_dir = Path(out_dir) / "interactive"
     log = TrajectoryLog(run_dir)

@@ -70,6 +70,10 @@ def add_zoom_argument(parser: argparse.ArgumentParser) -> None:
                         help="zoom step: point again on a PX-pixel window around the first point, at most half "
                              "of each side of the image (default: the window the model directory declares, e.g. "
                              "the embedded model's 240; 0 = off)")
+    parser.add_argument("--zoom-search", action=argparse.BooleanOptionalAction, default=None,
+                        help="when the zoom window answers \"There are none.\", ask a grid of windows over the "
+                             "image and keep the point most of them agree on (default: what the model directory "
+                             "declares: on for the embedded model)")
 
 
 def zoom_window_from_args(args: argparse.Namespace) -> int | None:
@@ -81,11 +85,19 @@ def zoom_window_from_args(args: argparse.Namespace) -> int | None:
     return zoom or None
 
 
+def zoom_search_from_args(args: argparse.Namespace) -> bool:
+    """``--zoom-search`` / ``--no-zoom-search`` if given, else the ``zoom_search`` a local model
+    directory declares in ``embedded_model.json`` (the embedded model was trained for it), else off."""
+    search = getattr(args, "zoom_search", None)
+    if getattr(args, "model", None) and not getattr(args, "endpoint", None):
+        return zoom_search_for(args.model, search)
+    return bool(search)
+
+
 def grounder_from_args(args: argparse.Namespace):
     """The Grounder the pointing commands use: the model, its prompt template and its zoom step (and
-    the zoom search, when a local model's record declares it)."""
+    the step's search)."""
     from molmo_agent.grounder import Grounder
 
-    local = getattr(args, "model", None) and not getattr(args, "endpoint", None)
     return Grounder(backend_from_args(args), point_prompt=point_prompt_from_args(args),
-                    zoom_window=zoom_window_from_args(args), zoom_search=bool(local) and zoom_search_for(args.model))
+                    zoom_window=zoom_window_from_args(args), zoom_search=zoom_search_from_args(args))

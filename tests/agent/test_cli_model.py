@@ -129,3 +129,20 @@ def test_point_searches_the_frame_when_the_models_window_says_none(tmp_path):
     (first,) = parse(result["first_text"], (320, 240)).points
     assert not (left <= first.x < right and top <= first.y < bottom)
     assert left <= result["points"][0]["x"] < right and top <= result["points"][0]["y"] < bottom
+    # --no-zoom-search: the window's "There are none." keeps the first answer
+    out = _cli("point", str(frame), obs["instruction"], "--model", str(embedded_model_dir()), "--json",
+               "--no-zoom-search")
+    assert out.returncode == 0, out.stderr
+    kept = json.loads(out.stdout)
+    assert "searched_windows" not in kept and "zoom_box" not in kept
+    assert (kept["points"][0]["x"], kept["points"][0]["y"]) == pytest.approx((first.x, first.y))
+    # the default comes from the directory's record, and only for a local model
+    from argparse import Namespace
+
+    from molmo_agent.commands._backend_args import zoom_search_from_args
+
+    model = str(embedded_model_dir())
+    assert zoom_search_from_args(Namespace(model=model, zoom_search=None)) is True
+    assert zoom_search_from_args(Namespace(model=model, zoom_search=False)) is False
+    assert zoom_search_from_args(Namespace(model=model, zoom_search=None, endpoint="http://127.0.0.1:1/v1")) is False
+    assert zoom_search_from_args(Namespace(model=None, zoom_search=True, endpoint="http://127.0.0.1:1/v1")) is True
