@@ -207,6 +207,13 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     assert (final_rates.pop("waypoint-zoom-none"), final_rates.pop("tabletop-zoom-none")) == pytest.approx((0.12, 0.08))
     assert final_rates == pytest.approx(stage14_rates)
     assert vars(final.train) == vars(low_lr.train)
+    # the experiment after it (not shipped): the shipped weights, twice the share of those windows
+    more_none = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-zoom-none-more.yaml")
+    assert Path(more_none.model.path) == SHIPPED and more_none.run_dir != final.run_dir
+    more_rates = {Path(d.path).parent.name: d.rate for d in more_none.data.datasets}
+    assert (more_rates.pop("waypoint-zoom-none"), more_rates.pop("tabletop-zoom-none")) == pytest.approx((0.24, 0.16))
+    assert more_rates == pytest.approx({name: 0.75 * rate for name, rate in final_rates.items()}, abs=6e-4)
+    assert vars(more_none.train) == vars(final.train) | {"steps": 1000}
     sources = {Path(d.path).parent.name for n in ("stage1", "stage2", "binding") for d in stages[n].data.datasets}
     assert sources == {"discs-large", "discs-medium", "discs-small", "discs-multi"}
     # the first model's recipe is untouched: it still reproduces those weights (normal ViT positions)
