@@ -274,3 +274,17 @@ def test_more_sources_are_new_scenes_from_the_base_generator(tmp_path):
     base_rows = [json.loads(line) for line in base.read_text().splitlines()]
     assert [r["annotations"] for r in more_rows] == [r["annotations"] for r in base_rows]
     assert more_rows[0]["image"].startswith(f"images/{SEED_OFFSETS['pointing-more']:07d}")
+
+
+@pytest.mark.parametrize("config", sorted(p.name for p in CONFIGS.glob("embedded*.yaml")))
+def test_every_embedded_config_has_a_mixture_the_trainer_accepts(config):
+    """The trainer's own check of the fixed shares (>= 0, summing to at most 1), run on each config
+    before a block of CPU time is spent starting it."""
+    from molmo_agent.training.config import TrainConfig
+    from molmo_agent.training.data.mixture import mixture_rates
+
+    datasets = TrainConfig.from_yaml(CONFIGS / config).data.datasets
+    names = [f"{i}:{d.name}" for i, d in enumerate(datasets)]
+    fixed = {name: d.rate for name, d in zip(names, datasets) if d.rate is not None}
+    rates = mixture_rates(dict.fromkeys(names, 1), fixed_rates=fixed)
+    assert sum(rates.values()) == pytest.approx(1.0)
