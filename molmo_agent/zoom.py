@@ -6,9 +6,11 @@ releases. The first answer usually lands on the right region but not on the righ
 same question again on a square window around that first point shows the model the region at a
 larger scale; the refined point is then mapped back into pixels of the whole image. Smaller
 images get a smaller window (half of each side: a 320x240 camera frame, where a floor point one
-pixel too high can move a far waypoint by half a metre, gets 120 px), tiny ones none. This module is
-the geometry; :class:`molmo_agent.grounder.Grounder` runs the two queries when built with
-``zoom_window``.
+pixel too high can move a far waypoint by half a metre, gets 120 px), tiny ones none. When the
+window answers "There are none." (the first point was on the wrong thing), a search asks the
+windows of a grid over the whole image (:func:`search_boxes`). This module is the geometry;
+:class:`molmo_agent.grounder.Grounder` runs the queries when built with ``zoom_window`` (and
+``zoom_search``).
 
     from molmo_agent.points import Point
     from molmo_agent.zoom import zoom_box, point_from_window
