@@ -328,18 +328,30 @@ def scene_questions(sim: str, seed: int, env) -> tuple[np.ndarray, np.ndarray, l
     return image, info["segmentation"], questions
 
 
-def tabletop_rows(seed: int, env=None) -> Iterator[tuple[np.ndarray, list]]:
-    """Every visible object of one tabletop scene: "pick up the X" -> its top face's pixel."""
-    image, _, questions = scene_questions("tabletop", seed, env)
+def scene_env(sim: str):
+    """A new env of a scene sim ("tabletop" / "waypoint"), whose scenes ``scene_questions`` asks about."""
+    import molmo_agent.sims  # noqa: F401  (registers the envs)
+    from molmo_agent.sims.tabletop import TabletopGraspEnv
+    from molmo_agent.sims.waypoint import WaypointEnv
+
+    return TabletopGraspEnv() if sim == "tabletop" else WaypointEnv()
+
+
+def scene_rows(sim: str, seed: int, env) -> Iterator[tuple[np.ndarray, list]]:
+    """One ``sim`` scene with its questions (:func:`scene_questions`), if any thing in it is visible."""
+    image, _, questions = scene_questions(sim, seed, env)
     if questions:
         yield image, [qa for _, qa in questions]
+
+
+def tabletop_rows(seed: int, env=None) -> Iterator[tuple[np.ndarray, list]]:
+    """Every visible object of one tabletop scene: "pick up the X" -> its top face's pixel."""
+    yield from scene_rows("tabletop", seed, env)
 
 
 def waypoint_rows(seed: int, env=None) -> Iterator[tuple[np.ndarray, list]]:
     """Every visible landmark of one floor scene: "go to the X" -> its footprint centre's pixel."""
-    image, _, questions = scene_questions("waypoint", seed, env)
-    if questions:
-        yield image, [qa for _, qa in questions]
+    yield from scene_rows("waypoint", seed, env)
 
 
 def pointing_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
@@ -440,16 +452,10 @@ def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int 
     from molmo_agent.sims.datasets.androidcontrol import png_bytes
 
     generator = MORE_SOURCES.get(source, source)
-    zoomed_scene = source.split("-zoom")[0] if source.split("-zoom")[0] in SCENE_SIMS else None
+    zoomed_scene = source.split("-zoom")[0] in SCENE_SIMS  # tabletop-zoom, waypoint-zoom-none, ...
     if zoomed_scene:
-        generator = zoomed_scene
-    env = None
-    if generator in ("tabletop", "waypoint"):
-        import molmo_agent.sims  # noqa: F401
-        from molmo_agent.sims.tabletop import TabletopGraspEnv
-        from molmo_agent.sims.waypoint import WaypointEnv
-
-        env = TabletopGraspEnv() if generator == "tabletop" else WaypointEnv()
+        generator = source.split("-zoom")[0]
+    env = scene_env(generator) if generator in SCENE_SIMS else None
     make = {"gui": gui_rows, "gui-zoom": gui_zoom_rows, "phone": phone_rows, "phone-zoom": phone_zoom_rows,
             "pointing": pointing_rows}.get(generator)
     if source in DISC_RADII:
@@ -464,7 +470,7 @@ def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int 
             elif make:
                 rows = make(first + i)
             else:
-                rows = (tabletop_rows if generator == "tabletop" else waypoint_rows)(first + i, env)
+                rows = scene_rows(generator, first + i, env)
                 if zoomed_scene:
                     rows = scene_zoom_rows(rows, first + i)
             for k, (image, annotations) in enumerate(rows):

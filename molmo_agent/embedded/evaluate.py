@@ -108,14 +108,10 @@ ON_TARGET_PERCENT = 5.0  # a point within 5 % of the image of the target's answe
 
 def _scene_sim(sim: str) -> tuple[Any, str, Any]:
     """(a new env, the info key listing its things, the training data's answer function) of a scene sim."""
-    import molmo_agent.sims  # noqa: F401  (registers the envs)
-    from molmo_agent.embedded.answers import tabletop_answer, waypoint_answer
-    from molmo_agent.sims.tabletop import TabletopGraspEnv
-    from molmo_agent.sims.waypoint import WaypointEnv
+    from molmo_agent.embedded.data import SCENE_SIMS, scene_env
 
-    if sim == "tabletop":
-        return TabletopGraspEnv(), "objects", tabletop_answer
-    return WaypointEnv(), "landmarks", waypoint_answer
+    key, answer, _ = SCENE_SIMS[sim]
+    return scene_env(sim), key, answer
 
 
 def _answer_points(answer, obs: dict, info: dict, key: str) -> list:
