@@ -59,7 +59,8 @@ SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing", "discs-large", "d
            "tabletop-more4", "waypoint-more4", "pointing-more4", "gui-more3", "phone-more3",
            "tabletop-more5", "waypoint-more5", "pointing-more5", "gui-more4", "phone-more4",
            "tabletop-more6", "waypoint-more6", "pointing-more6", "gui-more5", "phone-more5", "gui-zoom", "phone-zoom",
-           "tabletop-zoom", "waypoint-zoom", "tabletop-zoom-none", "waypoint-zoom-none")
+           "tabletop-zoom", "waypoint-zoom", "tabletop-zoom-none", "waypoint-zoom-none",
+           "waypoint-samecolor", "waypoint-samecolor-zoom-none")
 # More scenes from the same generators (seed blocks past the base source's own, inside its 100,000), in
 # their own files so that the base files, and the tokenizer trained on their texts, stay as they
 # were. The *-more2 blocks and gui-more / phone-more came with stage 8, whose run is long enough
@@ -99,7 +100,9 @@ SEED_OFFSETS = {"gui": 0, "phone": 100_000, "tabletop": 200_000, "waypoint": 300
                 # windows of scenes (scene_zoom_rows): free blocks above tabletop-more6 / waypoint-more6
                 "tabletop-zoom": 230_000, "waypoint-zoom": 320_000,
                 # the same windows with "There are none." questions: free blocks above those
-                "tabletop-zoom-none": 236_000, "waypoint-zoom-none": 330_000}
+                "tabletop-zoom-none": 236_000, "waypoint-zoom-none": 330_000,
+                # floor scenes whose landmarks share one or two colours: the free block above those
+                "waypoint-samecolor": 340_000, "waypoint-samecolor-zoom-none": 344_000}
 GUI_TASKS_PER_SCREEN = 6
 # gui-zoom: square windows of a laptop screen, as the zoom step of molmo_agent.zoom cuts them around a
 # first point (its default window, 240 px, is inside this range), so the model sees GUI text at
@@ -123,6 +126,11 @@ SCENE_ZOOM_WINDOW_PX = (96, 160)
 # says so instead of pointing at whatever it shows.
 SCENE_ZOOM_NONE_PER_WINDOW = 2
 NONE_ANSWER = "There are none."
+# waypoint-samecolor / waypoint-samecolor-zoom-none: waypoint / waypoint-zoom-none on scenes whose
+# landmarks take one or two colours only (the env's reset option), so that "the green lamp" must be
+# told from the green pillar by its shape. Most wrong first points of stage 15 on held-out floors
+# were on a landmark of the target's colour and another shape.
+SAME_COLOR_SCENES = "-samecolor"
 
 
 class DataGenerationError(MolmoAgentError):
@@ -273,11 +281,12 @@ def scene_zoom_rows(rows: Iterator[tuple[np.ndarray, list]], seed: int) -> Itera
                 yield window, inside
 
 
-def scene_zoom_none_rows(sim: str, seed: int, env) -> Iterator[tuple[np.ndarray, list]]:
+def scene_zoom_none_rows(sim: str, seed: int, env, options: dict | None = None
+                         ) -> Iterator[tuple[np.ndarray, list]]:
     """:func:`scene_zoom_rows`'s windows of one ``sim`` ("tabletop" / "waypoint") scene, each also
     asked about up to SCENE_ZOOM_NONE_PER_WINDOW of the scene's things it shows no pixel of, answered
     "There are none." (the window was cut around the wrong thing: the zoom step then keeps searching)."""
-    image, segmentation, questions = scene_questions(sim, seed, env)
+    image, segmentation, questions = scene_questions(sim, seed, env, options)
     rng = np.random.default_rng(_check_seed(seed) + 13)
     for window, left, top, inside in _scene_windows(rng, image, [qa for _, qa in questions]):
         size = window.shape[0]
@@ -287,6 +296,15 @@ def scene_zoom_none_rows(sim: str, seed: int, env) -> Iterator[tuple[np.ndarray,
         annotations = inside + [_qa(absent[int(i)][0]["prompt"], NONE_ANSWER) for i in picks]
         if annotations:
             yield window, annotations
+
+
+def same_color_options(seed: int) -> dict[str, list[str]]:
+    """The waypoint env's reset options of a ``waypoint-samecolor*`` seed: one colour for half the
+    scenes, two for the others."""
+    from molmo_agent.sims.waypoint.scene import LANDMARK_COLORS
+
+    rng = np.random.default_rng(_check_seed(seed) + 17)
+    return {"colors": [str(c) for c in rng.choice(LANDMARK_COLORS, size=int(rng.integers(1, 3)), replace=False)]}
 
 
 def _visible(info: dict, index: int, answer: str, image: np.ndarray) -> bool:
@@ -307,13 +325,14 @@ SCENE_SIMS = {"tabletop": ("objects", tabletop_answer, ("pick up", "grasp", "gra
               "waypoint": ("landmarks", waypoint_answer, ("go to", "walk to", "move to", "navigate to"))}
 
 
-def scene_questions(sim: str, seed: int, env) -> tuple[np.ndarray, np.ndarray, list[tuple[int, list[dict]]]]:
-    """(image, segmentation, [(thing index, Q/A), ...]) of one ``sim`` scene: "pick up the X" /
-    "go to the X" (and, three times in ten, "Point to the X.") for every thing whose answer pixel is
-    visible; the segmentation labels thing ``i`` with ``i + 1``."""
+def scene_questions(sim: str, seed: int, env, options: dict | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, list[dict]]]]:
+    """(image, segmentation, [(thing index, Q/A), ...]) of one ``sim`` scene (``options``: the env's
+    reset options): "pick up the X" / "go to the X" (and, three times in ten, "Point to the X.") for
+    every thing whose answer pixel is visible; the segmentation labels thing ``i`` with ``i + 1``."""
     objects_key, answer_fn, verbs = SCENE_SIMS[sim]
     rng = np.random.default_rng(_check_seed(seed) + 7)
-    obs, info = env.reset(seed=seed)
+    obs, info = env.reset(seed=seed, options=options)
     image = obs["image"]
     questions = []
     for index, thing in enumerate(info[objects_key]):
@@ -337,9 +356,9 @@ def scene_env(sim: str):
     return TabletopGraspEnv() if sim == "tabletop" else WaypointEnv()
 
 
-def scene_rows(sim: str, seed: int, env) -> Iterator[tuple[np.ndarray, list]]:
+def scene_rows(sim: str, seed: int, env, options: dict | None = None) -> Iterator[tuple[np.ndarray, list]]:
     """One ``sim`` scene with its questions (:func:`scene_questions`), if any thing in it is visible."""
-    image, _, questions = scene_questions(sim, seed, env)
+    image, _, questions = scene_questions(sim, seed, env, options)
     if questions:
         yield image, [qa for _, qa in questions]
 
@@ -451,10 +470,11 @@ def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int 
     (directory / "source.json").unlink(missing_ok=True)  # incomplete until the end
     from molmo_agent.sims.datasets.androidcontrol import png_bytes
 
-    generator = MORE_SOURCES.get(source, source)
-    zoomed_scene = source.split("-zoom")[0] in SCENE_SIMS  # tabletop-zoom, waypoint-zoom-none, ...
+    generator = MORE_SOURCES.get(source, source).replace(SAME_COLOR_SCENES, "")
+    # tabletop-zoom, waypoint-zoom-none, ... (not the whole scenes of "tabletop" / "waypoint")
+    zoomed_scene = "-zoom" in generator and generator.split("-zoom")[0] in SCENE_SIMS
     if zoomed_scene:
-        generator = source.split("-zoom")[0]
+        generator = generator.split("-zoom")[0]
     env = scene_env(generator) if generator in SCENE_SIMS else None
     make = {"gui": gui_rows, "gui-zoom": gui_zoom_rows, "phone": phone_rows, "phone-zoom": phone_zoom_rows,
             "pointing": pointing_rows}.get(generator)
@@ -465,12 +485,13 @@ def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int 
     lines: list[str] = []
     try:
         for i in range(count):
+            options = same_color_options(first + i) if SAME_COLOR_SCENES in source else None
             if source.endswith("-zoom-none"):
-                rows = scene_zoom_none_rows(generator, first + i, env)
+                rows = scene_zoom_none_rows(generator, first + i, env, options)
             elif make:
                 rows = make(first + i)
             else:
-                rows = scene_rows(generator, first + i, env)
+                rows = scene_rows(generator, first + i, env, options)
                 if zoomed_scene:
                     rows = scene_zoom_rows(rows, first + i)
             for k, (image, annotations) in enumerate(rows):

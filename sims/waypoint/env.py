@@ -7,6 +7,10 @@ of the target's footprint edge (distance to its centre <= footprint radius + mar
 ``info``: ``intrinsics``, ``T_base_camera`` (OpenCV camera frame to base), ``camera_height`` (m),
 ``camera_pitch_deg`` (down from horizontal), ``landmarks`` (name, category, colour, position,
 radius), ``target_index``, ``segmentation`` (HxW int16, landmark index + 1).
+
+``reset(options={"colors": ["green"]})`` draws the landmarks' colours from that list only: scenes
+whose landmarks share a colour, told apart by their shape alone (training data for that case; the
+default, every colour, leaves the scenes of a seed as they were).
 A pixel maps to the floor with ``molmo_agent.sims.camera.ray_floor_intersection``.
 
     import gymnasium as gym
@@ -67,6 +71,7 @@ class WaypointEnv(MjSceneEnv):
         self._obs = None
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        colors = _landmark_colors(options)  # bad options fail before the scene changes
         super().reset(seed=seed)
         rng = self.np_random
         m = self.scene.model
@@ -79,7 +84,7 @@ class WaypointEnv(MjSceneEnv):
         self._T = camera_to_base(position, R)
         m.light_diffuse[0] = [rng.uniform(0.5, 0.85)] * 3
         m.mat_rgba[m.material("floor").id] = [*rng.uniform(0.6, 1.0, 3), 1.0]
-        self._place_landmarks(rng)
+        self._place_landmarks(rng, colors)
         self.scene.forward()
         rgb, _, geom = self.scene.render("cam")
         self._segmentation = (self._geom_to_landmark[np.maximum(geom, 0)] * (geom >= 0)).astype(np.int16)
@@ -93,12 +98,12 @@ class WaypointEnv(MjSceneEnv):
         self._done = False
         return self._observation(), self._info()
 
-    def _place_landmarks(self, rng: np.random.Generator) -> None:
+    def _place_landmarks(self, rng: np.random.Generator, colors: tuple[str, ...]) -> None:
         m = self.scene.model
         m.body_pos[list(self._bodies.values())] = [0.0, 0.0, HIDDEN_Z]
         self._geom_to_landmark = np.zeros(m.ngeom, dtype=np.int16)
         n = int(rng.integers(3, SLOTS + 1))
-        pairs = [(c, k) for c in CATEGORIES for k in LANDMARK_COLORS]
+        pairs = [(c, k) for c in CATEGORIES for k in colors]
         chosen = [pairs[i] for i in rng.choice(len(pairs), size=n, replace=False)]
         half_fov = math.atan(math.tan(math.radians(FOVY_DEG) / 2) * self.width / self.height)
         self._landmarks = []
@@ -151,6 +156,15 @@ class WaypointEnv(MjSceneEnv):
             "camera_pitch_deg": math.degrees(self._pitch),
             "segmentation": self._segmentation.copy(),
         }
+
+
+def _landmark_colors(options: dict | None) -> tuple[str, ...]:
+    """The colours reset's ``options["colors"]`` allows (default: all), checked."""
+    colors = (options or {}).get("colors", LANDMARK_COLORS)
+    if isinstance(colors, str) or not colors or any(c not in LANDMARK_COLORS for c in colors):
+        raise SimsConfigError(f"options['colors'] must be a non-empty list of {', '.join(LANDMARK_COLORS)}; "
+                              f"got {colors!r}")
+    return tuple(dict.fromkeys(colors))
 
 
 def waypoint_oracle(observation: dict, info: dict) -> np.ndarray:

@@ -109,3 +109,42 @@ def test_scene_zoom_seeds_are_their_own_block(sim, source):
             assert not zoom & set(range(SEED_OFFSETS[block], SEED_OFFSETS[block] + COUNTS[block])), block
     next_sim = {"tabletop": "waypoint", "waypoint": "pointing"}[sim]
     assert max(zoom) < SEED_OFFSETS[next_sim]  # inside the sim's 100,000 training seeds
+
+
+def test_whole_scene_sources_write_whole_frames_and_zoom_sources_windows(tmp_path):
+    """"waypoint" rows are 320x240 camera frames; only the "-zoom" sources are windows of them
+    (session 15's source dispatch made every scene source a window source)."""
+    import json
+
+    from PIL import Image
+
+    from molmo_agent.embedded.data import write_source
+
+    for source in ("waypoint", "tabletop", "waypoint-more6", "waypoint-samecolor", "waypoint-zoom",
+                   "waypoint-samecolor-zoom-none"):
+        path = write_source(tmp_path, source, 2)
+        sizes = {Image.open(path.parent / json.loads(line)["image"]).size for line in path.read_text().splitlines()}
+        if "-zoom" in source:
+            assert all(w == h and SCENE_ZOOM_WINDOW_PX[0] <= w <= SCENE_ZOOM_WINDOW_PX[1] for w, h in sizes), source
+        else:
+            assert sizes == {(320, 240)}, source
+
+
+def test_same_color_sources_ask_about_landmarks_of_one_or_two_colours(tmp_path):
+    import json
+
+    from molmo_agent.embedded.data import same_color_options, write_source
+    from molmo_agent.sims.waypoint.scene import LANDMARK_COLORS
+
+    first = SEED_OFFSETS["waypoint-samecolor"]
+    options = [same_color_options(seed)["colors"] for seed in range(first, first + 40)]
+    assert {len(c) for c in options} == {1, 2} and len({c[0] for c in options}) >= 6
+    path = write_source(tmp_path, "waypoint-samecolor", 6)
+    for line, colors in zip(path.read_text().splitlines(), options):
+        names = {qa["answer"].split('alt="')[1].split('"')[0] for (qa,) in json.loads(line)["annotations"]}
+        assert {name.split()[0] for name in names} <= set(colors) and set(colors) <= set(LANDMARK_COLORS)
+    none_path = write_source(tmp_path, "waypoint-samecolor-zoom-none", 6)
+    answers = [qa["answer"] for line in none_path.read_text().splitlines() for (qa,) in json.loads(line)["annotations"]]
+    assert NONE_ANSWER in answers and any(a.startswith("<point") for a in answers)
+    with pytest.raises(DataGenerationError):
+        same_color_options(HELD_OUT_SEED_START)

@@ -141,3 +141,26 @@ def test_bad_input_raises_typed_errors(tabletop, waypoint):
         env.step(env.action_space.sample())
         with pytest.raises(ResetNeeded):
             env.step(env.action_space.sample())
+
+
+def test_waypoint_colors_option_limits_the_landmarks_colours(waypoint):
+    default_image = waypoint.reset(seed=1)[0]["image"]
+    for seed in range(4):
+        _, info = waypoint.reset(seed=seed, options={"colors": ["green"]})
+        assert len(info["landmarks"]) >= 3 and {o["color"] for o in info["landmarks"]} == {"green"}
+        assert len({o["category"] for o in info["landmarks"]}) == len(info["landmarks"])  # told apart by shape
+        _, info = waypoint.reset(seed=seed, options={"colors": ["red", "blue"]})
+        assert {o["color"] for o in info["landmarks"]} <= {"red", "blue"}
+    # without the option a seed's scene is the one it always was
+    assert np.array_equal(waypoint.reset(seed=1)[0]["image"], default_image)
+    assert np.array_equal(waypoint.reset(seed=1, options={})[0]["image"], default_image)
+
+
+@pytest.mark.parametrize("colors", [[], "green", ["teal"], ["green", "mauve"]])
+def test_waypoint_bad_colors_option_raises_before_the_scene_changes(waypoint, colors):
+    from molmo_agent.sims.errors import SimsConfigError
+
+    obs, _ = waypoint.reset(seed=3)
+    with pytest.raises(SimsConfigError, match="colors"):
+        waypoint.reset(seed=4, options={"colors": colors})
+    assert waypoint.step(waypoint_oracle(obs, waypoint._info()))[1] == 1.0  # seed 3's episode is still on
