@@ -11,7 +11,7 @@ import argparse
 import dataclasses
 from dataclasses import dataclass
 
-from molmo_agent.commands._backend_args import add_backend_arguments
+from molmo_agent.commands._backend_args import add_backend_arguments, add_zoom_argument
 
 # What a Ground request may ask for (Ground.srv's MODE_* constants): one list for the node, the
 # Python client and the CLI.
@@ -61,6 +61,7 @@ def add_node_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-network", action="store_true",
                         help="dds transport: allow a Cyclone DDS configuration that is not loopback-only")
     add_backend_arguments(parser)  # --model / --endpoint / --device / --dtype / --max-new-tokens
+    add_zoom_argument(parser)  # --zoom PX / --zoom-search (default: what the model directory declares)
     for f in dataclasses.fields(GroundingConfig):
         flag = "--" + f.name.replace("_", "-")
         if f.type == "bool":

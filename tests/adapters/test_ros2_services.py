@@ -206,3 +206,8 @@ def test_the_node_grounds_with_the_zoom_step_and_search_its_model_declares():
     grounder = build_grounder(args)
     assert grounder.zoom_window == 240 and grounder.zoom_search is True
     assert grounder.point_prompt == "{query}"  # the instruction itself, as the model was trained
+    args, _ = build_parser().parse_known_args(["--model", embedded, "--zoom", "0", "--no-zoom-search"])
+    grounder = build_grounder(args)
+    assert grounder.zoom_window is None and grounder.zoom_search is False  # the flags override the record
+    args, _ = build_parser().parse_known_args(["--model", embedded, "--zoom", "160"])
+    assert build_grounder(args).zoom_window == 160 and build_grounder(args).zoom_search is True
