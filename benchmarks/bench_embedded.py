@@ -8,7 +8,9 @@ model's zoom step (a second query on a window around the first point, molmo_agen
 the GUI screen, 120 px, half the side, on the 320x240 frame) is part of the query; the query is
 also timed without it. So is its search: on a floor frame whose window answers "There are none."
 (held-out seed 1,000,026, a first point on the wrong side), the same question on the 12 windows
-of a grid over the frame (molmo_agent.zoom.search_boxes). Also timed:
+of a grid over the frame (molmo_agent.zoom.search_boxes). With the record's zoom votes (five
+windows around the first point, one batch: molmo_agent.zoom.vote_boxes) the query is also timed
+with a single window. Also timed:
 turning a tabletop point into a grasp target, per method of molmo_agent.targets, as a share of the
 query (the point is the frame's answer point, so the grasp timing does not depend on the model).
 
@@ -82,6 +84,10 @@ def run(repeats: int, threads: list[int], model: str | None) -> list[dict]:
     model_dir, trained = resolve_model(model)
     grounder = make_grounder(model_dir)
     backend = grounder.backend
+    from molmo_agent.grounder import Grounder
+
+    one_window = Grounder(backend, point_prompt=grounder.point_prompt, zoom_window=grounder.zoom_window,
+                          zoom_search=grounder.zoom_search, max_new_tokens=grounder.max_new_tokens)
     rows = []
     for n_threads in threads:
         torch.set_num_threads(n_threads)
@@ -95,13 +101,15 @@ def run(repeats: int, threads: list[int], model: str | None) -> list[dict]:
                 with torch.inference_mode():
                     backend.model(**inputs)
 
-            def query(pil=pil, instruction=instruction, zoom=True):
+            def query(pil=pil, instruction=instruction, zoom=True, grounder=grounder):
                 return grounder.ground(pil, instruction, zoom=zoom)
 
             answer = grounder.ground(pil, instruction)
             rows.append({"scene": name, "threads": n_threads, "prefill_s": median_seconds(prefill, repeats),
                          "query_s": median_seconds(query, repeats),
                          "query_once_s": median_seconds(lambda q=query: q(zoom=False), repeats),
+                         "query_one_window_s": median_seconds(lambda q=query: q(grounder=one_window), repeats),
+                         "votes": grounder.zoom_votes,
                          "zoom_window": None if answer.zoom_box is None else answer.zoom_box[2] - answer.zoom_box[0],
                          "searched": answer.searched > 0,
                          "answer": answer.text, "trained": trained})
@@ -117,14 +125,15 @@ def main() -> None:
     rows = run(repeats, threads, args.model)
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads max, "
           f"torch {torch.__version__}")
-    print("| scene | threads | one grounding query (s) | zoom step | without it (s) | prefill only (s) | "
-          "query / prefill |")
-    print("|---|---|---|---|---|---|---|")
+    print("| scene | threads | one grounding query (s) | zoom step | one window (s) | without it (s) | "
+          "prefill only (s) | query / prefill |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         zoom = f"{r['zoom_window']} px window" if r["zoom_window"] else "-"
+        zoom += f", {r['votes']} votes" if r["zoom_window"] and r["votes"] > 1 else ""
         zoom += ", searched" if r["searched"] else ""
-        print(f"| {r['scene']} | {r['threads']} | {r['query_s']:.3f} | {zoom} | {r['query_once_s']:.3f} | "
-              f"{r['prefill_s']:.3f} | {r['query_s'] / r['prefill_s']:.2f} |")
+        print(f"| {r['scene']} | {r['threads']} | {r['query_s']:.3f} | {zoom} | {r['query_one_window_s']:.3f} | "
+              f"{r['query_once_s']:.3f} | {r['prefill_s']:.3f} | {r['query_s'] / r['prefill_s']:.2f} |")
     print(f"trained model: {rows[0]['trained']}; sample answer: {rows[0]['answer']!r}")
     torch.set_num_threads(1)
     query_ms = 1000 * rows[0]["query_s"]  # tabletop, 1 thread

@@ -9,6 +9,8 @@
 
     # large screens: refine each point by asking again on a 240 px window around it (molmo_agent.zoom)
     Grounder(backend, zoom_window=240).point(screenshot_4k, "the Save button")
+    # ... on five windows around it (one batch), keeping the place most answers agree on
+    Grounder(backend, zoom_window=240, zoom_votes=5).point(screenshot_4k, "the Save button")
 
 Every method also has a ``*_result`` form (``ground``, ``count``, ``act``) that returns the prompt,
 the raw model text and the time taken, for logs and debugging.
@@ -38,7 +40,15 @@ from molmo_agent.images import as_image
 from molmo_agent.parsing import parse
 from molmo_agent.points import Point
 from molmo_agent.spaces import Space, in_range, to_pixels
-from molmo_agent.zoom import PixelBox, check_window, point_from_window, search_boxes, zoom_box
+from molmo_agent.zoom import (
+    PixelBox,
+    check_window,
+    consensus_point,
+    point_from_window,
+    search_boxes,
+    vote_boxes,
+    zoom_box,
+)
 
 
 @dataclass
@@ -48,7 +58,9 @@ class Grounding:
     After a zoom step (``Grounder(zoom_window=...)``) ``points`` and ``text`` are the second answer's,
     ``zoom_box`` is the window it was asked on (pixels of the whole image), ``first_points`` and
     ``first_text`` the first answer's, and ``seconds`` covers both queries; after a zoom search
-    ``searched`` is the number of windows it asked (``zoom_box`` the one whose answer was kept)."""
+    ``searched`` is the number of windows it asked (``zoom_box`` the one whose answer was kept);
+    after a zoom step with votes ``zoom_votes`` is the number of window answers that agreed on the
+    first point (``zoom_box`` is the centred window)."""
 
     points: list[Point]
     prompt: str
@@ -60,6 +72,7 @@ class Grounding:
     first_points: list[Point] = field(default_factory=list)
     first_text: str = ""
     searched: int = 0
+    zoom_votes: int = 0
 
     @property
     def count(self) -> int:
@@ -176,15 +189,22 @@ class Grounder:
     first point was on the wrong thing) starts a search: the question is asked on every window of
     a grid over the image (:func:`molmo_agent.zoom.search_boxes`) and the point most windows agree
     on is kept (:func:`pick_search_point`); if none answers with a point, the first answer stands.
+    ``zoom_votes`` > 1 asks the zoom step on that many windows, the centred one and ones shifted
+    around it (:func:`molmo_agent.zoom.vote_boxes`, one batch), and keeps the place most answers
+    agree on (:func:`molmo_agent.zoom.consensus_point`); the centred window's answer decides whether
+    the search starts.
     """
 
     def __init__(self, backend: Backend, point_prompt: str = "Point to {query}.",
                  count_prompt: str = "Point to all {query}.", strict: bool = False,
-                 max_new_tokens: int | None = None, zoom_window: int | None = None, zoom_search: bool = False):
+                 max_new_tokens: int | None = None, zoom_window: int | None = None, zoom_search: bool = False,
+                 zoom_votes: int = 1):
         self.backend, self.point_prompt, self.count_prompt = backend, point_prompt, count_prompt
         self.strict, self.max_new_tokens, self.zoom_search = strict, max_new_tokens, zoom_search
-        # a bad window fails here, not at the first query
+        # a bad window or vote count fails here, not at the first query
         self.zoom_window = None if zoom_window is None else check_window(zoom_window)
+        vote_boxes((0.0, 0.0), (1, 1), 1, zoom_votes)
+        self.zoom_votes = zoom_votes
 
     def _ask(self, image: Any, prompt: str) -> tuple[Any, str, float]:
         image = as_image(image)
@@ -212,23 +232,42 @@ class Grounder:
         window, text, seconds = self._ask(image.crop(box), prompt)
         return box, window, text, seconds
 
+    def _ask_windows(self, image: Any, boxes: list[PixelBox], prompt: str) -> list[str]:
+        """``prompt`` asked on each window of ``boxes``: one query for one window, else one batch."""
+        if len(boxes) == 1:
+            return [self.backend.generate([image.crop(boxes[0])], prompt, self.max_new_tokens)]
+        return self.backend.generate_batch([GenerationRequest([image.crop(box)], prompt, self.max_new_tokens)
+                                            for box in boxes])
+
     def _zoom(self, image: Any, first: Grounding) -> Grounding:
-        """The zoom step: the same prompt on the window around ``first``'s first point. When the
-        window is not worth cutting, or the model finds nothing in it, the first answer stands."""
-        asked = self._ask_window(image, first.points[0].xy, first.prompt)
-        if asked is None:
+        """The zoom step: the same prompt on the window around ``first``'s first point (and, with
+        votes, on the windows shifted around it). When the window is not worth cutting, or the model
+        finds nothing in the centred one, the first answer stands."""
+        boxes = vote_boxes(first.points[0].xy, image.size, self.zoom_window, self.zoom_votes)
+        if not boxes:
             return first
-        box, window, text, seconds = asked
-        result = parse(text, window.size, strict=self.strict)
-        first.seconds += seconds
+        start = time.perf_counter()
+        texts = self._ask_windows(image, boxes, first.prompt)
+        first.seconds += time.perf_counter() - start
+        box, text = boxes[0], texts[0]
+        side = box[2] - box[0]
+        result = parse(text, (side, side), strict=self.strict)
         if not result.points and result.said_none and self.zoom_search:
             return self._search(image, first, box)
         if not result.points:
             first.problems.append(f"the zoom window {box} gave no point ({text[:80]!r}); kept the first answer")
             return first
         points = [point_from_window(point, box, image.size) for point in result.points]
+        agreed = 0
+        if self.zoom_votes > 1:
+            answers = [points[0]]
+            for other_box, other_text in zip(boxes[1:], texts[1:]):
+                other = parse(other_text, (side, side), strict=False).points
+                if other:
+                    answers.append(point_from_window(other[0], other_box, image.size))
+            points[0], agreed = consensus_point(answers, side)
         return Grounding(points, first.prompt, text, first.seconds, False, first.problems + result.problems,
-                         zoom_box=box, first_points=first.points, first_text=first.text)
+                         zoom_box=box, first_points=first.points, first_text=first.text, zoom_votes=agreed)
 
     def _search(self, image: Any, first: Grounding, asked: PixelBox) -> Grounding:
         """The zoom search: ``first``'s prompt on the windows of a grid over ``image`` (less ``asked``, if
@@ -236,8 +275,7 @@ class Grounder:
         gives one."""
         boxes = [box for box in search_boxes(image.size, self.zoom_window) if box != asked]
         start = time.perf_counter()
-        texts = self.backend.generate_batch([GenerationRequest([image.crop(box)], first.prompt, self.max_new_tokens)
-                                             for box in boxes])
+        texts = self._ask_windows(image, boxes, first.prompt)
         first.seconds += time.perf_counter() - start
         found = []
         for box, text in zip(boxes, texts):

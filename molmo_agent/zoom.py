@@ -8,9 +8,11 @@ larger scale; the refined point is then mapped back into pixels of the whole ima
 images get a smaller window (half of each side: a 320x240 camera frame, where a floor point one
 pixel too high can move a far waypoint by half a metre, gets 120 px), tiny ones none. When the
 window answers "There are none." (the first point was on the wrong thing), a search asks the
-windows of a grid over the whole image (:func:`search_boxes`). This module is the geometry;
-:class:`molmo_agent.grounder.Grounder` runs the queries when built with ``zoom_window`` (and
-``zoom_search``).
+windows of a grid over the whole image (:func:`search_boxes`). With several votes the step asks
+the centred window and windows shifted around it (:func:`vote_boxes`) and keeps the place most of
+their answers agree on (:func:`consensus_point`): one window's stray answer is outvoted, and the
+agreeing answers are averaged. This module is the geometry; :class:`molmo_agent.grounder.Grounder`
+runs the queries when built with ``zoom_window`` (and ``zoom_search``, ``zoom_votes``).
 
     from molmo_agent.points import Point
     from molmo_agent.zoom import zoom_box, point_from_window
@@ -32,6 +34,10 @@ MIN_ZOOM_RATIO = 2.0
 # A window shrunk below this is not cut: it would show too little around the first point to correct
 # it (a window asked for smaller than this is cut as asked, on images at least twice its size).
 MIN_WINDOW_PX = 96
+# The voting windows are shifted by this fraction of their side (left, right, down, up), so each
+# still shows the first point well inside; answers within VOTE_RADIUS of a side of each other agree.
+VOTE_SHIFT = 1 / 6
+VOTE_RADIUS = 1 / 10
 
 PixelBox = tuple[int, int, int, int]
 
@@ -99,3 +105,50 @@ def point_from_window(point: Point, box: PixelBox, image_size: tuple[int, int]) 
         raise CoordinateError(f"the point refers to a {point.image_size} image, not the {box} window")
     return Point(point.x + left, point.y + top, check_image_size(image_size), point.label, point.source_space,
                  point.image_index, {**point.extra, "zoom_box": list(box)})
+
+
+def vote_boxes(center: tuple[float, float], image_size: tuple[int, int], window: int, votes: int) -> list[PixelBox]:
+    """The windows of a zoom step with ``votes`` votes: :func:`zoom_box`'s window around ``center``
+    first, then windows shifted by ``VOTE_SHIFT`` of a side to the right, left, down, up and along
+    the diagonals (as many as ``votes`` asks, at most 9), each shifted back inside the image;
+    windows that coincide once shifted inside are asked once. Empty when no window is cut.
+
+        vote_boxes((160.0, 120.0), (320, 240), 120, 3)   # [(100, 60, 220, 180), (120, 60, 240, 180), (80, 60, 200, 180)]
+    """
+    if isinstance(votes, bool) or not isinstance(votes, int) or not 1 <= votes <= 9:
+        raise CoordinateError(f"the zoom step takes 1 to 9 votes, got {votes!r}")
+    side = window_for(image_size, window)
+    if side is None:
+        return []
+    shift = side * VOTE_SHIFT
+    directions = [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, 1), (1, -1), (-1, -1)][:votes]
+    boxes: list[PixelBox] = []
+    for dx, dy in directions:
+        box = zoom_box((center[0] + dx * shift, center[1] + dy * shift), image_size, window)
+        if box not in boxes:
+            boxes.append(box)
+    return boxes
+
+
+def consensus_point(points: list[Point], side: int) -> tuple[Point, int]:
+    """(the point most of ``points`` agree on, how many agree): the answer with the most others within
+    ``VOTE_RADIUS`` of a window's ``side`` (ties: the earliest, i.e. the centred window's), moved to
+    the mean of those it agrees with. It keeps that answer's label and ``extra``; ``extra["zoom_votes"]``
+    is the number that agreed.
+
+        consensus_point([Point(100, 50, (320, 240)), Point(104, 52, (320, 240)), Point(30, 200, (320, 240))], 120)
+        # (Point(102.0, 51.0, ...), 2): the stray third answer is outvoted
+    """
+    if not points:
+        raise CoordinateError("consensus_point needs at least one point")
+    radius = side * VOTE_RADIUS
+
+    def agreeing(point: Point) -> list[Point]:
+        return [other for other in points if math.dist(point.xy, other.xy) <= radius]
+
+    best = max(points, key=lambda point: len(agreeing(point)))  # max keeps the first of equals
+    group = agreeing(best)
+    x = sum(p.x for p in group) / len(group)
+    y = sum(p.y for p in group) / len(group)
+    return Point(x, y, best.image_size, best.label, best.source_space, best.image_index,
+                 {**best.extra, "zoom_votes": len(group)}), len(group)

@@ -3,7 +3,8 @@
 # discs, small discs, picking a disc by colour (stages 1-4), then the sims mixture (stages 5-15;
 # stage 13 adds the zoom step's GUI windows, stage 14 its windows of camera frames, the last one,
 # configs/embedded.yaml, windows that answer "There are none." when they miss the target);
-# evaluates the result with that zoom step and its search (shipping it is a separate command).
+# evaluates the result with that zoom step, its search and its five voting windows (shipping it is
+# a separate command).
 #   bash scripts/train_embedded.sh   # data + tokenizers (once), the stages (each resumes), evaluate
 # Re-running continues: data already written is kept, a finished stage is skipped (its final/
 # exists), an interrupted one resumes from its last checkpoint (every 100-200 steps).
@@ -61,9 +62,10 @@ shipped=runs/embedded-stage15
 stage configs/embedded.yaml "$shipped"             # + windows that miss the target: the shipped model
 # the model card's protocol (200 episodes a sim, 95 % intervals in results.json), with the zoom step
 # the model is shipped with (molmo_agent.zoom: 240 px windows of screens, 120 px of camera frames,
-# and a search over the frame when a window answers "There are none."): about 8 minutes
-python -m molmo_agent.embedded.evaluate "$shipped/final" --zoom 240 --zoom-search --out "$shipped/eval" \
+# a search over the frame when a window answers "There are none.", and five windows around each
+# first point that vote on the point, molmo_agent.zoom.vote_boxes): about 10 minutes
+python -m molmo_agent.embedded.evaluate "$shipped/final" --zoom 240 --zoom-search --zoom-votes 5 --out "$shipped/eval" \
     --episodes 200 --phone-episodes 50 --pointing-images 200 --scene-images 100
 echo "not shipped automatically: compare $shipped/eval/results.json with docs/embedded-model.md, then"
 echo "  python -m molmo_agent.embedded.ship $shipped/final --run-dir $shipped --eval $shipped/eval --recipe scripts/train_embedded.sh"
-echo "  (the record takes the evaluation's zoom_window, 240, and its zoom search, which the demo and the CLI then use)"
+echo "  (the record takes the evaluation's zoom_window, 240, its zoom search and its 5 zoom votes, which the demo and the CLI then use)"

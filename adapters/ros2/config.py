@@ -61,7 +61,7 @@ def add_node_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-network", action="store_true",
                         help="dds transport: allow a Cyclone DDS configuration that is not loopback-only")
     add_backend_arguments(parser)  # --model / --endpoint / --device / --dtype / --max-new-tokens
-    add_zoom_argument(parser)  # --zoom PX / --zoom-search (default: what the model directory declares)
+    add_zoom_argument(parser)  # --zoom PX / --zoom-search / --zoom-votes N (default: what the model directory declares)
     for f in dataclasses.fields(GroundingConfig):
         flag = "--" + f.name.replace("_", "-")
         if f.type == "bool":

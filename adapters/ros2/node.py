@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def build_grounder(args: argparse.Namespace):
     """The agent layer's Grounder over ``--model DIR`` (local) or ``--endpoint URL`` (remote server),
-    with the zoom step (and search) a local model's record declares, as ``molmo-agent point`` has."""
+    with the zoom step (its search and votes) a local model's record declares, as ``molmo-agent point`` has."""
     from molmo_agent.commands._backend_args import grounder_from_args
 
     return grounder_from_args(args)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from molmo_agent.embedded import read_model_record, zoom_search_for, zoom_window_for
+from molmo_agent.embedded import read_model_record, zoom_search_for, zoom_votes_for, zoom_window_for
 from molmo_agent.errors import MolmoAgentError
 
 
@@ -74,6 +74,21 @@ def add_zoom_argument(parser: argparse.ArgumentParser) -> None:
                         help="when the zoom window answers \"There are none.\", ask a grid of windows over the "
                              "image and keep the point most of them agree on (default: what the model directory "
                              "declares: on for the embedded model)")
+    parser.add_argument("--zoom-votes", type=zoom_votes_type, default=None, metavar="N",
+                        help="ask the zoom step on N windows, the centred one and ones shifted by a sixth of a "
+                             "side around it (one batch), and keep the place most answers agree on, averaged "
+                             "(1-9; default: what the model directory declares: 5 for the embedded model, else 1)")
+
+
+def zoom_votes_type(text: str) -> int:
+    """argparse ``type=`` of ``--zoom-votes``: a whole number from 1 to 9."""
+    try:
+        votes = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of windows from 1 to 9, got {text!r}") from None
+    if not 1 <= votes <= 9:
+        raise argparse.ArgumentTypeError(f"the zoom step takes 1 to 9 votes, got {votes}")
+    return votes
 
 
 def zoom_window_from_args(args: argparse.Namespace) -> int | None:
@@ -94,10 +109,20 @@ def zoom_search_from_args(args: argparse.Namespace) -> bool:
     return bool(search)
 
 
+def zoom_votes_from_args(args: argparse.Namespace) -> int:
+    """``--zoom-votes`` if given, else the ``zoom_votes`` a local model directory declares in
+    ``embedded_model.json``, else 1 (one window)."""
+    votes = getattr(args, "zoom_votes", None)
+    if getattr(args, "model", None) and not getattr(args, "endpoint", None):
+        return zoom_votes_for(args.model, votes)
+    return votes or 1
+
+
 def grounder_from_args(args: argparse.Namespace):
     """The Grounder the pointing commands use: the model, its prompt template and its zoom step (and
-    the step's search)."""
+    the step's search and votes)."""
     from molmo_agent.grounder import Grounder
 
     return Grounder(backend_from_args(args), point_prompt=point_prompt_from_args(args),
-                    zoom_window=zoom_window_from_args(args), zoom_search=zoom_search_from_args(args))
+                    zoom_window=zoom_window_from_args(args), zoom_search=zoom_search_from_args(args),
+                    zoom_votes=zoom_votes_from_args(args))

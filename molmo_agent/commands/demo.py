@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from molmo_agent import demo
-    from molmo_agent.embedded import zoom_search_for, zoom_window_for
+    from molmo_agent.embedded import zoom_search_for, zoom_votes_for, zoom_window_for
 
     if args.threads:
         import torch
@@ -49,10 +49,11 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     if args.interactive:
         return demo.interactive(args.out, scene=args.scene, seed=args.seed, model=args.model,
-                                zoom_window=args.zoom, zoom_search=args.zoom_search)
+                                zoom_window=args.zoom, zoom_search=args.zoom_search, zoom_votes=args.zoom_votes)
     sims = tuple(args.sims or demo.SIMS)
     summary = demo.run_demo(args.out, episodes=args.episodes, sims=sims, model=args.model, seed=args.seed,
-                            show_progress=not args.no_progress, zoom_window=args.zoom, zoom_search=args.zoom_search)
+                            show_progress=not args.no_progress, zoom_window=args.zoom, zoom_search=args.zoom_search,
+                            zoom_votes=args.zoom_votes)
     if args.json:
         print(json.dumps(summary.to_json(), indent=2))
         return 0
@@ -64,6 +65,9 @@ def run(args: argparse.Namespace) -> int:
         zoom = zoom_window_for(summary.model, args.zoom)
         zoom_note = (f"; its points go through a zoom step, a second look at a {zoom} px window of a screen "
                      f"or half of a camera frame" if zoom else "")
+        votes = zoom_votes_for(summary.model, args.zoom_votes)
+        if zoom and votes > 1:
+            zoom_note += f" ({votes} windows around the first point vote)"
         if zoom and zoom_search_for(summary.model, args.zoom_search):
             zoom_note += ", and a search of the frame's windows when that window misses the target"
         print("  (the embedded model is a 2.4M-parameter model trained from scratch on a CPU; it can hardly read "

@@ -45,6 +45,8 @@ def grounding_json(grounding, image) -> str:
         data.update(zoom_box=list(grounding.zoom_box), first_text=grounding.first_text)
     if grounding.searched:  # the first window said "There are none.": this many others were asked
         data["searched_windows"] = grounding.searched
+    if grounding.zoom_votes:  # windows around the first point voted: this many answers agreed
+        data["zoom_votes"] = grounding.zoom_votes
     return json.dumps(data, ensure_ascii=False, indent=2)
 
 

@@ -65,4 +65,17 @@ def zoom_search_for(directory: str | os.PathLike, requested: bool | None = None)
     return bool(requested)
 
 
-__all__ = ["EMBEDDED_DIR", "RECORD_NAME", "read_model_record", "zoom_search_for", "zoom_window_for"]
+def zoom_votes_for(directory: str | os.PathLike, requested: int | None = None) -> int:
+    """How many windows the zoom step asks and lets vote (:func:`molmo_agent.zoom.vote_boxes`):
+    ``requested`` if given, else the ``zoom_votes`` a model's record declares (default 1, one window).
+
+        >>> zoom_votes_for(EMBEDDED_DIR), zoom_votes_for(EMBEDDED_DIR, 1)  # doctest: +SKIP
+        (5, 1)
+    """
+    if requested is None:
+        requested = (read_model_record(directory) or {}).get("zoom_votes", 1)
+    return requested
+
+
+__all__ = ["EMBEDDED_DIR", "RECORD_NAME", "read_model_record", "zoom_search_for", "zoom_votes_for",
+           "zoom_window_for"]

@@ -7,12 +7,14 @@ preprocessor_config.json, generation_config.json) and writes ``embedded_model.js
 the steps and final loss from the run, the held-out results when given, and the zoom step the
 model was trained for (``zoom_window``, which the demo, the CLI evaluation and ``make_grounder``
 use): ``--zoom-window PX``, by default the one the given evaluation ran with; and ``zoom_search``
-when that evaluation searched windows after a window said "There are none." (its numbers need it).
+when that evaluation searched windows after a window said "There are none." (its numbers need it),
+and ``zoom_votes`` when it let more than one window vote on each point.
 
     python -m molmo_agent.embedded.ship --record-eval runs/eval-shipped
 
 re-records only the held-out results, from an evaluation of the weights already shipped (a larger
-sample, a new protocol); the weights and the rest of the record stay.
+sample, a new protocol); the weights and the rest of the record stay. With ``--zoom-votes N`` the
+record also declares that the zoom step lets N windows vote (the evaluation must have run so).
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from pathlib import Path
 
 from molmo_agent.embedded import EMBEDDED_DIR, RECORD_NAME, read_model_record
 from molmo_agent.embedded.evaluate import read_results
+from molmo_agent.errors import MolmoAgentError
 from molmo_agent.trajectory import atomic_write_bytes
-from molmo_agent.zoom import check_window
+from molmo_agent.zoom import check_window, vote_boxes
 
 SHIPPED = ("config.json", "generation_config.json", "preprocessor_config.json", "tokenizer.json",
            "tokenizer_config.json", "special_tokens_map.json")
@@ -76,6 +79,8 @@ def ship(checkpoint: str | os.PathLike, run_dir: str | os.PathLike | None = None
     if held_out is not None:
         if held_out.get("zoom_search"):
             record["zoom_search"] = True
+        if (held_out.get("zoom_votes") or 1) > 1:
+            record["zoom_votes"] = held_out["zoom_votes"]
         record["held_out"] = held_out
     _write_record(target, record)
     return target
@@ -87,11 +92,14 @@ def _write_record(target: Path, record: dict) -> Path:
     return path
 
 
-def record_held_out(eval_dir: str | os.PathLike, target: str | os.PathLike = EMBEDDED_DIR) -> Path:
+def record_held_out(eval_dir: str | os.PathLike, target: str | os.PathLike = EMBEDDED_DIR,
+                    zoom_votes: int | None = None) -> Path:
     """Replace the held-out results in ``target``'s record by ``eval_dir/results.json``, which must be
-    an evaluation of ``target`` itself (its ``model`` field); the rest of the record is kept.
+    an evaluation of ``target`` itself (its ``model`` field) with the zoom step the record declares;
+    the rest of the record is kept. ``zoom_votes`` (if given) is declared first: the new setup.
 
         record_held_out("runs/eval-shipped-200")   # after evaluating molmo_agent/embedded on 200 episodes
+        record_held_out("runs/eval-votes", zoom_votes=5)   # ... evaluated with --zoom-votes 5
     """
     target, results_path = Path(target), Path(eval_dir) / "results.json"
     record = read_model_record(target)
@@ -100,6 +108,9 @@ def record_held_out(eval_dir: str | os.PathLike, target: str | os.PathLike = EMB
     if not results_path.is_file():
         raise FileNotFoundError(f"{results_path} does not exist: run molmo_agent.embedded.evaluate first")
     results = read_results(results_path)
+    if zoom_votes is not None:
+        vote_boxes((0.0, 0.0), (1, 1), 1, zoom_votes)  # 1-9, checked before anything is written
+        record["zoom_votes"] = zoom_votes
     evaluated = Path(str(results.get("model", "")))
     if not evaluated.is_dir() or evaluated.resolve() != target.resolve():
         raise ValueError(f"{results_path} evaluates {str(evaluated)!r}, not the shipped {target}: "
@@ -110,7 +121,12 @@ def record_held_out(eval_dir: str | os.PathLike, target: str | os.PathLike = EMB
     if bool(results.get("zoom_search")) != bool(record.get("zoom_search")):
         raise ValueError(f"{results_path} ran with zoom_search {bool(results.get('zoom_search'))}, the shipped model "
                          f"declares {bool(record.get('zoom_search'))}: its numbers would describe another setup")
+    if (results.get("zoom_votes") or 1) != (record.get("zoom_votes") or 1):
+        raise ValueError(f"{results_path} ran with zoom_votes {results.get('zoom_votes') or 1}, the shipped model "
+                         f"declares {record.get('zoom_votes') or 1}: its numbers would describe another setup")
     record["held_out"] = results
+    if record.get("zoom_votes") == 1:
+        del record["zoom_votes"]  # one window is the default; the record names only a change from it
     return _write_record(target, record)
 
 
@@ -126,18 +142,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--record-eval", default=None, metavar="EVAL_DIR",
                         help="ship nothing: replace the shipped record's held-out results by EVAL_DIR/results.json, "
                              "an evaluation of molmo_agent/embedded itself")
+    parser.add_argument("--zoom-votes", type=int, default=None, metavar="N",
+                        help="with --record-eval: the record now declares N windows voting in the zoom step, as "
+                             "EVAL_DIR ran (a full ship takes it from --eval)")
     args = parser.parse_args(argv)
     if args.record_eval is not None:
         if args.checkpoint or args.run_dir or args.eval or args.recipe or args.zoom_window is not None:
             parser.error("--record-eval ships nothing: give it alone")
         try:
-            print(f"recorded {record_held_out(args.record_eval)}")
-        except (OSError, ValueError) as error:
+            print(f"recorded {record_held_out(args.record_eval, zoom_votes=args.zoom_votes)}")
+        except (OSError, ValueError, MolmoAgentError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
         return 0
     if args.checkpoint is None:
         parser.error("give the checkpoint to ship (or --record-eval EVAL_DIR)")
+    if args.zoom_votes is not None:
+        parser.error("--zoom-votes goes with --record-eval; a full ship takes the votes from --eval")
     try:
         target = ship(args.checkpoint, args.run_dir, args.eval, recipe=args.recipe, zoom_window=args.zoom_window)
     except (OSError, ValueError) as error:

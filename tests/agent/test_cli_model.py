@@ -72,7 +72,8 @@ def test_serve_process_and_point_through_endpoint(tiny_checkpoint, image_path, e
 
 def test_point_uses_the_zoom_step_a_model_directory_declares(tmp_path):
     """The embedded model declares zoom_window 240: `point` asks twice on a 1280x800 screen, the second
-    time on the 240 px window around the first answer; --zoom 0 asks once."""
+    time on the 240 px window around the first answer; --zoom 0 asks once. (--zoom-votes 1: one
+    window, so that the printed point is that window's answer; the votes have their own test.)"""
     import gymnasium as gym
 
     import molmo_agent.sims  # noqa: F401
@@ -86,7 +87,7 @@ def test_point_uses_the_zoom_step_a_model_directory_declares(tmp_path):
     screen = tmp_path / "screen.png"
     Image.fromarray(obs["image"]).save(screen)
     model = str(embedded_model_dir())
-    zoomed = _cli("point", str(screen), obs["instruction"], "--model", model, "--json")
+    zoomed = _cli("point", str(screen), obs["instruction"], "--model", model, "--json", "--zoom-votes", "1")
     once = _cli("point", str(screen), obs["instruction"], "--model", model, "--json", "--zoom", "0")
     assert zoomed.returncode == 0 and once.returncode == 0, zoomed.stderr + once.stderr
     zoomed, once = json.loads(zoomed.stdout), json.loads(once.stdout)
@@ -146,3 +147,41 @@ def test_point_searches_the_frame_when_the_models_window_says_none(tmp_path):
     assert zoom_search_from_args(Namespace(model=model, zoom_search=False)) is False
     assert zoom_search_from_args(Namespace(model=model, zoom_search=None, endpoint="http://127.0.0.1:1/v1")) is False
     assert zoom_search_from_args(Namespace(model=None, zoom_search=True, endpoint="http://127.0.0.1:1/v1")) is True
+
+
+def test_point_lets_the_windows_the_model_directory_declares_vote(tmp_path):
+    """The embedded model's record declares zoom_votes 5: on held-out floor frame 1,000,001 `point`
+    asks five windows around the first answer and prints the place most of them agree on, which is
+    not the centred window's own answer; --zoom-votes 1 prints that answer; a bad count is refused."""
+    import gymnasium as gym
+
+    import molmo_agent.sims  # noqa: F401
+    from molmo_agent.demo import embedded_model_dir
+    from molmo_agent.parsing import parse
+
+    env = gym.make("molmo_agent/Waypoint-v0")
+    obs, _ = env.reset(seed=1_000_001)
+    env.close()
+    frame = tmp_path / "frame.png"
+    Image.fromarray(obs["image"]).save(frame)
+    model = str(embedded_model_dir())
+    voted = _cli("point", str(frame), obs["instruction"], "--model", model, "--json")
+    one = _cli("point", str(frame), obs["instruction"], "--model", model, "--json", "--zoom-votes", "1")
+    assert voted.returncode == 0 and one.returncode == 0, voted.stderr + one.stderr
+    voted, one = json.loads(voted.stdout), json.loads(one.stdout)
+    assert 2 <= voted["zoom_votes"] <= 5 and "zoom_votes" not in one
+    assert voted["zoom_box"] == one["zoom_box"] and voted["text"] == one["text"]  # the same centred window
+    left, top = one["zoom_box"][:2]
+    in_window = parse(one["text"], (120, 120)).points[0]
+    assert (one["points"][0]["x"], one["points"][0]["y"]) == pytest.approx((in_window.x + left, in_window.y + top))
+    assert (voted["points"][0]["x"], voted["points"][0]["y"]) != pytest.approx((one["points"][0]["x"],
+                                                                                one["points"][0]["y"]))
+    bad = _cli("point", str(frame), obs["instruction"], "--model", model, "--zoom-votes", "0")
+    assert bad.returncode == 2 and "1 to 9 votes" in bad.stderr
+    from argparse import Namespace
+
+    from molmo_agent.commands._backend_args import zoom_votes_from_args
+
+    assert zoom_votes_from_args(Namespace(model=model, zoom_votes=None)) == 5
+    assert zoom_votes_from_args(Namespace(model=model, zoom_votes=3)) == 3
+    assert zoom_votes_from_args(Namespace(model=model, zoom_votes=None, endpoint="http://127.0.0.1:1/v1")) == 1

@@ -13,7 +13,15 @@ from molmo_agent.errors import CoordinateError
 from molmo_agent.grounder import Grounder, pick_search_point
 from molmo_agent.points import Point
 from molmo_agent.trajectory import annotate
-from molmo_agent.zoom import MIN_WINDOW_PX, point_from_window, search_boxes, window_for, zoom_box
+from molmo_agent.zoom import (
+    MIN_WINDOW_PX,
+    consensus_point,
+    point_from_window,
+    search_boxes,
+    vote_boxes,
+    window_for,
+    zoom_box,
+)
 
 MARKER = (1003, 617)  # centre of a 6x6 red square on a 1280x800 screen
 
@@ -207,3 +215,94 @@ def test_act_zoom_keeps_the_first_tap_unless_the_window_answers_a_tap_of_the_sam
         result = grounder.act(screen(), "x", zoom=True)
         assert (result.action.x, result.action.y) == (640.0, 400.0) and result.zoom_box is None
     assert grounder.act(screen(), "x", zoom=True).action.type == "scroll"  # not a tap: asked once
+
+
+def test_vote_boxes_shift_a_sixth_of_the_window_around_the_first_point():
+    boxes = vote_boxes((160.0, 120.0), (320, 240), 240, 5)  # a 120 px window on a 320x240 frame
+    assert boxes[0] == zoom_box((160.0, 120.0), (320, 240), 240) == (100, 60, 220, 180)  # the centred one first
+    assert boxes[1:] == [(120, 60, 240, 180), (80, 60, 200, 180), (100, 80, 220, 200), (100, 40, 220, 160)]
+    assert len(vote_boxes((640.0, 400.0), (1280, 800), 240, 9)) == 9  # the diagonals too
+    assert vote_boxes((640.0, 400.0), (1280, 800), 240, 1) == [zoom_box((640.0, 400.0), (1280, 800), 240)]
+    # in a corner the shifted windows are pushed back onto the same place: each is asked once
+    assert vote_boxes((5.0, 5.0), (320, 240), 120, 5) == [(0, 0, 120, 120)]
+    assert vote_boxes((100.0, 100.0), (160, 210), 240, 5) == []  # no window on an image this small
+    for bad in (0, 10, 2.5, True, "5"):
+        with pytest.raises(CoordinateError, match="votes"):
+            vote_boxes((1.0, 1.0), (1280, 800), 240, bad)
+    with pytest.raises(CoordinateError, match="votes"):
+        Grounder(CannedBackend("x"), zoom_window=240, zoom_votes=0)
+
+
+def test_consensus_point_outvotes_a_stray_answer_and_averages_the_rest():
+    size = (320, 240)
+    stray, a, b, c = (Point(180, 130, size, "mug", extra={"zoom_box": [60, 60, 180, 180]}),
+                      Point(150, 128, size, "mug2"), Point(154, 130, size), Point(152, 132, size))
+    point, agreed = consensus_point([stray, a, b, c], 120)  # agreement within 12 px, a tenth of the window
+    assert agreed == 3 and (point.x, point.y) == (152.0, 130.0)
+    assert point.label == "mug2" and point.extra["zoom_votes"] == 3 and point.image_size == size
+    # ties go to the first answer (the centred window's); alone, it stands as it was
+    tied, agreed = consensus_point([stray, a], 120)
+    assert agreed == 1 and (tied.x, tied.y, tied.label) == (180, 130, "mug")
+    assert tied.extra["zoom_box"] == [60, 60, 180, 180]
+    with pytest.raises(CoordinateError):
+        consensus_point([], 120)
+
+
+class BatchRecorder(CannedBackend):
+    """CannedBackend that also records the size of every batch it is asked."""
+
+    def __init__(self, answer):
+        super().__init__(answer)
+        self.batches = []
+
+    def generate_batch(self, requests):
+        self.batches.append(len(requests))
+        return super().generate_batch(requests)
+
+
+def position_coded_frame() -> Image.Image:
+    """A 240x240 frame whose pixel (x, y) is (x, y, 0): a window's own pixels say where it was cut."""
+    ys, xs = np.mgrid[0:240, 0:240]
+    return Image.fromarray(np.stack([xs, ys, np.zeros_like(xs)], axis=-1).astype(np.uint8))
+
+
+TARGET = (150.0, 130.0)
+
+
+def stray_in_the_centred_window(images, prompt):
+    """A model that points at (120, 120) on the whole frame, 30 px to the right of the target in the
+    window centred there, and 2 px off it in every other window."""
+    pixels = np.asarray(images[0])
+    side = pixels.shape[0]
+    if side == 240:
+        return '<point x="50.0" y="50.0" alt="target">target</point>'
+    left, top = int(pixels[0, 0, 0]), int(pixels[0, 0, 1])
+    error = (30.0, 0.0) if (left, top) == (60, 60) else (2.0, -1.0)
+    x, y = (100 * (TARGET[i] + error[i] - (left, top)[i]) / side for i in (0, 1))
+    return f'<point x="{x:.2f}" y="{y:.2f}" alt="target">target</point>'
+
+
+def test_zoom_votes_outvote_a_stray_window_answer():
+    image = position_coded_frame()
+    one = Grounder(CannedBackend(stray_in_the_centred_window), zoom_window=240).ground(image, "the target")
+    assert (one.points[0].x, one.points[0].y) == pytest.approx((180.0, 130.0), abs=0.05)  # the stray stands
+    assert one.zoom_votes == 0
+    backend = BatchRecorder(stray_in_the_centred_window)
+    voted = Grounder(backend, zoom_window=240, zoom_votes=5).ground(image, "the target")
+    # the four shifted windows agree 2 px from the target and outvote the centred one
+    assert (voted.points[0].x, voted.points[0].y) == pytest.approx((152.0, 129.0), abs=0.05)
+    assert voted.zoom_votes == 4 and voted.points[0].extra["zoom_votes"] == 4
+    assert voted.zoom_box == (60, 60, 180, 180) and voted.first_points == one.first_points
+    assert backend.batches == [5]  # after the first query, the five windows in one batch
+    assert [images[0].size for images, _ in backend.calls[1:]] == [(120, 120)] * 5
+
+
+def test_zoom_votes_still_search_when_the_centred_window_says_none():
+    pixels = np.full((240, 320, 3), 255, np.uint8)
+    pixels[45:51, 45:51] = (0, 0, 255)
+    pixels[177:183, 247:253] = (255, 0, 0)
+    backend = CannedBackend(scene_with_a_decoy)
+    result = Grounder(backend, zoom_window=240, zoom_search=True, zoom_votes=5).ground(Image.fromarray(pixels),
+                                                                                        "the marker")
+    assert result.searched == 11 and np.hypot(result.points[0].x - 250, result.points[0].y - 180) < 9
+    assert len(backend.calls) == 1 + 3 + 11  # near the corner two of the shifted windows coincide with others

@@ -23,9 +23,11 @@ def test_embedded_benchmark_measures_real_queries():
     assert [r["zoom_window"] for r in rows] == [120, 240, 120]
     # the floor frame's window answers "There are none.": the timed query includes the search
     assert [r["searched"] for r in rows] == [False, False, True]
+    # the record's five voting windows; the same query with one window is timed beside it
+    assert {r["votes"] for r in rows} == {5}
     for row in rows:
         assert row["trained"] is True
-        assert row["query_s"] > 0 and row["prefill_s"] > 0 and row["query_once_s"] > 0
+        assert row["query_s"] > 0 and row["prefill_s"] > 0 and row["query_once_s"] > 0 and row["query_one_window_s"] > 0
         assert parse(row["answer"], (320, 240)).points  # the timed query produced a parseable point
 
 

@@ -130,3 +130,45 @@ def test_ship_records_the_zoom_search_its_evaluation_ran_with(tmp_path):
     ship(KEPT, eval_dir=plain, target=tmp_path / "unsearched")
     assert "zoom_search" not in json.loads((tmp_path / "unsearched" / "embedded_model.json").read_text())
     assert not make_grounder(tmp_path / "unsearched").zoom_search
+
+
+def test_ship_records_the_zoom_votes_its_evaluation_ran_with(tmp_path, capsys):
+    from molmo_agent.demo import make_grounder
+    from molmo_agent.embedded.ship import main, record_held_out
+
+    voted = tmp_path / "eval"
+    voted.mkdir()
+    (voted / "results.json").write_text(json.dumps({"zoom_window": 240, "zoom_search": True, "zoom_votes": 5}))
+    target = tmp_path / "embedded"
+    ship(KEPT, eval_dir=voted, target=target)
+    assert json.loads((target / "embedded_model.json").read_text())["zoom_votes"] == 5
+    assert make_grounder(target).zoom_votes == 5 and make_grounder(target, zoom_votes=1).zoom_votes == 1
+    # an evaluation with one window describes another setup ...
+    one = tmp_path / "eval-one"
+    one.mkdir()
+    (one / "results.json").write_text(json.dumps({"model": str(target), "zoom_window": 240, "zoom_search": True,
+                                                  "zoom_votes": 1}))
+    before = json.loads((target / "embedded_model.json").read_text())
+    with pytest.raises(ValueError, match="zoom_votes"):
+        record_held_out(one, target)
+    assert json.loads((target / "embedded_model.json").read_text()) == before
+    # ... unless the record is told to declare one window: then the default, not named in the record
+    record_held_out(one, target, zoom_votes=1)
+    record = json.loads((target / "embedded_model.json").read_text())
+    assert "zoom_votes" not in record and make_grounder(target).zoom_votes == 1
+    assert record["held_out"]["zoom_votes"] == 1
+    # and back to five from an evaluation with five, on the command line too (a bad count: exit 2)
+    (voted / "results.json").write_text(json.dumps({"model": str(target), "zoom_window": 240, "zoom_search": True,
+                                                    "zoom_votes": 5}))
+    record_held_out(voted, target, zoom_votes=5)
+    assert make_grounder(target).zoom_votes == 5
+    assert main(["--record-eval", str(voted), "--zoom-votes", "0"]) == 2
+    assert "votes" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([str(KEPT), "--zoom-votes", "5"])  # a full ship takes the votes from --eval
+    # evaluations from before the votes (no zoom_votes field) ran one window
+    old = tmp_path / "eval-old"
+    old.mkdir()
+    (old / "results.json").write_text(json.dumps({"zoom_window": 240, "zoom_search": True}))
+    ship(KEPT, eval_dir=old, target=tmp_path / "old")
+    assert "zoom_votes" not in json.loads((tmp_path / "old" / "embedded_model.json").read_text())
