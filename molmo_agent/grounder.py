@@ -42,6 +42,7 @@ from molmo_agent.points import Point
 from molmo_agent.spaces import Space, in_range, to_pixels
 from molmo_agent.zoom import (
     PixelBox,
+    check_votes,
     check_window,
     consensus_point,
     point_from_window,
@@ -203,8 +204,7 @@ class Grounder:
         self.strict, self.max_new_tokens, self.zoom_search = strict, max_new_tokens, zoom_search
         # a bad window or vote count fails here, not at the first query
         self.zoom_window = None if zoom_window is None else check_window(zoom_window)
-        vote_boxes((0.0, 0.0), (1, 1), 1, zoom_votes)
-        self.zoom_votes = zoom_votes
+        self.zoom_votes = check_votes(zoom_votes)
 
     def _ask(self, image: Any, prompt: str) -> tuple[Any, str, float]:
         image = as_image(image)

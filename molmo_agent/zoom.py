@@ -49,6 +49,14 @@ def check_window(window: int) -> int:
     return window
 
 
+def check_votes(votes: int) -> int:
+    """``votes`` if it is a whole number of windows from 1 to 9 (:func:`vote_boxes`), else a
+    CoordinateError."""
+    if isinstance(votes, bool) or not isinstance(votes, int) or not 1 <= votes <= 9:
+        raise CoordinateError(f"the zoom step takes 1 to 9 votes, got {votes!r}")
+    return votes
+
+
 def window_for(image_size: tuple[int, int], window: int) -> int | None:
     """The side of the window cut from an image of ``image_size``: ``window``, or less on an image
     smaller than ``MIN_ZOOM_RATIO`` windows along a side, or None when it had to shrink below
@@ -115,8 +123,7 @@ def vote_boxes(center: tuple[float, float], image_size: tuple[int, int], window:
 
         vote_boxes((160.0, 120.0), (320, 240), 120, 3)   # [(100, 60, 220, 180), (120, 60, 240, 180), (80, 60, 200, 180)]
     """
-    if isinstance(votes, bool) or not isinstance(votes, int) or not 1 <= votes <= 9:
-        raise CoordinateError(f"the zoom step takes 1 to 9 votes, got {votes!r}")
+    check_votes(votes)
     side = window_for(image_size, window)
     if side is None:
         return []

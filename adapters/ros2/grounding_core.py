@@ -99,6 +99,7 @@ class GroundingResult:
     pixel: tuple[float, float] | None = None
     model_text: str = ""  # after a zoom step: the answer on the window, in the window's coordinates
     zoom_box: tuple[int, int, int, int] | None = None  # that window (pixels of the color image)
+    zoom_votes: int = 0  # window answers that agreed on ``pixel`` when the zoom step's windows voted
     error: str = ""
     action: Action | None = None
     decision: Decision | None = None
@@ -110,7 +111,8 @@ class GroundingResult:
         data: dict[str, Any] = {"id": self.request.request_id, "instruction": self.request.instruction,
                                 "kind": self.request.kind, "ok": not self.error, "error": self.error,
                                 "stamp_ns": self.stamp_ns, "pixel": self.pixel, "model_text": self.model_text,
-                                "zoom_box": list(self.zoom_box) if self.zoom_box else None}
+                                "zoom_box": list(self.zoom_box) if self.zoom_box else None,
+                                "zoom_votes": self.zoom_votes}
         if self.point is not None:
             p = self.point.point
             data.update(frame=self.point.header.frame_id, position=[p.x, p.y, p.z])
@@ -211,6 +213,7 @@ class GroundingCore:
 
         grounding = self._ask_model(rgb, request.instruction)
         point, result.model_text, result.zoom_box = grounding.points[0], grounding.text, grounding.zoom_box
+        result.zoom_votes = grounding.zoom_votes
         result.pixel = (point.x, point.y)
         target = (request.frame or self.config.target_frame).lstrip("/")
         header = _header(frame.stamp_ns, target)

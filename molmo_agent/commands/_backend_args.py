@@ -82,13 +82,13 @@ def add_zoom_argument(parser: argparse.ArgumentParser) -> None:
 
 def zoom_votes_type(text: str) -> int:
     """argparse ``type=`` of ``--zoom-votes``: a whole number from 1 to 9."""
+    from molmo_agent.zoom import check_votes
+
     try:
-        votes = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of windows from 1 to 9, got {text!r}") from None
-    if not 1 <= votes <= 9:
-        raise argparse.ArgumentTypeError(f"the zoom step takes 1 to 9 votes, got {votes}")
-    return votes
+        return check_votes(int(text))
+    except ValueError as error:  # not a number, or CoordinateError (a ValueError): out of range
+        message = str(error) if "votes" in str(error) else f"expected a whole number of windows, got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
 
 
 def zoom_window_from_args(args: argparse.Namespace) -> int | None:

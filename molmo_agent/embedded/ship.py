@@ -29,7 +29,7 @@ from molmo_agent.embedded import EMBEDDED_DIR, RECORD_NAME, read_model_record
 from molmo_agent.embedded.evaluate import read_results
 from molmo_agent.errors import MolmoAgentError
 from molmo_agent.trajectory import atomic_write_bytes
-from molmo_agent.zoom import check_window, vote_boxes
+from molmo_agent.zoom import check_votes, check_window
 
 SHIPPED = ("config.json", "generation_config.json", "preprocessor_config.json", "tokenizer.json",
            "tokenizer_config.json", "special_tokens_map.json")
@@ -109,8 +109,7 @@ def record_held_out(eval_dir: str | os.PathLike, target: str | os.PathLike = EMB
         raise FileNotFoundError(f"{results_path} does not exist: run molmo_agent.embedded.evaluate first")
     results = read_results(results_path)
     if zoom_votes is not None:
-        vote_boxes((0.0, 0.0), (1, 1), 1, zoom_votes)  # 1-9, checked before anything is written
-        record["zoom_votes"] = zoom_votes
+        record["zoom_votes"] = check_votes(zoom_votes)  # 1-9, checked before anything is written
     evaluated = Path(str(results.get("model", "")))
     if not evaluated.is_dir() or evaluated.resolve() != target.resolve():
         raise ValueError(f"{results_path} evaluates {str(evaluated)!r}, not the shipped {target}: "

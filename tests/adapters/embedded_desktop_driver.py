@@ -3,7 +3,8 @@
     DISPLAY=:5 python -m tests.adapters.embedded_desktop_driver spec.json
 
 The spec lists runs ({"query", "region", "simulate_scale", "dry_run", "dry_run_dir", "log_dir"}); for each, the result holds
-what the model was asked and answered (raw text; with the model's zoom step, the second answer), the
+what the model was asked and answered (raw text; with the model's zoom step, the centred window's answer,
+and the first answer as first_text), the
 screenshot it saw first (saved as PNG next to the spec), how many times it was asked, the point the
 adapter took (pixels of the screenshot), the action it built and the policy's decision. Nothing is canned: the backend is
 the real local model; the recorder only keeps a copy of each request and answer.
@@ -17,12 +18,14 @@ import torch
 
 from molmo_agent.adapters.desktop import Desktop
 from molmo_agent.adapters.errors import AdapterError
+from molmo_agent.backends import BaseBackend
 from molmo_agent.demo import embedded_model_dir, make_grounder
 from molmo_agent.safety import SafetyPolicy
 
 
-class RecordingBackend:
-    """Passes every request to the real backend and keeps (image, prompt, text)."""
+class RecordingBackend(BaseBackend):
+    """Passes every request to the real backend and keeps (image, prompt, text); a batch (the zoom
+    step's voting windows) is recorded request by request, in order."""
 
     def __init__(self, backend):
         self.backend, self.calls = backend, []
@@ -44,11 +47,12 @@ def run(grounder, recorder: RecordingBackend, config: dict, out: Path, index: in
             step = desktop.click(config["query"])
         except AdapterError as error:  # e.g. the model answered without a point
             step, error_text = None, f"{type(error).__name__}: {error}"
-    image, prompt, _ = recorder.calls[first_call]
-    text = recorder.calls[-1][2]
+    image, prompt, first_text = recorder.calls[first_call]
+    text = recorder.calls[min(first_call + 1, len(recorder.calls) - 1)][2]  # the centred window's, if any
     screenshot = out / f"seen-{index}.png"
     image.save(screenshot)
-    result = {"query": config["query"], "prompt": prompt, "text": text, "image_size": list(image.size),
+    result = {"query": config["query"], "prompt": prompt, "text": text, "first_text": first_text,
+              "image_size": list(image.size),
               "screenshot": str(screenshot), "model_calls": len(recorder.calls) - first_call}
     if step is None:
         return dict(result, error=error_text)

@@ -132,9 +132,15 @@ def test_desktop_dry_run_and_click_follow_the_embedded_models_answer(tmp_path):
     assert dry["prompt"] == query and dry["image_size"] == [width, height]
     assert real["text"] == dry["text"]  # same pixels, greedy decoding: the same answer
 
-    # the embedded model's zoom step: a first answer on the screenshot, a second on a 240 px window
-    # around it, whose point the adapter maps back into the screenshot
-    assert dry["model_calls"] == real["model_calls"] == 2
+    # the embedded model's zoom step: a first answer on the screenshot, then answers on a 240 px window
+    # around it and on the four copies shifted by a sixth of its side (five votes; copies pushed
+    # back onto one already asked are asked once), whose agreed point the adapter maps back
+    from molmo_agent.parsing import parse as parse_points
+    from molmo_agent.zoom import vote_boxes
+
+    first_points = parse_points(dry["first_text"], (width, height)).points
+    windows = len(vote_boxes(first_points[0].xy, (width, height), 240, 5)) if first_points else 0
+    assert dry["model_calls"] == real["model_calls"] == 1 + windows and windows >= 1
     point = tuple(dry["point"]) if "point" in dry else None
     print(f"\nembedded model on GuiClick seed {GUI_SEED}: {query!r} -> {dry['text']!r} (240 px window)")
     if point is None:  # an answer without a point must be refused, not turned into a click
@@ -344,11 +350,17 @@ def test_ros2_grasp_pose_is_the_back_projection_of_the_embedded_models_pixel(see
         result = core.handle(GroundingRequest(obs["instruction"], kind="grasp"), now_ns=STAMP_NS + 50_000_000)
         height, width = obs["depth"].shape
         # the model's answer: after the shipped zoom step, on a 120 px window (half the 320x240 frame)
-        # around its first point, mapped back by the window's offset
+        # around its first point, mapped back by the window's offset; where that window and the four
+        # shifted around it voted, the core's pixel is the place most of them agree on, within the
+        # windows that voted (a sixth of a side around the centred one)
         left, top, right, bottom = result.zoom_box or (0, 0, width, height)
         assert result.zoom_box is None or (right - left, bottom - top) == (120, 120)
         point = model_point(result.model_text, (right - left, bottom - top))
         point = None if point is None else (point[0] + left, point[1] + top)
+        assert embedded_grounder.zoom_votes == 5 and 0 <= result.zoom_votes <= 5
+        if point is not None and result.zoom_votes:
+            assert left - 20 <= result.pixel[0] <= right + 20 and top - 20 <= result.pixel[1] <= bottom + 20
+            point = result.pixel
         print(f"\nembedded model, tabletop seed {seed}: {obs['instruction']!r} -> {result.model_text!r}")
         if point is None:  # no point: an error result and no pose, never a guess
             assert result.error and result.pose is None

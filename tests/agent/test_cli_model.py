@@ -26,6 +26,19 @@ def _cli(*args, timeout=120):
                           timeout=timeout, env=ENV)
 
 
+def _held_out_picture(env_id: str, seed: int, path):
+    """The first observation of ``env_id`` at held-out ``seed``, its image saved as a PNG at ``path``."""
+    import gymnasium as gym
+
+    import molmo_agent.sims  # noqa: F401 - registers the envs
+
+    env = gym.make(env_id)
+    obs, _ = env.reset(seed=seed)
+    env.close()
+    Image.fromarray(obs["image"]).save(path)
+    return obs
+
+
 @pytest.fixture(scope="module")
 def image_path(tmp_path_factory):
     path = tmp_path_factory.mktemp("img") / "scene.png"
@@ -74,18 +87,12 @@ def test_point_uses_the_zoom_step_a_model_directory_declares(tmp_path):
     """The embedded model declares zoom_window 240: `point` asks twice on a 1280x800 screen, the second
     time on the 240 px window around the first answer; --zoom 0 asks once. (--zoom-votes 1: one
     window, so that the printed point is that window's answer; the votes have their own test.)"""
-    import gymnasium as gym
-
-    import molmo_agent.sims  # noqa: F401
     from molmo_agent.commands._backend_args import zoom_window_from_args
     from molmo_agent.demo import embedded_model_dir
     from molmo_agent.parsing import parse
 
-    env = gym.make("molmo_agent/GuiClick-v0")
-    obs, _ = env.reset(seed=1_000_000)
-    env.close()
     screen = tmp_path / "screen.png"
-    Image.fromarray(obs["image"]).save(screen)
+    obs = _held_out_picture("molmo_agent/GuiClick-v0", 1_000_000, screen)
     model = str(embedded_model_dir())
     zoomed = _cli("point", str(screen), obs["instruction"], "--model", model, "--json", "--zoom-votes", "1")
     once = _cli("point", str(screen), obs["instruction"], "--model", model, "--json", "--zoom", "0")
@@ -111,17 +118,11 @@ def test_point_searches_the_frame_when_the_models_window_says_none(tmp_path):
     """The embedded model's record declares zoom_search: on held-out floor frame 1,000,026 the
     window around the first answer says "There are none.", and `point` asks the 12 windows of a grid
     over the frame (the one asked first is not one of them); the printed point comes from one."""
-    import gymnasium as gym
-
-    import molmo_agent.sims  # noqa: F401
     from molmo_agent.demo import embedded_model_dir
     from molmo_agent.parsing import parse
 
-    env = gym.make("molmo_agent/Waypoint-v0")
-    obs, _ = env.reset(seed=1_000_026)
-    env.close()
     frame = tmp_path / "frame.png"
-    Image.fromarray(obs["image"]).save(frame)
+    obs = _held_out_picture("molmo_agent/Waypoint-v0", 1_000_026, frame)
     out = _cli("point", str(frame), obs["instruction"], "--model", str(embedded_model_dir()), "--json")
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
@@ -153,17 +154,11 @@ def test_point_lets_the_windows_the_model_directory_declares_vote(tmp_path):
     """The embedded model's record declares zoom_votes 5: on held-out floor frame 1,000,001 `point`
     asks five windows around the first answer and prints the place most of them agree on, which is
     not the centred window's own answer; --zoom-votes 1 prints that answer; a bad count is refused."""
-    import gymnasium as gym
-
-    import molmo_agent.sims  # noqa: F401
     from molmo_agent.demo import embedded_model_dir
     from molmo_agent.parsing import parse
 
-    env = gym.make("molmo_agent/Waypoint-v0")
-    obs, _ = env.reset(seed=1_000_001)
-    env.close()
     frame = tmp_path / "frame.png"
-    Image.fromarray(obs["image"]).save(frame)
+    obs = _held_out_picture("molmo_agent/Waypoint-v0", 1_000_001, frame)
     model = str(embedded_model_dir())
     voted = _cli("point", str(frame), obs["instruction"], "--model", model, "--json")
     one = _cli("point", str(frame), obs["instruction"], "--model", model, "--json", "--zoom-votes", "1")
