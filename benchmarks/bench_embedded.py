@@ -84,10 +84,10 @@ def run(repeats: int, threads: list[int], model: str | None) -> list[dict]:
     model_dir, trained = resolve_model(model)
     grounder = make_grounder(model_dir)
     backend = grounder.backend
-    from molmo_agent.grounder import Grounder
+    import copy
 
-    one_window = Grounder(backend, point_prompt=grounder.point_prompt, zoom_window=grounder.zoom_window,
-                          zoom_search=grounder.zoom_search, max_new_tokens=grounder.max_new_tokens)
+    one_window = copy.copy(grounder)  # the same model and settings, with the zoom step's single window
+    one_window.zoom_votes = 1
     rows = []
     for n_threads in threads:
         torch.set_num_threads(n_threads)

@@ -223,15 +223,6 @@ class Grounder:
             return first
         return self._zoom(image, first)
 
-    def _ask_window(self, image: Any, center: tuple[float, float], prompt: str):
-        """The zoom step's second query: (box, window, text, seconds) of ``prompt`` asked on the
-        window around ``center``, or None when the image is too small to cut one."""
-        box = zoom_box(center, image.size, self.zoom_window)
-        if box is None:
-            return None
-        window, text, seconds = self._ask(image.crop(box), prompt)
-        return box, window, text, seconds
-
     def _ask_windows(self, image: Any, boxes: list[PixelBox], prompt: str) -> list[str]:
         """``prompt`` asked on each window of ``boxes``: one query for one window, else one batch."""
         if len(boxes) == 1:
@@ -338,13 +329,14 @@ class Grounder:
     def _zoom_act(self, image: Any, first: ActResult) -> ActResult:
         """The zoom step of a tap: the first answer stands unless the window's answer is a tap of the
         same kind."""
-        asked = self._ask_window(image, (first.action.x, first.action.y), first.prompt)
-        if asked is None:
+        box = zoom_box((first.action.x, first.action.y), image.size, self.zoom_window)
+        if box is None:
             return first
-        box, window, text, seconds = asked
-        first.seconds += seconds
+        start = time.perf_counter()
+        (text,) = self._ask_windows(image, [box], first.prompt)
+        first.seconds += time.perf_counter() - start
         try:
-            action, _ = parse_android_action(text, window.size)
+            action, _ = parse_android_action(text, (box[2] - box[0], box[3] - box[1]))
         except (ParseError, UnknownActionError):
             return first
         if type(action) is not type(first.action):
