@@ -24,7 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from molmo_agent.embedded import read_model_record, zoom_search_for, zoom_votes_for, zoom_window_for
+from molmo_agent.embedded import (
+    read_model_record,
+    zoom_refine_for,
+    zoom_search_for,
+    zoom_votes_for,
+    zoom_window_for,
+)
 from molmo_agent.errors import MolmoAgentError
 
 SIMS = ("gui", "phone", "tabletop", "waypoint")
@@ -131,19 +137,20 @@ def resolve_model(model: str | None, cache_dir: str | os.PathLike | None = None)
 
 
 def make_grounder(model_dir: str | os.PathLike, max_new_tokens: int = 48, zoom_window: int | None = None,
-                  zoom_search: bool | None = None, zoom_votes: int | None = None):
+                  zoom_search: bool | None = None, zoom_votes: int | None = None, zoom_refine: int | None = None):
     """A Grounder over a local model whose point prompt is the instruction itself. ``zoom_window``
     (pixels; 0 = off) turns on the zoom step (molmo_agent.zoom), ``zoom_search`` its search when a
-    window answers "There are none." and ``zoom_votes`` the windows that vote on its point
-    (:class:`molmo_agent.grounder.Grounder`); by default what the model's ``embedded_model.json``
-    declares, if anything."""
+    window answers "There are none.", ``zoom_votes`` the windows that vote on its point and
+    ``zoom_refine`` (pixels; 0 = off) its finer level (:class:`molmo_agent.grounder.Grounder`); by
+    default what the model's ``embedded_model.json`` declares, if anything."""
     from molmo_agent.backends import LocalMolmoBackend
     from molmo_agent.grounder import Grounder
 
     backend = LocalMolmoBackend.from_pretrained(str(model_dir), max_new_tokens=max_new_tokens)
     return Grounder(backend, point_prompt="{query}", zoom_window=zoom_window_for(model_dir, zoom_window),
                     zoom_search=zoom_search_for(model_dir, zoom_search),
-                    zoom_votes=zoom_votes_for(model_dir, zoom_votes))
+                    zoom_votes=zoom_votes_for(model_dir, zoom_votes),
+                    zoom_refine=zoom_refine_for(model_dir, zoom_refine))
 
 
 # ------------------------------------------------------------------------------------------- sims
@@ -168,6 +175,8 @@ def _zoom_fields(grounding) -> dict[str, Any]:
         fields["searched_windows"] = grounding.searched
     if grounding.zoom_votes:
         fields["zoom_votes"] = grounding.zoom_votes
+    if grounding.refine_box is not None:
+        fields.update(refine_box=list(grounding.refine_box), refine_votes=grounding.refine_votes)
     return fields
 
 
@@ -422,9 +431,9 @@ def write_index(summary: DemoSummary) -> Path:
 def run_demo(out_dir: str | os.PathLike = "runs/demo", episodes: int = 3, sims: Sequence[str] = SIMS,
              model: str | None = None, seed: int | None = None, show_progress: bool = True,
              grounder: Any = None, zoom_window: int | None = None, zoom_search: bool | None = None,
-             zoom_votes: int | None = None) -> DemoSummary:
+             zoom_votes: int | None = None, zoom_refine: int | None = None) -> DemoSummary:
     """Run the demo (see the module docstring); ``seed`` defaults to the first held-out seed;
-    ``zoom_window``, ``zoom_search`` and ``zoom_votes`` as in :func:`make_grounder`."""
+    ``zoom_window``, ``zoom_search``, ``zoom_votes`` and ``zoom_refine`` as in :func:`make_grounder`."""
     from tqdm import tqdm
 
     from molmo_agent.sims.splits import HELD_OUT_SEED_START
@@ -436,7 +445,7 @@ def run_demo(out_dir: str | os.PathLike = "runs/demo", episodes: int = 3, sims: 
         raise DemoError(f"episodes must be >= 1, got {episodes}")
     model_dir, trained = resolve_model(model)
     grounder = grounder or make_grounder(model_dir, zoom_window=zoom_window, zoom_search=zoom_search,
-                                         zoom_votes=zoom_votes)
+                                         zoom_votes=zoom_votes, zoom_refine=zoom_refine)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     first = HELD_OUT_SEED_START if seed is None else int(seed)
@@ -479,7 +488,7 @@ def generate_scene(kind: str, seed: int):
 def interactive(out_dir: str | os.PathLike, scene: str = "gui", seed: int | None = None, model: str | None = None,
                 read: Callable[[str], str] = input, write: Callable[[str], None] = print,
                 grounder: Any = None, zoom_window: int | None = None, zoom_search: bool | None = None,
-                zoom_votes: int | None = None) -> int:
+                zoom_votes: int | None = None, zoom_refine: int | None = None) -> int:
     """Type instructions against one generated scene; each answer is logged and drawn in the report."""
     from molmo_agent.actions import Click
     from molmo_agent.report import render_report
@@ -490,7 +499,7 @@ def interactive(out_dir: str | os.PathLike, scene: str = "gui", seed: int | None
     if not trained:
         write("note: no trained model found; using an UNTRAINED random model (answers are noise)")
     grounder = grounder or make_grounder(model_dir, zoom_window=zoom_window, zoom_search=zoom_search,
-                                         zoom_votes=zoom_votes)
+                                         zoom_votes=zoom_votes, zoom_refine=zoom_refine)
     image = generate_scene(scene, HELD_OUT_SEED_START if seed is None else seed)
     run_dir = Path(out_dir) / "interactive"
     log = TrajectoryLog(run_dir)

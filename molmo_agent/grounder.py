@@ -18,6 +18,7 @@ the raw model text and the time taken, for logs and debugging.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from molmo_agent.parsing import parse
 from molmo_agent.points import Point
 from molmo_agent.spaces import Space, in_range, to_pixels
 from molmo_agent.zoom import (
+    REFINE_MAX_RATIO,
     PixelBox,
     check_votes,
     check_window,
@@ -61,7 +63,9 @@ class Grounding:
     ``first_text`` the first answer's, and ``seconds`` covers both queries; after a zoom search
     ``searched`` is the number of windows it asked (``zoom_box`` the one whose answer was kept);
     after a zoom step with votes ``zoom_votes`` is the number of window answers that agreed on the
-    first point (``zoom_box`` is the centred window)."""
+    first point (``zoom_box`` is the centred window); after the zoom step's finer level
+    (``Grounder(zoom_refine=...)``) ``points`` and ``text`` are its answer's, ``refine_box`` its centred
+    window and ``refine_votes`` the number of its window answers that agreed."""
 
     points: list[Point]
     prompt: str
@@ -74,6 +78,8 @@ class Grounding:
     first_text: str = ""
     searched: int = 0
     zoom_votes: int = 0
+    refine_box: PixelBox | None = None
+    refine_votes: int = 0
 
     @property
     def count(self) -> int:
@@ -193,18 +199,24 @@ class Grounder:
     ``zoom_votes`` > 1 asks the zoom step on that many windows, the centred one and ones shifted
     around it (:func:`molmo_agent.zoom.vote_boxes`, one batch), and keeps the place most answers
     agree on (:func:`molmo_agent.zoom.consensus_point`); the centred window's answer decides whether
-    the search starts.
+    the search starts. ``zoom_refine`` (pixels) adds a finer level after the zoom step: the same
+    question on a window of that size around its point (with the same votes), for a model trained
+    to read at nearly the screen's own scale; it runs only where that window is under
+    ``REFINE_MAX_RATIO`` of the zoom window actually cut (a 1280x800 screen: 128 under 240; a 320x240
+    camera frame, whose zoom window is 120 px, gets none), and a window that gives no point keeps
+    the zoom step's answer.
     """
 
     def __init__(self, backend: Backend, point_prompt: str = "Point to {query}.",
                  count_prompt: str = "Point to all {query}.", strict: bool = False,
                  max_new_tokens: int | None = None, zoom_window: int | None = None, zoom_search: bool = False,
-                 zoom_votes: int = 1):
+                 zoom_votes: int = 1, zoom_refine: int | None = None):
         self.backend, self.point_prompt, self.count_prompt = backend, point_prompt, count_prompt
         self.strict, self.max_new_tokens, self.zoom_search = strict, max_new_tokens, zoom_search
         # a bad window or vote count fails here, not at the first query
         self.zoom_window = None if zoom_window is None else check_window(zoom_window)
         self.zoom_votes = check_votes(zoom_votes)
+        self.zoom_refine = None if zoom_refine is None else check_window(zoom_refine)
 
     def _ask(self, image: Any, prompt: str) -> tuple[Any, str, float]:
         image = as_image(image)
@@ -221,7 +233,7 @@ class Grounder:
         first = Grounding(result.points, prompt, text, seconds, result.said_none, result.problems)
         if not (zoom and self.zoom_window and first.points):
             return first
-        return self._zoom(image, first)
+        return self._refine(image, self._zoom(image, first))
 
     def _ask_windows(self, image: Any, boxes: list[PixelBox], prompt: str) -> list[str]:
         """``prompt`` asked on each window of ``boxes``: one query for one window, else one batch."""
@@ -241,24 +253,52 @@ class Grounder:
         texts = self._ask_windows(image, boxes, first.prompt)
         first.seconds += time.perf_counter() - start
         box, text = boxes[0], texts[0]
-        side = box[2] - box[0]
-        result = parse(text, (side, side), strict=self.strict)
-        if not result.points and result.said_none and self.zoom_search:
+        points, result, agreed = self._voted_point(image, boxes, texts)
+        if not points and result.said_none and self.zoom_search:
             return self._search(image, first, box)
-        if not result.points:
+        if not points:
             first.problems.append(f"the zoom window {box} gave no point ({text[:80]!r}); kept the first answer")
             return first
-        points = [point_from_window(point, box, image.size) for point in result.points]
+        return Grounding(points, first.prompt, text, first.seconds, False, first.problems + result.problems,
+                         zoom_box=box, first_points=first.points, first_text=first.text, zoom_votes=agreed)
+
+    def _voted_point(self, image: Any, boxes: list[PixelBox], texts: list[str]) -> tuple[list[Point], Any, int]:
+        """(points of the centred window's answer in pixels of ``image``, its parse, how many window
+        answers agreed): with votes, the first point is moved to the place most answers agree on
+        (:func:`molmo_agent.zoom.consensus_point`); no points when the centred window gave none."""
+        side = boxes[0][2] - boxes[0][0]
+        result = parse(texts[0], (side, side), strict=self.strict)
+        points = [point_from_window(point, boxes[0], image.size) for point in result.points]
         agreed = 0
-        if self.zoom_votes > 1:
+        if points and self.zoom_votes > 1:
             answers = [points[0]]
             for other_box, other_text in zip(boxes[1:], texts[1:]):
                 other = parse(other_text, (side, side), strict=False).points
                 if other:
                     answers.append(point_from_window(other[0], other_box, image.size))
             points[0], agreed = consensus_point(answers, side)
-        return Grounding(points, first.prompt, text, first.seconds, False, first.problems + result.problems,
-                         zoom_box=box, first_points=first.points, first_text=first.text, zoom_votes=agreed)
+        return points, result, agreed
+
+    def _refine(self, image: Any, zoomed: Grounding) -> Grounding:
+        """The zoom step's finer level (``zoom_refine``): the same prompt on windows of that size around
+        the zoom step's point (with its votes); the zoom step's answer stands where no window is cut,
+        the window is not much finer than the zoom step's, or the centred window gives no point."""
+        if not (self.zoom_refine and zoomed.points and zoomed.zoom_box):
+            return zoomed
+        boxes = vote_boxes(zoomed.points[0].xy, image.size, self.zoom_refine, self.zoom_votes)
+        zoom_side = zoomed.zoom_box[2] - zoomed.zoom_box[0]
+        if not boxes or boxes[0][2] - boxes[0][0] >= REFINE_MAX_RATIO * zoom_side:
+            return zoomed
+        start = time.perf_counter()
+        texts = self._ask_windows(image, boxes, zoomed.prompt)
+        zoomed.seconds += time.perf_counter() - start
+        points, result, agreed = self._voted_point(image, boxes, texts)
+        if not points:
+            zoomed.problems.append(f"the finer window {boxes[0]} gave no point ({texts[0][:80]!r}); kept the zoom step's")
+            zoomed.refine_box = boxes[0]
+            return zoomed
+        return dataclasses.replace(zoomed, points=points, text=texts[0], problems=zoomed.problems + result.problems,
+                                   refine_box=boxes[0], refine_votes=agreed)
 
     def _search(self, image: Any, first: Grounding, asked: PixelBox) -> Grounding:
         """The zoom search: ``first``'s prompt on the windows of a grid over ``image`` (less ``asked``, if

@@ -38,6 +38,9 @@ MIN_WINDOW_PX = 96
 # still shows the first point well inside; answers within VOTE_RADIUS of a side of each other agree.
 VOTE_SHIFT = 1 / 6
 VOTE_RADIUS = 1 / 10
+# The zoom step's finer level (Grounder(zoom_refine=...)) runs only where its window is under this
+# fraction of the zoom window actually cut: a finer look that hardly enlarges adds nothing.
+REFINE_MAX_RATIO = 0.75
 
 PixelBox = tuple[int, int, int, int]
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 
-from molmo_agent.embedded import read_model_record, zoom_search_for, zoom_votes_for, zoom_window_for
+from molmo_agent.embedded import (
+    read_model_record,
+    zoom_refine_for,
+    zoom_search_for,
+    zoom_votes_for,
+    zoom_window_for,
+)
 from molmo_agent.errors import MolmoAgentError
 
 
@@ -78,6 +84,11 @@ def add_zoom_argument(parser: argparse.ArgumentParser) -> None:
                         help="ask the zoom step on N windows, the centred one and ones shifted by a sixth of a "
                              "side around it (one batch), and keep the place most answers agree on, averaged "
                              "(1-9; default: what the model directory declares: 5 for the embedded model, else 1)")
+    parser.add_argument("--zoom-refine", type=int, default=None, metavar="PX",
+                        help="a finer level after the zoom step: point again on a PX-pixel window around its "
+                             "point, with the same votes, where that is under 3/4 of the zoom window (a model "
+                             "must be trained to read at that scale; default: what the model directory "
+                             "declares; 0 = off)")
 
 
 def zoom_votes_type(text: str) -> int:
@@ -118,11 +129,20 @@ def zoom_votes_from_args(args: argparse.Namespace) -> int:
     return votes or 1
 
 
+def zoom_refine_from_args(args: argparse.Namespace) -> int | None:
+    """``--zoom-refine`` if given (0 = off), else the ``zoom_refine`` a local model directory declares
+    in ``embedded_model.json``, else none."""
+    refine = getattr(args, "zoom_refine", None)
+    if getattr(args, "model", None) and not getattr(args, "endpoint", None):
+        return zoom_refine_for(args.model, refine)
+    return refine or None
+
+
 def grounder_from_args(args: argparse.Namespace):
     """The Grounder the pointing commands use: the model, its prompt template and its zoom step (and
-    the step's search and votes)."""
+    the step's search, votes and finer level)."""
     from molmo_agent.grounder import Grounder
 
     return Grounder(backend_from_args(args), point_prompt=point_prompt_from_args(args),
                     zoom_window=zoom_window_from_args(args), zoom_search=zoom_search_from_args(args),
-                    zoom_votes=zoom_votes_from_args(args))
+                    zoom_votes=zoom_votes_from_args(args), zoom_refine=zoom_refine_from_args(args))

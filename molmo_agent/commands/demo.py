@@ -49,11 +49,12 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     if args.interactive:
         return demo.interactive(args.out, scene=args.scene, seed=args.seed, model=args.model,
-                                zoom_window=args.zoom, zoom_search=args.zoom_search, zoom_votes=args.zoom_votes)
+                                zoom_window=args.zoom, zoom_search=args.zoom_search, zoom_votes=args.zoom_votes,
+                                zoom_refine=args.zoom_refine)
     sims = tuple(args.sims or demo.SIMS)
     summary = demo.run_demo(args.out, episodes=args.episodes, sims=sims, model=args.model, seed=args.seed,
                             show_progress=not args.no_progress, zoom_window=args.zoom, zoom_search=args.zoom_search,
-                            zoom_votes=args.zoom_votes)
+                            zoom_votes=args.zoom_votes, zoom_refine=args.zoom_refine)
     if args.json:
         print(json.dumps(summary.to_json(), indent=2))
         return 0

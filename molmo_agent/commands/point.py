@@ -47,6 +47,8 @@ def grounding_json(grounding, image) -> str:
         data["searched_windows"] = grounding.searched
     if grounding.zoom_votes:  # windows around the first point voted: this many answers agreed
         data["zoom_votes"] = grounding.zoom_votes
+    if grounding.refine_box is not None:  # the zoom step's finer level: its window and agreeing answers
+        data.update(refine_box=list(grounding.refine_box), refine_votes=grounding.refine_votes)
     return json.dumps(data, ensure_ascii=False, indent=2)
 
 

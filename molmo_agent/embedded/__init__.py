@@ -77,5 +77,17 @@ def zoom_votes_for(directory: str | os.PathLike, requested: int | None = None) -
     return requested
 
 
-__all__ = ["EMBEDDED_DIR", "RECORD_NAME", "read_model_record", "zoom_search_for", "zoom_votes_for",
-           "zoom_window_for"]
+def zoom_refine_for(directory: str | os.PathLike, requested: int | None = None) -> int | None:
+    """The zoom step's finer level (``Grounder(zoom_refine=...)``): ``requested`` if given (0 = off),
+    else the ``zoom_refine`` a model's record declares; None means none.
+
+        >>> zoom_refine_for(EMBEDDED_DIR, 0) is None  # doctest: +SKIP
+        True
+    """
+    if requested is None:
+        requested = (read_model_record(directory) or {}).get("zoom_refine")
+    return requested or None
+
+
+__all__ = ["EMBEDDED_DIR", "RECORD_NAME", "read_model_record", "zoom_refine_for", "zoom_search_for",
+           "zoom_votes_for", "zoom_window_for"]

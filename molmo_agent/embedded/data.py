@@ -60,7 +60,9 @@ SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing", "discs-large", "d
            "tabletop-more5", "waypoint-more5", "pointing-more5", "gui-more4", "phone-more4",
            "tabletop-more6", "waypoint-more6", "pointing-more6", "gui-more5", "phone-more5", "gui-zoom", "phone-zoom",
            "tabletop-zoom", "waypoint-zoom", "tabletop-zoom-none", "waypoint-zoom-none",
-           "waypoint-samecolor", "waypoint-samecolor-zoom-none")
+           "waypoint-samecolor", "waypoint-samecolor-zoom-none",
+           "gui-read", "gui-zoom-more", "gui-more6", "phone-more6", "pointing-more7", "tabletop-more7",
+           "waypoint-more7", "tabletop-zoom-none-more", "waypoint-zoom-none-more")
 # More scenes from the same generators (seed blocks past the base source's own, inside its 100,000), in
 # their own files so that the base files, and the tokenizer trained on their texts, stay as they
 # were. The *-more2 blocks and gui-more / phone-more came with stage 8, whose run is long enough
@@ -102,7 +104,12 @@ SEED_OFFSETS = {"gui": 0, "phone": 100_000, "tabletop": 200_000, "waypoint": 300
                 # the same windows with "There are none." questions: free blocks above those
                 "tabletop-zoom-none": 236_000, "waypoint-zoom-none": 330_000,
                 # floor scenes whose landmarks share one or two colours: the free block above those
-                "waypoint-samecolor": 340_000, "waypoint-samecolor-zoom-none": 344_000}
+                "waypoint-samecolor": 340_000, "waypoint-samecolor-zoom-none": 344_000,
+                # stage 16's fresh blocks (free seeds of each generator): the read windows of screens,
+                # and a smaller block of every source the stage-15 mixture has
+                "gui-read": 10_000, "gui-more6": 20_000, "gui-zoom-more": 94_000, "phone-more6": 110_000,
+                "pointing-more7": 420_000, "tabletop-more7": 240_000, "waypoint-more7": 314_000,
+                "tabletop-zoom-none-more": 244_000, "waypoint-zoom-none-more": 398_000}
 GUI_TASKS_PER_SCREEN = 6
 # gui-zoom: square windows of a laptop screen, as the zoom step of molmo_agent.zoom cuts them around a
 # first point (its default window, 240 px, is inside this range), so the model sees GUI text at
@@ -110,6 +117,19 @@ GUI_TASKS_PER_SCREEN = 6
 ZOOM_WINDOWS_PER_SCREEN = 3
 ZOOM_WINDOW_PX = (176, 320)
 ZOOM_MARGIN_PX = 12  # a target's centre stays this far inside the window
+# gui-read: windows of a laptop screen at nearly its own scale (112-160 px, reduced at most 1.4x to
+# the 112 px input, where gui-zoom's reduce 1.6-2.9x), for the zoom step's second, finer level
+# (Grounder(zoom_refine=...)): labels 13 px tall stay 9-13 px. Each window is cut around one element's
+# click point (READ_MARGIN_PX inside) and asked every instruction whose click point it shows, and
+# about up to READ_NONE_PER_WINDOW elements it shows no pixel of ("There are none.": the first
+# levels' point was on the wrong element). A list row's or a field's click point is under the start
+# of its label (READ_LABEL_REACH_PX in, :func:`gui_click_point`), not the centre of the row, so that a
+# window around it shows what names the element.
+READ_WINDOW_PX = (112, 160)
+READ_MARGIN_PX = 8
+READ_NONE_PER_WINDOW = 2
+READ_WINDOWS_PER_SCREEN = 3
+READ_LABEL_REACH_PX = 40
 # phone-zoom (an experiment, not in the shipped mixture: configs/embedded-experiment-phone-zoom.yaml):
 # windows of 540x1200 phone screens around the tap of a click / long-press step (the step was tried
 # with 240 px windows).
@@ -170,13 +190,13 @@ def gui_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
 
 
 def _window_around(rng: np.random.Generator, image: np.ndarray, x: float, y: float,
-                   window_px: tuple[int, int]) -> tuple[np.ndarray, int, int]:
+                   window_px: tuple[int, int], margin: int = ZOOM_MARGIN_PX) -> tuple[np.ndarray, int, int]:
     """(window, left, top): a square of a random size in ``window_px`` holding (x, y) anywhere at
-    least ZOOM_MARGIN_PX inside (the zoom step centres its window on an imperfect first point),
+    least ``margin`` inside (the zoom step centres its window on an imperfect first point),
     shifted to lie inside the image."""
     height, width = image.shape[:2]
     size = int(rng.integers(window_px[0], window_px[1] + 1))
-    reach = size / 2 - ZOOM_MARGIN_PX
+    reach = size / 2 - margin
     cx, cy = np.asarray((x, y)) + rng.uniform(-reach, reach, 2)
     left = int(np.clip(round(cx - size / 2), 0, width - size))
     top = int(np.clip(round(cy - size / 2), 0, height - size))
@@ -212,6 +232,54 @@ def gui_zoom_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
             annotations.append(_qa(*gui_answer({"image": window, "instruction": task.instruction}, info)))
         if annotations:
             yield window, annotations
+
+
+def gui_click_point(element) -> tuple[float, float]:
+    """Where to click ``element`` (a :class:`molmo_agent.sims.gui.layout.Element`) so that a small
+    window around the point shows its label: the centre, except on list rows and fields, whose
+    labels start at their left (a row's label inside it, a field's above it)."""
+    x0, y0, x1, y1 = element.box
+    if element.kind in ("list_item", "field"):
+        return x0 + min(READ_LABEL_REACH_PX, (x1 - x0) / 2), (y0 + y1) / 2
+    return element.center
+
+
+def gui_read_windows(seed: int) -> Iterator[tuple[np.ndarray, tuple[int, int], list]]:
+    """(window, (left, top), [(task, answer), ...]): READ_WINDOWS_PER_SCREEN windows of one laptop
+    screen at nearly its own scale, each around one task's click point (:func:`gui_click_point`),
+    with the tasks whose click points it shows (answered in the window's percent coordinates) and
+    up to READ_NONE_PER_WINDOW tasks whose element has no pixel in it ("There are none.")."""
+    from molmo_agent.sims.gui.layout import generate_screen
+    from molmo_agent.sims.gui.screens import get_profile
+    from molmo_agent.sims.gui.tasks import make_task
+
+    rng = np.random.default_rng(_check_seed(seed))
+    screen = generate_screen(rng, get_profile("laptop"), 0.3)
+    image = np.asarray(screen.image, dtype=np.uint8)
+    tasks = {}
+    for _ in range(3 * GUI_TASKS_PER_SCREEN):
+        task = make_task(rng, screen)
+        tasks.setdefault(task.instruction, task)
+    for anchor in list(tasks.values())[:READ_WINDOWS_PER_SCREEN]:
+        window, left, top = _window_around(rng, image, *gui_click_point(anchor.target), READ_WINDOW_PX,
+                                           READ_MARGIN_PX)
+        size = window.shape[0]
+        inside, absent = [], []
+        for task in tasks.values():
+            x, y = np.asarray(gui_click_point(task.target)) - (left, top)
+            x0, y0, x1, y1 = task.target.box
+            if READ_MARGIN_PX <= min(x, y) and max(x, y) <= size - READ_MARGIN_PX:
+                inside.append((task, percent_point(x, y, size, size, task.target.label)))
+            elif x1 <= left or x0 >= left + size or y1 <= top or y0 >= top + size:
+                absent.append(task)
+        picks = rng.permutation(len(absent))[:READ_NONE_PER_WINDOW]
+        yield window, (left, top), inside + [(absent[int(i)], NONE_ANSWER) for i in picks]
+
+
+def gui_read_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
+    """:func:`gui_read_windows` as training rows: each window with its instructions and answers."""
+    for window, _, asked in gui_read_windows(seed):
+        yield window, [_qa(task.instruction, answer) for task, answer in asked]
 
 
 def phone_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
@@ -476,7 +544,7 @@ def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int 
     if zoomed_scene:
         generator = generator.split("-zoom")[0]
     env = scene_env(generator) if generator in SCENE_SIMS else None
-    make = {"gui": gui_rows, "gui-zoom": gui_zoom_rows, "phone": phone_rows, "phone-zoom": phone_zoom_rows,
+    make = {"gui": gui_rows, "gui-zoom": gui_zoom_rows, "gui-read": gui_read_rows, "phone": phone_rows, "phone-zoom": phone_zoom_rows,
             "pointing": pointing_rows}.get(generator)
     if source in DISC_RADII:
         make = functools.partial(disc_rows, radius=DISC_RADII[source])
@@ -486,7 +554,7 @@ def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int 
     try:
         for i in range(count):
             options = same_color_options(first + i) if SAME_COLOR_SCENES in source else None
-            if source.endswith("-zoom-none"):
+            if MORE_SOURCES.get(source, source).endswith("-zoom-none"):
                 rows = scene_zoom_none_rows(generator, first + i, env, options)
             elif make:
                 rows = make(first + i)

@@ -265,24 +265,25 @@ def evaluate_checkpoint(model_dir: str | os.PathLike, out_dir: str | os.PathLike
                         phone_episodes: int | None = None, pointing_images: int = 60, scene_images: int = 30,
                         show_progress: bool = True, zoom_window: int | None = None,
                         phone_zoom_window: int | None = None, zoom_search: bool | None = None,
-                        zoom_votes: int | None = None) -> dict[str, Any]:
+                        zoom_votes: int | None = None, zoom_refine: int | None = None) -> dict[str, Any]:
     """Every held-out number for ``model_dir``, each rate with its 95 % interval; also written to
     ``out_dir/results.json``. ``scene_images`` tabletop and as many floor scenes make the scene pointing set.
     ``zoom_window`` is the sims episodes' zoom step (:func:`molmo_agent.demo.make_grounder`; default: the
     model record's, 0 = off); the pointing and counting questions are asked once, as their protocol does.
     ``phone_zoom_window`` puts the AndroidControl steps' taps through the same kind of zoom step
     (:class:`ZoomedActions`; default off). ``zoom_search`` is the zoom step's search and
-    ``zoom_votes`` its windows that vote (default: the model record's)."""
+    ``zoom_votes`` its windows that vote, ``zoom_refine`` its finer level (default: the model record's)."""
     from molmo_agent.demo import make_grounder, run_sim
     from molmo_agent.training.evaluation import tasks
     from molmo_agent.training.evaluation.inference import Predictor
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    grounder = make_grounder(model_dir, zoom_window=zoom_window, zoom_search=zoom_search, zoom_votes=zoom_votes)
+    grounder = make_grounder(model_dir, zoom_window=zoom_window, zoom_search=zoom_search, zoom_votes=zoom_votes,
+                             zoom_refine=zoom_refine)
     results: dict[str, Any] = {"model": str(model_dir), "first_seed": HELD_OUT_SEED_START,
                                "zoom_window": grounder.zoom_window, "zoom_search": grounder.zoom_search,
-                               "zoom_votes": grounder.zoom_votes}
+                               "zoom_votes": grounder.zoom_votes, "zoom_refine": grounder.zoom_refine}
     for sim in ("gui", "phone", "tabletop", "waypoint"):
         n = phone_episodes if sim == "phone" and phone_episodes else episodes
         seeds = range(HELD_OUT_SEED_START, HELD_OUT_SEED_START + n)
@@ -372,6 +373,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zoom-votes", type=int, default=None, metavar="N",
                         help="windows the zoom step asks around the first point, keeping the place most answers "
                              "agree on (1-9; default: the model record's zoom_votes, else 1)")
+    parser.add_argument("--zoom-refine", type=int, default=None, metavar="PX",
+                        help="the zoom step's finer level: ask again on a PX-pixel window around its point "
+                             "(default: the model record's zoom_refine, if any; 0 = off)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     args = parser.parse_args(argv)
     import torch
@@ -379,7 +383,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     results = evaluate_checkpoint(args.model_dir, args.out, args.episodes, args.phone_episodes, args.pointing_images,
                                   args.scene_images, zoom_window=args.zoom, phone_zoom_window=args.phone_zoom,
-                                  zoom_search=args.zoom_search, zoom_votes=args.zoom_votes)
+                                  zoom_search=args.zoom_search, zoom_votes=args.zoom_votes,
+                                  zoom_refine=args.zoom_refine)
     print(json.dumps(headline(results), indent=1))
     return 0
 

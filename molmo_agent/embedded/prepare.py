@@ -37,6 +37,11 @@ COUNTS = {"tabletop": 1200, "waypoint": 1200, "gui": 1200, "phone": 600, "pointi
           "tabletop-more6": 12000, "waypoint-more6": 12000, "pointing-more6": 9000, "gui-more5": 4500,
           "phone-more5": 2250, "gui-zoom": 4000, "tabletop-zoom": 4000, "waypoint-zoom": 6000,
           "tabletop-zoom-none": 4000, "waypoint-zoom-none": 6000}
+# Stage 16's fresh blocks (session 18): gui-read's windows of screens at nearly their own scale and
+# smaller blocks of every source of stage 15's mixture; 8 minutes with two processes.
+STAGE16_COUNTS = {"gui-read": 5000, "gui-zoom-more": 2000, "gui-more6": 2000, "phone-more6": 1500,
+                  "pointing-more7": 3000, "tabletop-more7": 3000, "waypoint-more7": 3000,
+                  "tabletop-zoom-none-more": 1500, "waypoint-zoom-none-more": 2000}
 VOCAB_SIZE = 768
 MAX_CROPS = 1  # global view + one crop: what a loaded 2-core CPU can train on in an hour
 # Reduced crop geometries (official config fields, supported by the processor and the model), one

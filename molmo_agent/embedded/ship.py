@@ -8,7 +8,8 @@ the steps and final loss from the run, the held-out results when given, and the 
 model was trained for (``zoom_window``, which the demo, the CLI evaluation and ``make_grounder``
 use): ``--zoom-window PX``, by default the one the given evaluation ran with; and ``zoom_search``
 when that evaluation searched windows after a window said "There are none." (its numbers need it),
-and ``zoom_votes`` when it let more than one window vote on each point.
+``zoom_votes`` when it let more than one window vote on each point, and ``zoom_refine`` when its
+zoom step had a finer level.
 
     python -m molmo_agent.embedded.ship --record-eval runs/eval-shipped
 
@@ -81,6 +82,8 @@ def ship(checkpoint: str | os.PathLike, run_dir: str | os.PathLike | None = None
             record["zoom_search"] = True
         if (held_out.get("zoom_votes") or 1) > 1:
             record["zoom_votes"] = held_out["zoom_votes"]
+        if held_out.get("zoom_refine"):
+            record["zoom_refine"] = held_out["zoom_refine"]
         record["held_out"] = held_out
     _write_record(target, record)
     return target
@@ -123,6 +126,9 @@ def record_held_out(eval_dir: str | os.PathLike, target: str | os.PathLike = EMB
     if (results.get("zoom_votes") or 1) != (record.get("zoom_votes") or 1):
         raise ValueError(f"{results_path} ran with zoom_votes {results.get('zoom_votes') or 1}, the shipped model "
                          f"declares {record.get('zoom_votes') or 1}: its numbers would describe another setup")
+    if (results.get("zoom_refine") or None) != (record.get("zoom_refine") or None):
+        raise ValueError(f"{results_path} ran with zoom_refine {results.get('zoom_refine')}, the shipped model "
+                         f"declares {record.get('zoom_refine')}: its numbers would describe another setup")
     record["held_out"] = results
     if record.get("zoom_votes") == 1:
         del record["zoom_votes"]  # one window is the default; the record names only a change from it

@@ -114,6 +114,43 @@ def test_point_uses_the_zoom_step_a_model_directory_declares(tmp_path):
     assert zoom_window_from_args(Namespace(model=model, zoom=None, endpoint="http://127.0.0.1:1/v1")) is None
 
 
+def test_point_zoom_refine_asks_a_finer_window_around_the_zoom_steps_point(tmp_path):
+    """--zoom-refine 128: after the 240 px zoom step, `point` asks again on the 128 px window around
+    its point; the printed point is that window's answer in screen pixels (or, where the window gives
+    no point, the zoom step's, with a note)."""
+    from argparse import Namespace
+
+    from molmo_agent.commands._backend_args import zoom_refine_from_args
+    from molmo_agent.demo import embedded_model_dir
+    from molmo_agent.parsing import parse
+
+    screen = tmp_path / "screen.png"
+    obs = _held_out_picture("molmo_agent/GuiClick-v0", 1_000_003, screen)
+    model = str(embedded_model_dir())
+    args = ("point", str(screen), obs["instruction"], "--model", model, "--json", "--zoom-votes", "1")
+    zoomed, refined = _cli(*args), _cli(*args, "--zoom-refine", "128")
+    assert zoomed.returncode == 0 and refined.returncode == 0, zoomed.stderr + refined.stderr
+    zoomed, refined = json.loads(zoomed.stdout), json.loads(refined.stdout)
+    assert "refine_box" not in zoomed and refined["zoom_box"] == zoomed["zoom_box"]
+    left, top, right, bottom = refined["refine_box"]
+    assert (right - left, bottom - top) == (128, 128)
+    point = zoomed["points"][0]
+    assert abs((left + right) / 2 - point["x"]) <= 1 or left in (0, 1280 - 128)
+    assert abs((top + bottom) / 2 - point["y"]) <= 1 or top in (0, 800 - 128)
+    in_window = parse(refined["text"], (128, 128)).points
+    if in_window:
+        assert refined["points"][0]["x"] == pytest.approx(in_window[0].x + left)
+        assert refined["points"][0]["y"] == pytest.approx(in_window[0].y + top)
+    else:
+        assert refined["points"] == zoomed["points"] and refined["text"] == zoomed["text"]
+    # the default comes from the directory's record (the embedded model declares none), and --zoom-refine
+    # 0 turns it off
+    declared = (json.loads((embedded_model_dir() / "embedded_model.json").read_text())).get("zoom_refine")
+    assert zoom_refine_from_args(Namespace(model=model, zoom_refine=None)) == declared
+    assert zoom_refine_from_args(Namespace(model=model, zoom_refine=0)) is None
+    assert zoom_refine_from_args(Namespace(model=None, zoom_refine=96, endpoint="http://127.0.0.1:1/v1")) == 96
+
+
 def test_point_searches_the_frame_when_the_models_window_says_none(tmp_path):
     """The embedded model's record declares zoom_search: on held-out floor frame 1,000,026 the
     window around the first answer says "There are none.", and `point` asks the 12 windows of a grid

@@ -306,3 +306,59 @@ def test_zoom_votes_still_search_when_the_centred_window_says_none():
                                                                                         "the marker")
     assert result.searched == 11 and np.hypot(result.points[0].x - 250, result.points[0].y - 180) < 9
     assert len(backend.calls) == 1 + 3 + 11  # near the corner two of the shifted windows coincide with others
+
+
+def test_zoom_refine_asks_a_finer_window_around_the_zoom_steps_point():
+    image = screen()
+    zoomed = Grounder(CannedBackend(coarse_finder), zoom_window=240).ground(image, "the marker")
+    backend = CannedBackend(coarse_finder)
+    refined = Grounder(backend, zoom_window=240, zoom_refine=96).ground(image, "the marker")
+
+    def error(point):
+        return np.hypot(point.x - MARKER[0], point.y - MARKER[1])
+
+    # a tenth of a 96 px window at most (the 240 px window leaves up to a tenth of 240 px), and the
+    # finer answer is the one kept
+    assert error(refined.points[0]) <= 9.6 * np.sqrt(2) / 2 + 1e-6
+    assert refined.text == coarse_finder(backend.calls[2][0], "the marker")
+    assert [images[0].size for images, _ in backend.calls] == [(1280, 800), (240, 240), (96, 96)]
+    left, top, right, bottom = refined.refine_box
+    assert (right - left, bottom - top) == (96, 96)
+    assert abs((left + right) / 2 - zoomed.points[0].x) <= 1 and abs((top + bottom) / 2 - zoomed.points[0].y) <= 1
+    # the zoom step's own record stays: its window and the first answer
+    assert refined.zoom_box == zoomed.zoom_box and refined.first_points == zoomed.first_points
+    assert refined.points[0].extra["zoom_box"] == list(refined.refine_box)
+    assert zoomed.refine_box is None and zoomed.refine_votes == 0
+
+
+def test_zoom_refine_keeps_the_zoom_steps_answer_when_its_window_gives_no_point():
+    answers = ['<point x="50.0" y="50.0" alt="x">x</point>', '<point x="25.0" y="25.0" alt="x">x</point>',
+               "There are none."]
+    result = Grounder(CannedBackend(answers), zoom_window=200, zoom_refine=100).ground(screen(), "x")
+    # the zoom step's point: a quarter into the 200 px window centred on (640, 400)
+    assert (result.points[0].x, result.points[0].y) == (590.0, 350.0)
+    assert result.refine_box == (540, 300, 640, 400) and "kept the zoom step's" in result.problems[-1]
+
+
+def test_zoom_refine_runs_only_where_its_window_is_much_finer_than_the_zoom_steps():
+    # a 320x240 frame gets a 120 px zoom window: a 112 px finer one would hardly enlarge
+    frame = Image.new("RGB", (320, 240), "white")
+    backend = CannedBackend('<point x="50.0" y="50.0" alt="x">x</point>')
+    result = Grounder(backend, zoom_window=240, zoom_refine=112).ground(frame, "x")
+    assert len(backend.calls) == 2 and result.refine_box is None and result.zoom_box == (100, 60, 220, 180)
+    # no zoom window, no finer one (MiniWoB++'s 160x210 task area)
+    small = CannedBackend('<point x="50.0" y="50.0" alt="x">x</point>')
+    assert Grounder(small, zoom_window=240, zoom_refine=64).ground(Image.new("RGB", (160, 210)), "x").refine_box is None
+    assert len(small.calls) == 1
+    for bad in (0, -1, 2.5, "128"):
+        with pytest.raises(CoordinateError):
+            Grounder(backend, zoom_window=240, zoom_refine=bad)
+
+
+def test_zoom_refine_votes_like_the_zoom_step():
+    backend = BatchRecorder(coarse_finder)
+    result = Grounder(backend, zoom_window=240, zoom_votes=5, zoom_refine=96).ground(screen(), "the marker")
+    assert backend.batches == [5, 5]  # the zoom step's five windows, then the finer level's five
+    assert [images[0].size for images, _ in backend.calls[-5:]] == [(96, 96)] * 5
+    assert 1 <= result.refine_votes <= 5 and result.points[0].extra["zoom_votes"] == result.refine_votes
+    assert np.hypot(result.points[0].x - MARKER[0], result.points[0].y - MARKER[1]) <= 9.6 * np.sqrt(2) / 2 + 1e-6

@@ -257,7 +257,9 @@ def test_multi_disc_answers_land_on_the_disc_of_the_named_colour():
 def test_more_sources_are_new_scenes_from_the_base_generator(tmp_path):
     """tabletop-more etc.: same generator and answer format, seeds disjoint from the base file's."""
     from molmo_agent.embedded.data import MORE_SOURCES, SEED_OFFSETS
-    from molmo_agent.embedded.prepare import COUNTS
+    from molmo_agent.embedded.prepare import COUNTS, STAGE16_COUNTS
+
+    COUNTS = {**COUNTS, **STAGE16_COUNTS}  # noqa: N806
 
     for base in set(MORE_SOURCES.values()):
         blocks = [base] + [more for more, of in MORE_SOURCES.items() if of == base]

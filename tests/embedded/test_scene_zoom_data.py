@@ -99,7 +99,9 @@ def test_held_out_seeds_are_refused():
 @pytest.mark.parametrize("source", ["zoom", "zoom-none"])
 def test_scene_zoom_seeds_are_their_own_block(sim, source):
     from molmo_agent.embedded.data import MORE_SOURCES
-    from molmo_agent.embedded.prepare import COUNTS
+    from molmo_agent.embedded.prepare import COUNTS, STAGE16_COUNTS
+
+    COUNTS = {**COUNTS, **STAGE16_COUNTS}  # noqa: N806
 
     source = f"{sim}-{source}"
     zoom = set(range(SEED_OFFSETS[source], SEED_OFFSETS[source] + COUNTS[source]))
