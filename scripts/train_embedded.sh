@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The recipe of the embedded default model (docs/embedded-model.md): a pointing curriculum of big
-# discs, small discs, picking a disc by colour (stages 1-4), then the sims mixture (stages 5-15;
-# stage 13 adds the zoom step's GUI windows, stage 14 its windows of camera frames, the last one,
-# configs/embedded.yaml, windows that answer "There are none." when they miss the target);
+# discs, small discs, picking a disc by colour (stages 1-4), then the sims mixture (stages 5-17;
+# stage 13 adds the zoom step's GUI windows, stage 14 its windows of camera frames, stage 15 windows
+# that answer "There are none." when they miss the target, stage 16 windows of screens at nearly
+# their own scale, and the last one, configs/embedded.yaml, more pointing at lower rates);
 # evaluates the result with that zoom step, its search and its five voting windows (shipping it is
 # a separate command).
 #   bash scripts/train_embedded.sh   # data + tokenizers (once), the stages (each resumes), evaluate
@@ -21,12 +22,14 @@ stage() {  # stage CONFIG RUN_DIR
 # checkpoints/embedded-curriculum-mix3, stage 8 in checkpoints/embedded-curriculum-mix4, stage 9 in
 # checkpoints/embedded-curriculum-mix5, stage 10 in checkpoints/embedded-curriculum-stage10,
 # stage 11 in checkpoints/embedded-curriculum-stage11, stage 12 in
-# checkpoints/embedded-curriculum-stage12, stage 13 in checkpoints/embedded-curriculum-stage13 and
-# stage 14 in checkpoints/embedded-curriculum-stage14, all kept in the repository: the recipe
-# starts after the newest one present (on a fresh machine, stage 15: data ~60-75 min on 2 cores +
-# stage 15 23-35 min + evaluation 8 min); delete them to run those stages again.
+# checkpoints/embedded-curriculum-stage12, stage 13 in checkpoints/embedded-curriculum-stage13,
+# stage 14 in checkpoints/embedded-curriculum-stage14, stage 15 in
+# checkpoints/embedded-curriculum-stage15 and stage 16 in checkpoints/embedded-curriculum-stage16,
+# all kept in the repository: the recipe starts after the newest one present (on a fresh machine,
+# stage 17: data ~70-85 min on 2 cores + stage 17 13-20 min + evaluation 10 min); delete them to
+# run those stages again.
 first=1
-for kept in binding:5 mix3:8 mix4:9 mix5:10 stage10:11 stage11:12 stage12:13 stage13:14 stage14:15; do
+for kept in binding:5 mix3:8 mix4:9 mix5:10 stage10:11 stage11:12 stage12:13 stage13:14 stage14:15 stage15:16 stage16:17; do
     if [ -f "checkpoints/embedded-curriculum-${kept%%:*}/config.json" ]; then first="${kept##*:}"; fi
 done
 keep() {  # keep RUN_DIR NAME: a stage's export becomes checkpoints/embedded-curriculum-NAME
@@ -58,8 +61,10 @@ kept_stage 11 configs/embedded-curriculum-stage11.yaml runs/embedded-stage11 sta
 kept_stage 12 configs/embedded-curriculum-stage12.yaml runs/embedded-stage12 stage12  # fresh scenes again
 kept_stage 13 configs/embedded-curriculum-stage13.yaml runs/embedded-stage13 stage13  # fresh scenes + zoomed GUI windows
 kept_stage 14 configs/embedded-curriculum-stage14.yaml runs/embedded-stage14 stage14  # + zoomed windows of camera frames
-shipped=runs/embedded-stage15
-stage configs/embedded.yaml "$shipped"             # + windows that miss the target: the shipped model
+kept_stage 15 configs/embedded-curriculum-stage15.yaml runs/embedded-stage15 stage15  # + windows that miss the target
+kept_stage 16 configs/embedded-curriculum-stage16.yaml runs/embedded-stage16 stage16  # fresh blocks + windows of screens at their own scale
+shipped=runs/embedded-stage17
+stage configs/embedded.yaml "$shipped"             # more pointing, lower rates: the shipped model
 # the model card's protocol (200 episodes a sim, 95 % intervals in results.json), with the zoom step
 # the model is shipped with (molmo_agent.zoom: 240 px windows of screens, 120 px of camera frames,
 # a search over the frame when a window answers "There are none.", and five windows around each

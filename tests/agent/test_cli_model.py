@@ -152,14 +152,14 @@ def test_point_zoom_refine_asks_a_finer_window_around_the_zoom_steps_point(tmp_p
 
 
 def test_point_searches_the_frame_when_the_models_window_says_none(tmp_path):
-    """The embedded model's record declares zoom_search: on held-out floor frame 1,000,026 the
+    """The embedded model's record declares zoom_search: on held-out floor frame 1,000,087 the
     window around the first answer says "There are none.", and `point` asks the 12 windows of a grid
     over the frame (the one asked first is not one of them); the printed point comes from one."""
     from molmo_agent.demo import embedded_model_dir
     from molmo_agent.parsing import parse
 
     frame = tmp_path / "frame.png"
-    obs = _held_out_picture("molmo_agent/Waypoint-v0", 1_000_026, frame)
+    obs = _held_out_picture("molmo_agent/Waypoint-v0", 1_000_087, frame)
     out = _cli("point", str(frame), obs["instruction"], "--model", str(embedded_model_dir()), "--json")
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
@@ -188,14 +188,14 @@ def test_point_searches_the_frame_when_the_models_window_says_none(tmp_path):
 
 
 def test_point_lets_the_windows_the_model_directory_declares_vote(tmp_path):
-    """The embedded model's record declares zoom_votes 5: on held-out floor frame 1,000,001 `point`
+    """The embedded model's record declares zoom_votes 5: on held-out floor frame 1,000,004 `point`
     asks five windows around the first answer and prints the place most of them agree on, which is
     not the centred window's own answer; --zoom-votes 1 prints that answer; a bad count is refused."""
     from molmo_agent.demo import embedded_model_dir
     from molmo_agent.parsing import parse
 
     frame = tmp_path / "frame.png"
-    obs = _held_out_picture("molmo_agent/Waypoint-v0", 1_000_001, frame)
+    obs = _held_out_picture("molmo_agent/Waypoint-v0", 1_000_004, frame)
     model = str(embedded_model_dir())
     voted = _cli("point", str(frame), obs["instruction"], "--model", model, "--json")
     one = _cli("point", str(frame), obs["instruction"], "--model", model, "--json", "--zoom-votes", "1")

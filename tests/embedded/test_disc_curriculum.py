@@ -19,6 +19,8 @@ KEPT_STAGE11 = KEPT.parent / "embedded-curriculum-stage11"
 KEPT_STAGE12 = KEPT.parent / "embedded-curriculum-stage12"
 KEPT_STAGE13 = KEPT.parent / "embedded-curriculum-stage13"
 KEPT_STAGE14 = KEPT.parent / "embedded-curriculum-stage14"
+KEPT_STAGE15 = KEPT.parent / "embedded-curriculum-stage15"
+KEPT_STAGE16 = KEPT.parent / "embedded-curriculum-stage16"
 SHIPPED = (CONFIGS.parent / "molmo_agent" / "embedded").resolve()
 
 
@@ -93,8 +95,8 @@ def test_the_curriculum_configs_chain_stage_to_stage():
 
     stages = {n: TrainConfig.from_yaml(CONFIGS / f"embedded-curriculum-{n}.yaml")
               for n in ("stage1", "stage2", "binding", "binding2", "mix", "mix2", "mix3", "mix4", "mix5", "stage10",
-                        "stage11", "stage12", "stage13", "stage14")}
-    stages["final"] = TrainConfig.from_yaml(CONFIGS / "embedded.yaml")  # stage 15: the shipped model
+                        "stage11", "stage12", "stage13", "stage14", "stage15", "stage16")}
+    stages["final"] = TrainConfig.from_yaml(CONFIGS / "embedded.yaml")  # stage 17: the shipped model
     stage1 = stages["stage1"]
     assert stage1.model.config is not None and stage1.model.vit_position_init == "sincos"
     assert stage1.model.tokenizer.endswith("tokenizer-112")
@@ -105,7 +107,7 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     assert Path(stages["mix"].model.path) == KEPT.resolve()
     assert stages["mix2"].model.path == stages["mix"].export.dir
     assert stages["mix3"].model.path == stages["mix2"].export.dir
-    # stages 8-15 start from the exports before them, also kept in the repository
+    # stages 8-17 start from the exports before them, also kept in the repository
     assert Path(stages["mix4"].model.path) == KEPT_STAGE7.resolve()
     assert Path(stages["mix5"].model.path) == KEPT_STAGE8.resolve()
     assert Path(stages["stage10"].model.path) == KEPT_STAGE9.resolve()
@@ -113,9 +115,11 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     assert Path(stages["stage12"].model.path) == KEPT_STAGE11.resolve()
     assert Path(stages["stage13"].model.path) == KEPT_STAGE12.resolve()
     assert Path(stages["stage14"].model.path) == KEPT_STAGE13.resolve()
-    assert Path(stages["final"].model.path) == KEPT_STAGE14.resolve()
+    assert Path(stages["stage15"].model.path) == KEPT_STAGE14.resolve()
+    assert Path(stages["stage16"].model.path) == KEPT_STAGE15.resolve()
+    assert Path(stages["final"].model.path) == KEPT_STAGE16.resolve()
     for kept in (KEPT_STAGE7, KEPT_STAGE8, KEPT_STAGE9, KEPT_STAGE10, KEPT_STAGE11, KEPT_STAGE12, KEPT_STAGE13,
-                 KEPT_STAGE14):
+                 KEPT_STAGE14, KEPT_STAGE15, KEPT_STAGE16):
         assert (kept / "model.safetensors").is_file(), kept
     assert {"tabletop-more", "waypoint-more", "pointing-more"} <= {d.name for d in stages["mix3"].data.datasets}
 
@@ -197,23 +201,38 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     assert low_lr.model.path == stage14.model.path and low_lr.data == stage14.data
     assert {k: 2 * v for k, v in low_lr.train.lr.items()} == pytest.approx(stage14.train.lr)
     assert vars(low_lr.train) | {"lr": stage14.train.lr} == vars(stage14.train) and low_lr.run_dir != stage14.run_dir
-    # stage 15 (the shipped model): stage 14's windows of camera frames give way, at the same shares,
-    # to the same kind of windows of fresh scenes with "There are none." questions; the rest is
-    # stage 14's; half stage 14's rates (the half-rate experiment's), its schedule and steps
-    final = stages["final"]
-    assert added("stage14", "final") == {"waypoint-zoom-none", "tabletop-zoom-none"}
-    assert added("final", "stage14") == {"waypoint-zoom", "tabletop-zoom"}
-    final_rates = {Path(d.path).parent.name: d.rate for d in final.data.datasets}
+    # stage 15: stage 14's windows of camera frames give way, at the same shares, to the same kind of
+    # windows of fresh scenes with "There are none." questions; the rest is stage 14's; half stage
+    # 14's rates (the half-rate experiment's), its schedule and steps
+    stage15 = stages["stage15"]
+    assert added("stage14", "stage15") == {"waypoint-zoom-none", "tabletop-zoom-none"}
+    assert added("stage15", "stage14") == {"waypoint-zoom", "tabletop-zoom"}
+    final_rates = {Path(d.path).parent.name: d.rate for d in stage15.data.datasets}
     assert (final_rates.pop("waypoint-zoom-none"), final_rates.pop("tabletop-zoom-none")) == pytest.approx((0.12, 0.08))
     assert final_rates == pytest.approx(stage14_rates)
-    assert vars(final.train) == vars(low_lr.train)
-    # the experiment after it (not shipped): the shipped weights, twice the share of those windows
+    assert vars(stage15.train) == vars(low_lr.train)
+    # the experiment after it (not shipped): stage 15's weights, twice the share of those windows
     more_none = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-zoom-none-more.yaml")
-    assert Path(more_none.model.path) == SHIPPED and more_none.run_dir != final.run_dir
+    assert Path(more_none.model.path) == KEPT_STAGE15.resolve() and more_none.run_dir != stage15.run_dir
     more_rates = {Path(d.path).parent.name: d.rate for d in more_none.data.datasets}
     assert (more_rates.pop("waypoint-zoom-none"), more_rates.pop("tabletop-zoom-none")) == pytest.approx((0.24, 0.16))
     assert more_rates == pytest.approx({name: 0.75 * rate for name, rate in final_rates.items()}, abs=6e-4)
-    assert vars(more_none.train) == vars(final.train) | {"steps": 1000}
+    assert vars(more_none.train) == vars(stage15.train) | {"steps": 1000}
+    # stage 16: only blocks no stage saw (fresh blocks of every stage-15 source and gui-read, the
+    # windows of screens at nearly their own scale), at stage 14's peak rates for 2,500 steps
+    stage16, final = stages["stage16"], stages["final"]
+    stage16_sources = {Path(d.path).parent.name for d in stage16.data.datasets} - {"discs-small", "discs-multi"}
+    assert stage16_sources == {"gui-read", "gui-zoom-more", "gui-more6", "phone-more6", "pointing-more7",
+                               "tabletop-more7", "waypoint-more7", "tabletop-zoom-none-more", "waypoint-zoom-none-more"}
+    assert not stage16_sources & {Path(d.path).parent.name for n in stages for d in stages[n].data.datasets
+                                  if n not in ("stage16", "final")}
+    assert stage16.train.lr == stage14.train.lr and stage16.train.steps == 2500
+    # stage 17 (the shipped model): the same blocks, more pointing and less gui-read, half the rates
+    assert not added("stage16", "final") and not added("final", "stage16")
+    rates17 = {Path(d.path).parent.name: d.rate for d in final.data.datasets}
+    assert (rates17["pointing-more7"], rates17["gui-read"]) == pytest.approx((0.20, 0.15))
+    assert {k: 2 * v for k, v in final.train.lr.items()} == pytest.approx(stage16.train.lr)
+    assert vars(final.train) | {"lr": stage16.train.lr, "steps": 2500} == vars(stage16.train)
     sources = {Path(d.path).parent.name for n in ("stage1", "stage2", "binding") for d in stages[n].data.datasets}
     assert sources == {"discs-large", "discs-medium", "discs-small", "discs-multi"}
     # the first model's recipe is untouched: it still reproduces those weights (normal ViT positions)
@@ -257,9 +276,7 @@ def test_multi_disc_answers_land_on_the_disc_of_the_named_colour():
 def test_more_sources_are_new_scenes_from_the_base_generator(tmp_path):
     """tabletop-more etc.: same generator and answer format, seeds disjoint from the base file's."""
     from molmo_agent.embedded.data import MORE_SOURCES, SEED_OFFSETS
-    from molmo_agent.embedded.prepare import COUNTS, STAGE16_COUNTS
-
-    COUNTS = {**COUNTS, **STAGE16_COUNTS}  # noqa: N806
+    from molmo_agent.embedded.prepare import COUNTS
 
     for base in set(MORE_SOURCES.values()):
         blocks = [base] + [more for more, of in MORE_SOURCES.items() if of == base]

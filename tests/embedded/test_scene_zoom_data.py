@@ -99,9 +99,7 @@ def test_held_out_seeds_are_refused():
 @pytest.mark.parametrize("source", ["zoom", "zoom-none"])
 def test_scene_zoom_seeds_are_their_own_block(sim, source):
     from molmo_agent.embedded.data import MORE_SOURCES
-    from molmo_agent.embedded.prepare import COUNTS, STAGE16_COUNTS
-
-    COUNTS = {**COUNTS, **STAGE16_COUNTS}  # noqa: N806
+    from molmo_agent.embedded.prepare import COUNTS
 
     source = f"{sim}-{source}"
     zoom = set(range(SEED_OFFSETS[source], SEED_OFFSETS[source] + COUNTS[source]))
