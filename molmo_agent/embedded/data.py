@@ -203,12 +203,10 @@ def _window_around(rng: np.random.Generator, image: np.ndarray, x: float, y: flo
     return image[top:top + size, left:left + size], left, top
 
 
-def gui_zoom_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
-    """Square windows of one laptop screen, each with the instructions whose targets it shows.
-
-    A window is placed with its target anywhere inside (not only at the centre), because the zoom
-    step centres it on the model's first point, which is off by some pixels; the answer is the
-    target's centre in the window's own percent coordinates."""
+def _screen_tasks(seed: int) -> tuple[np.random.Generator, np.ndarray, dict]:
+    """(rng, image, {instruction: task}) of one laptop screen with up to 3 x GUI_TASKS_PER_SCREEN
+    distinct tasks (the windows of :func:`gui_zoom_rows` and :func:`gui_read_windows`); ``rng`` goes
+    on to place the windows."""
     from molmo_agent.sims.gui.layout import generate_screen
     from molmo_agent.sims.gui.screens import get_profile
     from molmo_agent.sims.gui.tasks import make_task
@@ -220,6 +218,16 @@ def gui_zoom_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
     for _ in range(3 * GUI_TASKS_PER_SCREEN):
         task = make_task(rng, screen)
         tasks.setdefault(task.instruction, task)
+    return rng, image, tasks
+
+
+def gui_zoom_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
+    """Square windows of one laptop screen, each with the instructions whose targets it shows.
+
+    A window is placed with its target anywhere inside (not only at the centre), because the zoom
+    step centres it on the model's first point, which is off by some pixels; the answer is the
+    target's centre in the window's own percent coordinates."""
+    rng, image, tasks = _screen_tasks(seed)
     for anchor in list(tasks.values())[:ZOOM_WINDOWS_PER_SCREEN]:
         window, left, top = _window_around(rng, image, *anchor.target.center, ZOOM_WINDOW_PX)
         size = window.shape[0]
@@ -249,17 +257,7 @@ def gui_read_windows(seed: int) -> Iterator[tuple[np.ndarray, tuple[int, int], l
     screen at nearly its own scale, each around one task's click point (:func:`gui_click_point`),
     with the tasks whose click points it shows (answered in the window's percent coordinates) and
     up to READ_NONE_PER_WINDOW tasks whose element has no pixel in it ("There are none.")."""
-    from molmo_agent.sims.gui.layout import generate_screen
-    from molmo_agent.sims.gui.screens import get_profile
-    from molmo_agent.sims.gui.tasks import make_task
-
-    rng = np.random.default_rng(_check_seed(seed))
-    screen = generate_screen(rng, get_profile("laptop"), 0.3)
-    image = np.asarray(screen.image, dtype=np.uint8)
-    tasks = {}
-    for _ in range(3 * GUI_TASKS_PER_SCREEN):
-        task = make_task(rng, screen)
-        tasks.setdefault(task.instruction, task)
+    rng, image, tasks = _screen_tasks(seed)
     for anchor in list(tasks.values())[:READ_WINDOWS_PER_SCREEN]:
         window, left, top = _window_around(rng, image, *gui_click_point(anchor.target), READ_WINDOW_PX,
                                            READ_MARGIN_PX)

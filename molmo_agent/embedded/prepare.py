@@ -23,8 +23,8 @@ from pathlib import Path
 
 from molmo_agent.embedded.data import TOKENIZER_SOURCES, generate_training_data, is_complete, training_texts
 
-# Stage 16's fresh blocks (session 18): gui-read's windows of screens at nearly their own scale and
-# smaller blocks of every source of stage 15's mixture; 8 minutes with two processes; stages 16 and 17 train on them.
+# Stages 16 and 17's fresh blocks (session 18): gui-read's windows of screens at nearly their own
+# scale and smaller blocks of every source of stage 15's mixture; 8 minutes with two processes.
 STAGE16_COUNTS = {"gui-read": 5000, "gui-zoom-more": 2000, "gui-more6": 2000, "phone-more6": 1500,
                   "pointing-more7": 3000, "tabletop-more7": 3000, "waypoint-more7": 3000,
                   "tabletop-zoom-none-more": 1500, "waypoint-zoom-none-more": 2000}
