@@ -105,8 +105,8 @@ SEED_OFFSETS = {"gui": 0, "phone": 100_000, "tabletop": 200_000, "waypoint": 300
                 "tabletop-zoom-none": 236_000, "waypoint-zoom-none": 330_000,
                 # floor scenes whose landmarks share one or two colours: the free block above those
                 "waypoint-samecolor": 340_000, "waypoint-samecolor-zoom-none": 344_000,
-                # stage 16's fresh blocks (free seeds of each generator): the read windows of screens,
-                # and a smaller block of every source the stage-15 mixture has
+                # stages 16 and 17's fresh blocks (free seeds of each generator): the read windows of
+                # screens, and a smaller block of every source the stage-15 mixture has
                 "gui-read": 10_000, "gui-more6": 20_000, "gui-zoom-more": 94_000, "phone-more6": 110_000,
                 "pointing-more7": 420_000, "tabletop-more7": 240_000, "waypoint-more7": 314_000,
                 "tabletop-zoom-none-more": 244_000, "waypoint-zoom-none-more": 398_000}
@@ -118,8 +118,9 @@ ZOOM_WINDOWS_PER_SCREEN = 3
 ZOOM_WINDOW_PX = (176, 320)
 ZOOM_MARGIN_PX = 12  # a target's centre stays this far inside the window
 # gui-read: windows of a laptop screen at nearly its own scale (112-160 px, reduced at most 1.4x to
-# the 112 px input, where gui-zoom's reduce 1.6-2.9x), for the zoom step's second, finer level
-# (Grounder(zoom_refine=...)): labels 13 px tall stay 9-13 px. Each window is cut around one element's
+# the 112 px input, where gui-zoom's reduce 1.6-2.9x): labels 13 px tall stay 9-13 px. Made for the
+# zoom step's finer level (Grounder(zoom_refine=...)), which did not help the embedded model; stages
+# 16 and 17 train on them, and read better in the 240 px windows (docs/embedded-model.md). Each window is cut around one element's
 # click point (READ_MARGIN_PX inside) and asked every instruction whose click point it shows, and
 # about up to READ_NONE_PER_WINDOW elements it shows no pixel of ("There are none.": the first
 # levels' point was on the wrong element). A list row's or a field's click point is under the start
@@ -542,8 +543,8 @@ def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int 
     if zoomed_scene:
         generator = generator.split("-zoom")[0]
     env = scene_env(generator) if generator in SCENE_SIMS else None
-    make = {"gui": gui_rows, "gui-zoom": gui_zoom_rows, "gui-read": gui_read_rows, "phone": phone_rows, "phone-zoom": phone_zoom_rows,
-            "pointing": pointing_rows}.get(generator)
+    make = {"gui": gui_rows, "gui-zoom": gui_zoom_rows, "gui-read": gui_read_rows, "phone": phone_rows,
+            "phone-zoom": phone_zoom_rows, "pointing": pointing_rows}.get(generator)
     if source in DISC_RADII:
         make = functools.partial(disc_rows, radius=DISC_RADII[source])
     elif source == "discs-multi":
