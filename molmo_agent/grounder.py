@@ -235,12 +235,17 @@ class Grounder:
             return first
         return self._refine(image, self._zoom(image, first))
 
-    def _ask_windows(self, image: Any, boxes: list[PixelBox], prompt: str) -> list[str]:
-        """``prompt`` asked on each window of ``boxes``: one query for one window, else one batch."""
+    def _ask_windows(self, image: Any, boxes: list[PixelBox], prompt: str, timed: Grounding | ActResult) -> list[str]:
+        """``prompt`` asked on each window of ``boxes``: one query for one window, else one batch; the
+        time taken is added to ``timed.seconds`` (the answer being refined)."""
+        start = time.perf_counter()
         if len(boxes) == 1:
-            return [self.backend.generate([image.crop(boxes[0])], prompt, self.max_new_tokens)]
-        return self.backend.generate_batch([GenerationRequest([image.crop(box)], prompt, self.max_new_tokens)
-                                            for box in boxes])
+            texts = [self.backend.generate([image.crop(boxes[0])], prompt, self.max_new_tokens)]
+        else:
+            texts = self.backend.generate_batch([GenerationRequest([image.crop(box)], prompt, self.max_new_tokens)
+                                                 for box in boxes])
+        timed.seconds += time.perf_counter() - start
+        return texts
 
     def _zoom(self, image: Any, first: Grounding) -> Grounding:
         """The zoom step: the same prompt on the window around ``first``'s first point (and, with
@@ -249,9 +254,7 @@ class Grounder:
         boxes = vote_boxes(first.points[0].xy, image.size, self.zoom_window, self.zoom_votes)
         if not boxes:
             return first
-        start = time.perf_counter()
-        texts = self._ask_windows(image, boxes, first.prompt)
-        first.seconds += time.perf_counter() - start
+        texts = self._ask_windows(image, boxes, first.prompt, first)
         box, text = boxes[0], texts[0]
         points, result, agreed = self._voted_point(image, boxes, texts)
         if not points and result.said_none and self.zoom_search:
@@ -289,9 +292,7 @@ class Grounder:
         zoom_side = zoomed.zoom_box[2] - zoomed.zoom_box[0]
         if not boxes or boxes[0][2] - boxes[0][0] >= REFINE_MAX_RATIO * zoom_side:
             return zoomed
-        start = time.perf_counter()
-        texts = self._ask_windows(image, boxes, zoomed.prompt)
-        zoomed.seconds += time.perf_counter() - start
+        texts = self._ask_windows(image, boxes, zoomed.prompt, zoomed)
         points, result, agreed = self._voted_point(image, boxes, texts)
         if not points:
             zoomed.problems.append(f"the finer window {boxes[0]} gave no point ({texts[0][:80]!r}); kept the zoom step's")
@@ -305,9 +306,7 @@ class Grounder:
         it is one); the point most windows agree on (mapped back into ``image``), or ``first`` if none
         gives one."""
         boxes = [box for box in search_boxes(image.size, self.zoom_window) if box != asked]
-        start = time.perf_counter()
-        texts = self._ask_windows(image, boxes, first.prompt)
-        first.seconds += time.perf_counter() - start
+        texts = self._ask_windows(image, boxes, first.prompt, first)
         found = []
         for box, text in zip(boxes, texts):
             points = parse(text, (box[2] - box[0], box[3] - box[1]), strict=False).points
@@ -372,9 +371,7 @@ class Grounder:
         box = zoom_box((first.action.x, first.action.y), image.size, self.zoom_window)
         if box is None:
             return first
-        start = time.perf_counter()
-        (text,) = self._ask_windows(image, [box], first.prompt)
-        first.seconds += time.perf_counter() - start
+        (text,) = self._ask_windows(image, [box], first.prompt, first)
         try:
             action, _ = parse_android_action(text, (box[2] - box[0], box[3] - box[1]))
         except (ParseError, UnknownActionError):
