@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from molmo_agent.embedded import (
+    count_tiles_for,
     read_model_record,
     zoom_refine_for,
     zoom_search_for,
@@ -137,12 +138,14 @@ def resolve_model(model: str | None, cache_dir: str | os.PathLike | None = None)
 
 
 def make_grounder(model_dir: str | os.PathLike, max_new_tokens: int = 48, zoom_window: int | None = None,
-                  zoom_search: bool | None = None, zoom_votes: int | None = None, zoom_refine: int | None = None):
+                  zoom_search: bool | None = None, zoom_votes: int | None = None, zoom_refine: int | None = None,
+                  count_tiles: bool | None = None):
     """A Grounder over a local model whose point prompt is the instruction itself. ``zoom_window``
     (pixels; 0 = off) turns on the zoom step (molmo_agent.zoom), ``zoom_search`` its search when a
     window answers "There are none.", ``zoom_votes`` the windows that vote on its point and
-    ``zoom_refine`` (pixels; 0 = off) its finer level (:class:`molmo_agent.grounder.Grounder`); by
-    default what the model's ``embedded_model.json`` declares, if anything."""
+    ``zoom_refine`` (pixels; 0 = off) its finer level (:class:`molmo_agent.grounder.Grounder`), and
+    ``count_tiles`` counting on the image's four tiles; by default what the model's
+    ``embedded_model.json`` declares, if anything."""
     from molmo_agent.backends import LocalMolmoBackend
     from molmo_agent.grounder import Grounder
 
@@ -150,7 +153,8 @@ def make_grounder(model_dir: str | os.PathLike, max_new_tokens: int = 48, zoom_w
     return Grounder(backend, point_prompt="{query}", zoom_window=zoom_window_for(model_dir, zoom_window),
                     zoom_search=zoom_search_for(model_dir, zoom_search),
                     zoom_votes=zoom_votes_for(model_dir, zoom_votes),
-                    zoom_refine=zoom_refine_for(model_dir, zoom_refine))
+                    zoom_refine=zoom_refine_for(model_dir, zoom_refine),
+                    count_tiles=count_tiles_for(model_dir, count_tiles))
 
 
 # ------------------------------------------------------------------------------------------- sims

@@ -43,12 +43,15 @@ from molmo_agent.points import Point
 from molmo_agent.spaces import Space, in_range, to_pixels
 from molmo_agent.zoom import (
     REFINE_MAX_RATIO,
+    TILE_MERGE_PERCENT,
     PixelBox,
     check_votes,
     check_window,
     consensus_point,
+    merge_points,
     point_from_window,
     search_boxes,
+    tile_boxes,
     vote_boxes,
     zoom_box,
 )
@@ -65,7 +68,8 @@ class Grounding:
     after a zoom step with votes ``zoom_votes`` is the number of window answers that agreed on the
     first point (``zoom_box`` is the centred window); after the zoom step's finer level
     (``Grounder(zoom_refine=...)``) ``points`` and ``text`` are its answer's, ``refine_box`` its centred
-    window and ``refine_votes`` the number of its window answers that agreed."""
+    window and ``refine_votes`` the number of its window answers that agreed. Asked on tiles
+    (``Grounder(count_tiles=True)``), ``tiles`` are the boxes asked and ``text`` their answers, one a line."""
 
     points: list[Point]
     prompt: str
@@ -80,6 +84,7 @@ class Grounding:
     zoom_votes: int = 0
     refine_box: PixelBox | None = None
     refine_votes: int = 0
+    tiles: list[PixelBox] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -204,19 +209,22 @@ class Grounder:
     to read at nearly the screen's own scale; it runs only where that window is under
     ``REFINE_MAX_RATIO`` of the zoom window actually cut (a 1280x800 screen: 128 under 240; a 320x240
     camera frame, whose zoom window is 120 px, gets none), and a window that gives no point keeps
-    the zoom step's answer.
+    the zoom step's answer. ``count_tiles`` makes ``count`` ask the four overlapping tiles of the image
+    (:func:`molmo_agent.zoom.tile_boxes`, one batch) and merge their points
+    (:meth:`ground_tiled`), for a model trained to say "There are none." on a tile without the thing.
     """
 
     def __init__(self, backend: Backend, point_prompt: str = "Point to {query}.",
                  count_prompt: str = "Point to all {query}.", strict: bool = False,
                  max_new_tokens: int | None = None, zoom_window: int | None = None, zoom_search: bool = False,
-                 zoom_votes: int = 1, zoom_refine: int | None = None):
+                 zoom_votes: int = 1, zoom_refine: int | None = None, count_tiles: bool = False):
         self.backend, self.point_prompt, self.count_prompt = backend, point_prompt, count_prompt
         self.strict, self.max_new_tokens, self.zoom_search = strict, max_new_tokens, zoom_search
         # a bad window or vote count fails here, not at the first query
         self.zoom_window = None if zoom_window is None else check_window(zoom_window)
         self.zoom_votes = check_votes(zoom_votes)
         self.zoom_refine = None if zoom_refine is None else check_window(zoom_refine)
+        self.count_tiles = bool(count_tiles)
 
     def _ask(self, image: Any, prompt: str) -> tuple[Any, str, float]:
         image = as_image(image)
@@ -348,8 +356,35 @@ class Grounder:
         return points[0] if points else None
 
     def count(self, image: Any, query: str) -> Grounding:
-        """Counting by pointing: the count is the number of points (``.count``)."""
+        """Counting by pointing: the count is the number of points (``.count``); with ``count_tiles``
+        the points of the image's four tiles, merged (:meth:`ground_tiled`)."""
+        if self.count_tiles:
+            return self.ground_tiled(image, self.count_prompt.format(query=query))
         return self.ground(image, query, self.count_prompt, zoom=False)
+
+    def ground_tiled(self, image: Any, prompt: str) -> Grounding:
+        """``prompt`` asked on each of the image's 2x2 overlapping tiles (:func:`molmo_agent.zoom.tile_boxes`,
+        one batch): every point of every answer, in pixels of ``image``, less those within
+        ``TILE_MERGE_PERCENT`` of the image's longer side of an earlier one (one thing seen by two tiles).
+
+            grounding = Grounder(backend).ground_tiled(image, "How many red circles are there?")
+            grounding.count, grounding.tiles   # 3, [(0, 0, 307, 307), ...]
+        """
+        image = as_image(image)
+        boxes = tile_boxes(image.size)
+        tiled = Grounding([], prompt, "", 0.0, tiles=boxes)
+        texts = self._ask_windows(image, boxes, prompt, tiled)
+        found: list[Point] = []
+        said_none = True
+        for box, text in zip(boxes, texts):
+            parsed = parse(text, (box[2] - box[0], box[3] - box[1]), strict=self.strict)
+            found += [point_from_window(point, box, image.size) for point in parsed.points]
+            tiled.problems += [f"tile {box}: {problem}" for problem in parsed.problems]
+            said_none = said_none and parsed.said_none
+        tiled.points = merge_points(found, TILE_MERGE_PERCENT / 100 * max(image.size))
+        tiled.text = "\n".join(texts)
+        tiled.said_none = said_none
+        return tiled
 
     def act(self, image: Any, instruction: str, level: str = "low", zoom: bool = False) -> ActResult:
         """One AndroidControl step; ``level`` is ``"low"`` (step instruction) or ``"high"`` (goal).

@@ -162,3 +162,44 @@ def consensus_point(points: list[Point], side: int) -> tuple[Point, int]:
     y = sum(p.y for p in group) / len(group)
     return Point(x, y, best.image_size, best.label, best.source_space, best.image_index,
                  {**best.extra, "zoom_votes": len(group)}), len(group)
+
+
+# Tiles for pointing at every instance (Grounder(count_tiles=True)): a 2x2 grid of windows, each this
+# fraction of the image's width and height, so that neighbours overlap by a fifth of a side. A thing
+# smaller than the overlap lies whole inside at least one tile (the shape scenes' largest is 18 % of
+# the shorter side). Points closer than TILE_MERGE_PERCENT of the image's longer side are one thing
+# seen twice (by two tiles, or twice by one): the radius within which the pointing metric matches a
+# point to a thing. Chosen on 200 training-range scenes no stage trained on (seeds 440,000+): 3, 4,
+# 5 and 6 % count 67, 71, 71 and 73 of 135 right; larger radii start to merge different shapes
+# (the closest two of the held-out scenes are 6.7 % apart).
+TILE_FRACTION = 0.6
+TILE_MERGE_PERCENT = 5.0
+
+
+def tile_boxes(image_size: tuple[int, int], fraction: float = TILE_FRACTION) -> list[PixelBox]:
+    """The 2x2 tiles of an image: boxes (left, top, right, bottom) of ``fraction`` of its width and
+    height at its four corners, top row first. A ``fraction`` outside 0.5-1 is a CoordinateError (the
+    tiles would leave a gap, or be the image).
+
+        tile_boxes((500, 400))   # [(0, 0, 300, 240), (200, 0, 500, 240), (0, 160, 300, 400), (200, 160, 500, 400)]
+    """
+    width, height = check_image_size(image_size)
+    if not 0.5 <= fraction < 1:
+        raise CoordinateError(f"tiles take 0.5 to under 1 of each side, got {fraction!r}")
+    tile_width, tile_height = round(width * fraction), round(height * fraction)
+    return [(left, top, left + tile_width, top + tile_height)
+            for top in (0, height - tile_height) for left in (0, width - tile_width)]
+
+
+def merge_points(points: list[Point], radius: float) -> list[Point]:
+    """``points`` less those within ``radius`` pixels of an earlier one (the same thing seen by two
+    overlapping tiles), in their order.
+
+        merge_points([Point(10, 10, (100, 100)), Point(12, 11, (100, 100)), Point(60, 10, (100, 100))], 3)
+        # the first and the third
+    """
+    kept: list[Point] = []
+    for point in points:
+        if all(math.dist(point.xy, other.xy) > radius for other in kept):
+            kept.append(point)
+    return kept

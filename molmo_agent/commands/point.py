@@ -49,6 +49,8 @@ def grounding_json(grounding, image) -> str:
         data["zoom_votes"] = grounding.zoom_votes
     if grounding.refine_box is not None:  # the zoom step's finer level: its window and agreeing answers
         data.update(refine_box=list(grounding.refine_box), refine_votes=grounding.refine_votes)
+    if grounding.tiles:  # asked on tiles: "text" holds their answers, one a line
+        data["tiles"] = [list(box) for box in grounding.tiles]
     return json.dumps(data, ensure_ascii=False, indent=2)
 
 

@@ -89,5 +89,17 @@ def zoom_refine_for(directory: str | os.PathLike, requested: int | None = None) 
     return requested or None
 
 
-__all__ = ["EMBEDDED_DIR", "RECORD_NAME", "read_model_record", "zoom_refine_for", "zoom_search_for",
-           "zoom_votes_for", "zoom_window_for"]
+def count_tiles_for(directory: str | os.PathLike, requested: bool | None = None) -> bool:
+    """Whether counting asks the image's four overlapping tiles (``Grounder(count_tiles=True)``):
+    ``requested`` if given, else the ``count_tiles`` a model's record declares (default off).
+
+        >>> count_tiles_for(EMBEDDED_DIR, False)  # doctest: +SKIP
+        False
+    """
+    if requested is None:
+        requested = (read_model_record(directory) or {}).get("count_tiles", False)
+    return bool(requested)
+
+
+__all__ = ["EMBEDDED_DIR", "RECORD_NAME", "count_tiles_for", "read_model_record", "zoom_refine_for",
+           "zoom_search_for", "zoom_votes_for", "zoom_window_for"]

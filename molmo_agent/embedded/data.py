@@ -62,7 +62,7 @@ SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing", "discs-large", "d
            "tabletop-zoom", "waypoint-zoom", "tabletop-zoom-none", "waypoint-zoom-none",
            "waypoint-samecolor", "waypoint-samecolor-zoom-none",
            "gui-read", "gui-zoom-more", "gui-more6", "phone-more6", "pointing-more7", "tabletop-more7",
-           "waypoint-more7", "tabletop-zoom-none-more", "waypoint-zoom-none-more")
+           "waypoint-more7", "tabletop-zoom-none-more", "waypoint-zoom-none-more", "pointing-tiles")
 # More scenes from the same generators (seed blocks past the base source's own, inside its 100,000), in
 # their own files so that the base files, and the tokenizer trained on their texts, stay as they
 # were. The *-more2 blocks and gui-more / phone-more came with stage 8, whose run is long enough
@@ -109,7 +109,9 @@ SEED_OFFSETS = {"gui": 0, "phone": 100_000, "tabletop": 200_000, "waypoint": 300
                 # screens, and a smaller block of every source the stage-15 mixture has
                 "gui-read": 10_000, "gui-more6": 20_000, "gui-zoom-more": 94_000, "phone-more6": 110_000,
                 "pointing-more7": 420_000, "tabletop-more7": 240_000, "waypoint-more7": 314_000,
-                "tabletop-zoom-none-more": 244_000, "waypoint-zoom-none-more": 398_000}
+                "tabletop-zoom-none-more": 244_000, "waypoint-zoom-none-more": 398_000,
+                # tiles of shape scenes (session 19): a free block of the pointing generator's range
+                "pointing-tiles": 430_000}
 GUI_TASKS_PER_SCREEN = 6
 # gui-zoom: square windows of a laptop screen, as the zoom step of molmo_agent.zoom cuts them around a
 # first point (its default window, 240 px, is inside this range), so the model sees GUI text at
@@ -152,6 +154,14 @@ NONE_ANSWER = "There are none."
 # told from the green pillar by its shape. Most wrong first points of stage 15 on held-out floors
 # were on a landmark of the target's colour and another shape.
 SAME_COLOR_SCENES = "-samecolor"
+# pointing-tiles: the 2x2 tiles that Grounder(count_tiles=True) asks (molmo_agent.zoom.tile_boxes) of
+# shape scenes, plus TILE_EXTRA_PER_SCENE tiles of a random size and place, each asked about every
+# kind of shape in the scene (and, half the time, one that is not): the instances whose centre the
+# tile shows, or "There are none.". Asked on the whole image, the model lists about as many points
+# as there are shapes but misplaces some; a tile shows the shapes twice as large, and a tile without
+# the named kind must say so, or merging the tiles' answers over-counts (docs/embedded-model.md).
+TILE_EXTRA_PER_SCENE = 1
+TILE_EXTRA_FRACTION = (0.45, 0.75)
 
 
 class DataGenerationError(MolmoAgentError):
@@ -448,6 +458,43 @@ def pointing_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
     yield np.asarray(image.convert("RGB")), [_qa(r["prompt"], r["answer"]) for r in rows]
 
 
+def pointing_tile_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
+    """Tiles of one shape scene with pointing and counting questions about the shapes each shows
+    (see ``TILE_EXTRA_PER_SCENE`` above): the 2x2 tiles of :func:`molmo_agent.zoom.tile_boxes` and a
+    tile of random size and place."""
+    from molmo_agent.sims.datasets.molmo_format import format_count, format_points, sort_points, to_percent
+    from molmo_agent.sims.datasets.pointing import COUNT_PROMPTS, POINT_PROMPTS
+    from molmo_agent.sims.datasets.shapes import PLURALS, SHAPES, make_shape_scene
+    from molmo_agent.sims.vocab import COLORS
+    from molmo_agent.zoom import tile_boxes
+
+    rng = np.random.default_rng(_check_seed(seed))
+    scene = make_shape_scene(rng)
+    image = np.asarray(scene.image.convert("RGB"))
+    width, height = scene.image.size
+    boxes = tile_boxes((width, height))
+    for _ in range(TILE_EXTRA_PER_SCENE):
+        fraction = rng.uniform(*TILE_EXTRA_FRACTION)
+        tile_width, tile_height = round(width * fraction), round(height * fraction)
+        left, top = int(rng.integers(width - tile_width + 1)), int(rng.integers(height - tile_height + 1))
+        boxes.append((left, top, left + tile_width, top + tile_height))
+    kinds = sorted({(s.color, s.shape) for s in scene.shapes})
+    absent = [(c, s) for c in COLORS for s in SHAPES if (c, s) not in kinds]
+    for left, top, right, bottom in boxes:
+        asked = kinds + ([absent[int(rng.integers(len(absent)))]] if rng.random() < 0.5 else [])
+        annotations = []
+        for color, shape in asked:
+            label = f"{color} {PLURALS[shape]}"
+            points = sort_points([to_percent(s.center[0] - left, s.center[1] - top, right - left, bottom - top)
+                                  for s in scene.shapes if (s.color, s.shape) == (color, shape)
+                                  and left <= s.center[0] < right and top <= s.center[1] < bottom])
+            counting = rng.random() < 0.4
+            template = str(rng.choice(COUNT_PROMPTS if counting else POINT_PROMPTS))
+            answer = format_count(points, label) if counting else format_points(points, label)
+            annotations.append(_qa(template.format(label=label), answer))
+        yield image[top:bottom, left:right], annotations
+
+
 def disc_rows(seed: int, radius: tuple[int, int]) -> Iterator[tuple[np.ndarray, list]]:
     """One disc of a random colour, radius and place on a grey 224x224 image -> its centre.
 
@@ -544,7 +591,8 @@ def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int 
         generator = generator.split("-zoom")[0]
     env = scene_env(generator) if generator in SCENE_SIMS else None
     make = {"gui": gui_rows, "gui-zoom": gui_zoom_rows, "gui-read": gui_read_rows, "phone": phone_rows,
-            "phone-zoom": phone_zoom_rows, "pointing": pointing_rows}.get(generator)
+            "phone-zoom": phone_zoom_rows, "pointing": pointing_rows,
+            "pointing-tiles": pointing_tile_rows}.get(generator)
     if source in DISC_RADII:
         make = functools.partial(disc_rows, radius=DISC_RADII[source])
     elif source == "discs-multi":

@@ -219,6 +219,22 @@ def android_control_steps(predictor, out_dir: str | os.PathLike, episodes: int) 
     return {"episodes": episodes, "protocol": result["protocol"], **result["low"]}
 
 
+def _predictor_backend(predictor: Any):
+    """A :class:`~molmo_agent.backends.BaseBackend` over a Predictor (one image per request, as the
+    Predictor takes them); ``last_text`` is its last answer, so that an answer the parser refuses is
+    scored as written, without asking again."""
+    from molmo_agent.backends import BaseBackend
+
+    class PredictorBackend(BaseBackend):
+        last_text = ""
+
+        def generate(self, images, prompt, max_new_tokens=None):
+            self.last_text = predictor.answer(images[0], prompt)
+            return self.last_text
+
+    return PredictorBackend()
+
+
 class ZoomedActions:
     """A Predictor's ``answer(image, prompt)`` whose taps go through the zoom step of
     :meth:`molmo_agent.grounder.Grounder.act`: a Click / Long Press is asked again on the ``window``
@@ -229,18 +245,10 @@ class ZoomedActions:
     """
 
     def __init__(self, predictor: Any, window: int):
-        from molmo_agent.backends import BaseBackend
         from molmo_agent.grounder import Grounder
 
-        class PredictorBackend(BaseBackend):  # one image per request, as the Predictor takes them
-            last_text = ""  # an answer the parser refuses is scored as written, without asking again
-
-            def generate(self, images, prompt, max_new_tokens=None):
-                self.last_text = predictor.answer(images[0], prompt)
-                return self.last_text
-
         self.predictor = predictor
-        self.backend = PredictorBackend()
+        self.backend = _predictor_backend(predictor)
         self.grounder = Grounder(self.backend, zoom_window=window)
 
     def answer(self, image: Any, prompt: str) -> str:
@@ -261,19 +269,47 @@ class ZoomedActions:
         return phone_action_text({"action_type": kind, "x": result.action.x, "y": result.action.y}, width, height)
 
 
+class TiledCounting:
+    """A Predictor's ``answer(image, prompt)`` that asks a counting question on the image's four
+    overlapping tiles (:meth:`molmo_agent.grounder.Grounder.ground_tiled`) and answers with their
+    merged points in Molmo's counting format, in percent of the whole image: the counting accuracy
+    measured this way is the SDK's with ``Grounder(count_tiles=True)``.
+
+        counting = tasks.evaluate_counting(TiledCounting(predictor), data_dir)
+    """
+
+    def __init__(self, predictor: Any):
+        from molmo_agent.grounder import Grounder
+
+        self.grounder = Grounder(_predictor_backend(predictor), count_tiles=True)
+
+    def answer(self, image: Any, prompt: str) -> str:
+        from molmo_agent.model.point_format import format_count
+
+        tiled = self.grounder.ground_tiled(image, prompt)
+        labels = [point.label for point in tiled.points if point.label]
+        return format_count([(round(point.x * 100 / point.image_size[0], 1),
+                              round(point.y * 100 / point.image_size[1], 1)) for point in tiled.points],
+                            labels[0] if labels else "things")
+
+
 def evaluate_checkpoint(model_dir: str | os.PathLike, out_dir: str | os.PathLike, episodes: int = 50,
                         phone_episodes: int | None = None, pointing_images: int = 60, scene_images: int = 30,
                         show_progress: bool = True, zoom_window: int | None = None,
                         phone_zoom_window: int | None = None, zoom_search: bool | None = None,
-                        zoom_votes: int | None = None, zoom_refine: int | None = None) -> dict[str, Any]:
+                        zoom_votes: int | None = None, zoom_refine: int | None = None,
+                        count_tiles: bool | None = None) -> dict[str, Any]:
     """Every held-out number for ``model_dir``, each rate with its 95 % interval; also written to
     ``out_dir/results.json``. ``scene_images`` tabletop and as many floor scenes make the scene pointing set.
     ``zoom_window`` is the sims episodes' zoom step (:func:`molmo_agent.demo.make_grounder`; default: the
     model record's, 0 = off); the pointing and counting questions are asked once, as their protocol does.
     ``phone_zoom_window`` puts the AndroidControl steps' taps through the same kind of zoom step
     (:class:`ZoomedActions`; default off). ``zoom_search`` is the zoom step's search and
-    ``zoom_votes`` its windows that vote, ``zoom_refine`` its finer level (default: the model record's)."""
+    ``zoom_votes`` its windows that vote, ``zoom_refine`` its finer level (default: the model record's).
+    ``count_tiles`` asks the counting questions on the image's four tiles (:class:`TiledCounting`;
+    default: the model record's)."""
     from molmo_agent.demo import make_grounder, run_sim
+    from molmo_agent.embedded import count_tiles_for
     from molmo_agent.training.evaluation import tasks
     from molmo_agent.training.evaluation.inference import Predictor
 
@@ -283,7 +319,8 @@ def evaluate_checkpoint(model_dir: str | os.PathLike, out_dir: str | os.PathLike
                              zoom_refine=zoom_refine)
     results: dict[str, Any] = {"model": str(model_dir), "first_seed": HELD_OUT_SEED_START,
                                "zoom_window": grounder.zoom_window, "zoom_search": grounder.zoom_search,
-                               "zoom_votes": grounder.zoom_votes, "zoom_refine": grounder.zoom_refine}
+                               "zoom_votes": grounder.zoom_votes, "zoom_refine": grounder.zoom_refine,
+                               "count_tiles": count_tiles_for(model_dir, count_tiles)}
     for sim in ("gui", "phone", "tabletop", "waypoint"):
         n = phone_episodes if sim == "phone" and phone_episodes else episodes
         seeds = range(HELD_OUT_SEED_START, HELD_OUT_SEED_START + n)
@@ -310,7 +347,7 @@ def evaluate_checkpoint(model_dir: str | os.PathLike, out_dir: str | os.PathLike
     if show_progress:
         print(f"phone, AndroidControl low-level steps (teacher-forced): {results['android_control_low']}")
     pointing = tasks.evaluate_pointing(predictor, data.parent)
-    counting = tasks.evaluate_counting(predictor, data.parent)
+    counting = tasks.evaluate_counting(TiledCounting(predictor) if results["count_tiles"] else predictor, data.parent)
     results["pointing_f1"] = _pointing_summary(pointing)
     scenes = tasks.evaluate_pointing(predictor, write_scene_pointing_eval(out / "scene-pointing-data",
                                                                           scene_images).parent)
@@ -376,6 +413,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zoom-refine", type=int, default=None, metavar="PX",
                         help="the zoom step's finer level: ask again on a PX-pixel window around its point "
                              "(default: the model record's zoom_refine, if any; 0 = off)")
+    parser.add_argument("--count-tiles", action=argparse.BooleanOptionalAction, default=None,
+                        help="ask the counting questions on the image's four overlapping tiles and merge their "
+                             "points (Grounder(count_tiles=True); default: the model record's count_tiles)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     args = parser.parse_args(argv)
     import torch
@@ -384,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     results = evaluate_checkpoint(args.model_dir, args.out, args.episodes, args.phone_episodes, args.pointing_images,
                                   args.scene_images, zoom_window=args.zoom, phone_zoom_window=args.phone_zoom,
                                   zoom_search=args.zoom_search, zoom_votes=args.zoom_votes,
-                                  zoom_refine=args.zoom_refine)
+                                  zoom_refine=args.zoom_refine, count_tiles=args.count_tiles)
     print(json.dumps(headline(results), indent=1))
     return 0
 

@@ -28,6 +28,8 @@ from molmo_agent.embedded.data import TOKENIZER_SOURCES, generate_training_data,
 STAGE16_COUNTS = {"gui-read": 5000, "gui-zoom-more": 2000, "gui-more6": 2000, "phone-more6": 1500,
                   "pointing-more7": 3000, "tabletop-more7": 3000, "waypoint-more7": 3000,
                   "tabletop-zoom-none-more": 1500, "waypoint-zoom-none-more": 2000}
+# Stages 18 and 19's block (session 19): tiles of shape scenes for counting on tiles; 40 s in one process.
+STAGE18_COUNTS = {"pointing-tiles": 4000}
 COUNTS = {"tabletop": 1200, "waypoint": 1200, "gui": 1200, "phone": 600, "pointing": 1500,
           "discs-large": 3000, "discs-medium": 3000, "discs-small": 3000, "discs-multi": 4000,
           "tabletop-more": 3000, "waypoint-more": 3000, "pointing-more": 3000,
@@ -41,7 +43,7 @@ COUNTS = {"tabletop": 1200, "waypoint": 1200, "gui": 1200, "phone": 600, "pointi
           "phone-more4": 1500,
           "tabletop-more6": 12000, "waypoint-more6": 12000, "pointing-more6": 9000, "gui-more5": 4500,
           "phone-more5": 2250, "gui-zoom": 4000, "tabletop-zoom": 4000, "waypoint-zoom": 6000,
-          "tabletop-zoom-none": 4000, "waypoint-zoom-none": 6000, **STAGE16_COUNTS}
+          "tabletop-zoom-none": 4000, "waypoint-zoom-none": 6000, **STAGE16_COUNTS, **STAGE18_COUNTS}
 VOCAB_SIZE = 768
 MAX_CROPS = 1  # global view + one crop: what a loaded 2-core CPU can train on in an hour
 # Reduced crop geometries (official config fields, supported by the processor and the model), one

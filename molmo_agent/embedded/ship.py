@@ -8,8 +8,8 @@ the steps and final loss from the run, the held-out results when given, and the 
 model was trained for (``zoom_window``, which the demo, the CLI evaluation and ``make_grounder``
 use): ``--zoom-window PX``, by default the one the given evaluation ran with; and ``zoom_search``
 when that evaluation searched windows after a window said "There are none." (its numbers need it),
-``zoom_votes`` when it let more than one window vote on each point, and ``zoom_refine`` when its
-zoom step had a finer level.
+``zoom_votes`` when it let more than one window vote on each point, ``zoom_refine`` when its
+zoom step had a finer level, and ``count_tiles`` when it counted on the image's four tiles.
 
     python -m molmo_agent.embedded.ship --record-eval runs/eval-shipped
 
@@ -84,6 +84,8 @@ def ship(checkpoint: str | os.PathLike, run_dir: str | os.PathLike | None = None
             record["zoom_votes"] = held_out["zoom_votes"]
         if held_out.get("zoom_refine"):
             record["zoom_refine"] = held_out["zoom_refine"]
+        if held_out.get("count_tiles"):
+            record["count_tiles"] = True
         record["held_out"] = held_out
     _write_record(target, record)
     return target
@@ -129,6 +131,9 @@ def record_held_out(eval_dir: str | os.PathLike, target: str | os.PathLike = EMB
     if (results.get("zoom_refine") or None) != (record.get("zoom_refine") or None):
         raise ValueError(f"{results_path} ran with zoom_refine {results.get('zoom_refine')}, the shipped model "
                          f"declares {record.get('zoom_refine')}: its numbers would describe another setup")
+    if bool(results.get("count_tiles")) != bool(record.get("count_tiles")):
+        raise ValueError(f"{results_path} ran with count_tiles {bool(results.get('count_tiles'))}, the shipped model "
+                         f"declares {bool(record.get('count_tiles'))}: its numbers would describe another setup")
     record["held_out"] = results
     if record.get("zoom_votes") == 1:
         del record["zoom_votes"]  # one window is the default; the record names only a change from it

@@ -66,6 +66,46 @@ def test_point_and_count_on_a_local_model(tiny_checkpoint, image_path, expected,
     assert json.loads(out.stdout)["text"] == expected["Point to all mugs."]
 
 
+def test_count_on_tiles_of_a_local_model(tiny_checkpoint, image_path, one_torch_thread):
+    from molmo_agent.zoom import tile_boxes
+
+    backend = LocalMolmoBackend.from_pretrained(str(tiny_checkpoint), max_new_tokens=12)
+    image = Image.open(image_path).convert("RGB")
+    tiles = tile_boxes(image.size)
+    answers = [backend.generate([image.crop(box)], "Point to all mugs.") for box in tiles]
+    out = _cli("count", str(image_path), "mugs", "--model", str(tiny_checkpoint), "--max-new-tokens", "12", "--json",
+               "--tiles")
+    assert out.returncode == 0, out.stderr
+    reply = json.loads(out.stdout)
+    assert reply["tiles"] == [list(box) for box in tiles] == [[0, 0, 48, 36], [32, 0, 80, 36], [0, 24, 48, 60],
+                                                               [32, 24, 80, 60]]
+    assert reply["text"].split("\n") == answers and reply["count"] == len(reply["points"])
+
+
+def test_count_on_tiles_follows_the_model_record_and_counts_a_held_out_scene(tmp_path):
+    """The embedded model's record declares count_tiles: `count` asks the four tiles of held-out shape
+    scene 1,500,062 (the evaluation's first counting seeds) and counts its 11 purple squares; asked
+    once on the whole image (--no-tiles) it finds 6 (measured when stage 19 was shipped)."""
+    from molmo_agent.demo import embedded_model_dir
+    from molmo_agent.embedded.evaluate import POINTING_EVAL_SEED
+    from molmo_agent.sims.datasets.pointing import pointing_example
+
+    image, rows = pointing_example(POINTING_EVAL_SEED + 62)
+    (truth,) = [row["count"] for row in rows if row["label"] == "purple squares"]
+    assert truth == 11
+    path = tmp_path / "scene.png"
+    image.convert("RGB").save(path)
+    model = str(embedded_model_dir())
+    tiled = _cli("count", str(path), "purple squares", "--model", model, "--json", "--max-new-tokens", "256")
+    whole = _cli("count", str(path), "purple squares", "--model", model, "--json", "--max-new-tokens", "256",
+                 "--no-tiles")
+    assert tiled.returncode == 0 and whole.returncode == 0, tiled.stderr + whole.stderr
+    tiled, whole = json.loads(tiled.stdout), json.loads(whole.stdout)
+    assert len(tiled["tiles"]) == 4 and "tiles" not in whole
+    assert tiled["count"] == truth and whole["count"] == 6
+    assert all(0 <= p["x"] < image.size[0] and 0 <= p["y"] < image.size[1] for p in tiled["points"])
+
+
 def test_serve_process_and_point_through_endpoint(tiny_checkpoint, image_path, expected):
     server = subprocess.Popen([sys.executable, "-m", "molmo_agent", "serve", "--model", str(tiny_checkpoint),
                                "--port", "0", "--max-new-tokens", "12"], stderr=subprocess.PIPE, text=True, env=ENV)

@@ -16,8 +16,10 @@ from molmo_agent.trajectory import annotate
 from molmo_agent.zoom import (
     MIN_WINDOW_PX,
     consensus_point,
+    merge_points,
     point_from_window,
     search_boxes,
+    tile_boxes,
     vote_boxes,
     window_for,
     zoom_box,
@@ -362,3 +364,76 @@ def test_zoom_refine_votes_like_the_zoom_step():
     assert [images[0].size for images, _ in backend.calls[-5:]] == [(96, 96)] * 5
     assert 1 <= result.refine_votes <= 5 and result.points[0].extra["zoom_votes"] == result.refine_votes
     assert np.hypot(result.points[0].x - MARKER[0], result.points[0].y - MARKER[1]) <= 9.6 * np.sqrt(2) / 2 + 1e-6
+
+
+def test_tile_boxes_are_four_corner_tiles_that_overlap_and_cover_the_image():
+    boxes = tile_boxes((640, 480))
+    assert boxes == [(0, 0, 384, 288), (256, 0, 640, 288), (0, 192, 384, 480), (256, 192, 640, 480)]
+    covered = np.zeros((480, 640), bool)
+    for left, top, right, bottom in boxes:
+        covered[top:bottom, left:right] = True
+    assert covered.all()
+    # neighbours share a fifth of each side: a thing up to that size lies whole inside one tile
+    assert boxes[0][2] - boxes[1][0] == 128 and boxes[0][3] - boxes[2][1] == 96
+    for fraction in (0.4, 1.0, 1.5):
+        with pytest.raises(CoordinateError, match="tiles take"):
+            tile_boxes((640, 480), fraction)
+
+
+def test_merge_points_keeps_the_first_of_points_closer_than_the_radius():
+    points = [Point(10, 10, (100, 100)), Point(12, 11, (100, 100)), Point(60, 10, (100, 100)), Point(13, 10, (100, 100))]
+    assert merge_points(points, 3) == [points[0], points[2]]
+    assert merge_points(points, 1) == [points[0], points[1], points[2], points[3]]
+    assert merge_points([], 3) == []
+
+
+def three_squares() -> Image.Image:
+    """A 400x300 white image with three red 12 px squares: two in the top-left tile only, one in the
+    part all four tiles share."""
+    pixels = np.full((300, 400, 3), 255, np.uint8)
+    for x, y in ((40, 40), (100, 60), (200, 150)):
+        pixels[y - 6:y + 6, x - 6:x + 6] = (255, 0, 0)
+    return Image.fromarray(pixels)
+
+
+def every_red_square(images, prompt):
+    """A model that points at the centre of every red square it is shown, in percent (one decimal,
+    so the same square seen by two tiles comes back a fraction of a pixel apart), and says "There
+    are none." when it sees none."""
+    from scipy import ndimage
+
+    pixels = np.asarray(images[0])
+    labels, count = ndimage.label((pixels[..., 0] > 200) & (pixels[..., 1] < 50))
+    height, width = pixels.shape[:2]
+    centres = ndimage.center_of_mass(labels > 0, labels, range(1, count + 1))
+    if not centres:
+        return "There are none."
+    attrs = " ".join(f'x{i}="{100 * (x + 0.5) / width:.1f}" y{i}="{100 * (y + 0.5) / height:.1f}"'
+                     for i, (y, x) in enumerate(centres, 1))
+    return f'Counting the <points {attrs} alt="red squares">red squares</points> shows a total of {len(centres)}.'
+
+
+def test_count_tiles_asks_four_tiles_in_one_batch_and_merges_what_two_tiles_saw():
+    image = three_squares()
+    backend = BatchRecorder(every_red_square)
+    tiled = Grounder(backend, count_tiles=True).count(image, "red squares")
+    assert backend.batches == [4]
+    assert [images[0].size for images, _ in backend.calls] == [(240, 180)] * 4
+    assert [prompt for _, prompt in backend.calls] == ["Point to all red squares."] * 4
+    # the shared square is seen by all four tiles and counted once
+    assert tiled.count == 3 and tiled.tiles == tile_boxes(image.size)
+    assert sorted((round(p.x), round(p.y)) for p in tiled.points) == [(40, 40), (100, 60), (200, 150)]
+    assert all(p.image_size == image.size for p in tiled.points)
+    assert len(tiled.text.splitlines()) == 4 and not tiled.said_none
+    # asked once on the whole image, the same model finds the same three
+    assert Grounder(CannedBackend(every_red_square)).count(image, "red squares").count == 3
+
+
+def test_count_tiles_says_none_only_when_every_tile_does():
+    empty = Image.new("RGB", (400, 300), "white")
+    tiled = Grounder(CannedBackend(every_red_square), count_tiles=True).count(empty, "red squares")
+    assert tiled.count == 0 and tiled.said_none
+    one_square = empty.copy()
+    one_square.paste((255, 0, 0), (34, 34, 46, 46))
+    tiled = Grounder(CannedBackend(every_red_square), count_tiles=True).count(one_square, "red squares")
+    assert tiled.count == 1 and not tiled.said_none  # three tiles said none, one found it

@@ -183,3 +183,44 @@ def test_zoomed_actions_refine_taps_and_pass_everything_else_on():
     assert abs(cx * 5.4 - 400) + abs(cy * 12 - 900) > 50
     assert steps.answer(image, "How many?") == "42"
     assert steps.answer(image, "low_level: garbled") == "Action: Fly away"
+
+
+def test_tiled_counting_answers_with_the_merged_points_of_the_four_tiles():
+    """Counting on tiles: a predictor that points at every red square it is shown is asked on the four
+    tiles, and the answer is Molmo's counting format with their merged points in the whole image's
+    percent, scored by the counting metric like any answer."""
+    import numpy as np
+    from PIL import Image
+
+    from molmo_agent.embedded.evaluate import TiledCounting
+    from molmo_agent.training.evaluation.metrics import count_from_text, parse_points
+
+    pixels = np.full((300, 400, 3), 255, np.uint8)
+    squares = [(40, 40), (100, 60), (200, 150), (360, 270)]  # (200, 150): in all four tiles
+    for x, y in squares:
+        pixels[y - 6:y + 6, x - 6:x + 6] = (255, 0, 0)
+
+    class SquarePredictor:
+        def __init__(self):
+            self.sizes = []
+
+        def answer(self, image, prompt):
+            from scipy import ndimage
+
+            self.sizes.append(image.size)
+            array = np.asarray(image)
+            labels, count = ndimage.label((array[..., 0] > 200) & (array[..., 1] < 50))
+            if not count:
+                return "There are none."
+            centres = ndimage.center_of_mass(labels > 0, labels, range(1, count + 1))
+            attrs = " ".join(f'x{i}="{100 * (x + 0.5) / image.size[0]:.1f}" y{i}="{100 * (y + 0.5) / image.size[1]:.1f}"'
+                             for i, (y, x) in enumerate(centres, 1))
+            return f'Counting the <points {attrs} alt="red squares">red squares</points> shows a total of {count}.'
+
+    predictor = SquarePredictor()
+    answer = TiledCounting(predictor).answer(Image.fromarray(pixels), "How many red squares are there?")
+    assert predictor.sizes == [(240, 180)] * 4
+    assert count_from_text(answer) == 4 and answer.startswith("Counting the <points")
+    assert sorted((round(x * 4), round(y * 3)) for x, y in parse_points(answer)) == sorted(squares)
+    blank = TiledCounting(predictor).answer(Image.new("RGB", (400, 300), "white"), "How many red squares are there?")
+    assert blank == "There are none." and count_from_text(blank) == 0

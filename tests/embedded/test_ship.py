@@ -172,3 +172,28 @@ def test_ship_records_the_zoom_votes_its_evaluation_ran_with(tmp_path, capsys):
     (old / "results.json").write_text(json.dumps({"zoom_window": 240, "zoom_search": True}))
     ship(KEPT, eval_dir=old, target=tmp_path / "old")
     assert "zoom_votes" not in json.loads((tmp_path / "old" / "embedded_model.json").read_text())
+
+
+def test_ship_records_counting_on_tiles_when_its_evaluation_counted_so(tmp_path):
+    from molmo_agent.demo import make_grounder
+    from molmo_agent.embedded.ship import record_held_out
+
+    tiled = tmp_path / "eval"
+    tiled.mkdir()
+    (tiled / "results.json").write_text(json.dumps({"zoom_window": 240, "count_tiles": True}))
+    target = tmp_path / "embedded"
+    ship(KEPT, eval_dir=tiled, target=target)
+    record = json.loads((target / "embedded_model.json").read_text())
+    assert record["count_tiles"] is True
+    assert make_grounder(target).count_tiles and not make_grounder(target, count_tiles=False).count_tiles
+    # an evaluation that counted on whole images describes another setup
+    whole = tmp_path / "eval-whole"
+    whole.mkdir()
+    (whole / "results.json").write_text(json.dumps({"model": str(target), "zoom_window": 240, "count_tiles": False}))
+    with pytest.raises(ValueError, match="count_tiles"):
+        record_held_out(whole, target)
+    assert json.loads((target / "embedded_model.json").read_text()) == record
+    # a model shipped from such an evaluation (or one from before tiles) counts on the whole image
+    ship(KEPT, eval_dir=whole, target=tmp_path / "untiled")
+    assert "count_tiles" not in json.loads((tmp_path / "untiled" / "embedded_model.json").read_text())
+    assert not make_grounder(tmp_path / "untiled").count_tiles

@@ -1,0 +1,70 @@
+"""pointing-tiles training rows: tiles of shape scenes whose answers are exactly the named kind's
+shapes with their centre in the tile, or "There are none."."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from molmo_agent.embedded.data import NONE_ANSWER, SEED_OFFSETS, TILE_EXTRA_PER_SCENE, pointing_tile_rows
+from molmo_agent.parsing import parse
+from molmo_agent.sims.datasets.shapes import PLURALS, make_shape_scene
+from molmo_agent.training.evaluation.metrics import count_from_text
+from molmo_agent.zoom import tile_boxes
+
+
+@pytest.mark.parametrize("seed", [SEED_OFFSETS["pointing-tiles"] + i for i in range(6)])
+def test_tile_answers_are_the_named_shapes_whose_centre_the_tile_shows(seed):
+    scene = make_shape_scene(np.random.default_rng(seed))  # the generator's first draws: the same scene
+    full = np.asarray(scene.image.convert("RGB"))
+    width, height = scene.image.size
+    tiles = list(pointing_tile_rows(seed))
+    assert len(tiles) == 4 + TILE_EXTRA_PER_SCENE
+    kinds = {f"{s.color} {PLURALS[s.shape]}" for s in scene.shapes}
+    nones = 0
+    for index, (tile, questions) in enumerate(tiles):
+        if index < 4:  # the SDK's own tiles, cut from the scene's pixels
+            left, top, right, bottom = tile_boxes((width, height))[index]
+            assert np.array_equal(tile, full[top:bottom, left:right])
+        else:  # a tile of random size and place: find where it was cut
+            left, top = _place(full, tile)
+            right, bottom = left + tile.shape[1], top + tile.shape[0]
+        asked = set()
+        for (qa,) in questions:
+            label = next(k for k in kinds | _all_labels() if k in qa["prompt"])
+            asked.add(label)
+            expected = sorted((s.center[0] - left, s.center[1] - top) for s in scene.shapes
+                              if f"{s.color} {PLURALS[s.shape]}" == label
+                              and left <= s.center[0] < right and top <= s.center[1] < bottom)
+            if not expected:
+                assert qa["answer"] == NONE_ANSWER
+                nones += 1
+                continue
+            points = sorted(p.xy for p in parse(qa["answer"], (right - left, bottom - top)).points)
+            assert len(points) == len(expected)
+            for (x, y), (ex, ey) in zip(points, expected):
+                assert math.hypot(x - ex, y - ey) < 0.001 * max(right - left, bottom - top) + 0.01
+            if "total of" in qa["answer"]:
+                assert count_from_text(qa["answer"]) == len(expected)
+        assert kinds <= asked  # every kind of the scene is asked on every tile
+    assert nones >= 1  # a 2x2 grid always has a tile without some kind, or an absent kind asked
+
+
+def _all_labels() -> set[str]:
+    from molmo_agent.sims.datasets.shapes import SHAPES
+    from molmo_agent.sims.vocab import COLORS
+
+    return {f"{c} {PLURALS[s]}" for c in COLORS for s in SHAPES}
+
+
+def _place(full: np.ndarray, tile: np.ndarray) -> tuple[int, int]:
+    """Where ``tile`` was cut from ``full`` (its top-left corner)."""
+    height, width = tile.shape[:2]
+    for top in range(full.shape[0] - height + 1):
+        for left in range(full.shape[1] - width + 1):
+            if np.array_equal(full[top, left:left + width], tile[0]) and np.array_equal(
+                    full[top:top + height, left:left + width], tile):
+                return left, top
+    raise AssertionError("the extra tile is not a crop of the scene")
