@@ -13,6 +13,9 @@ windows around the first point, one batch: molmo_agent.zoom.vote_boxes) the quer
 with a single window. Also timed:
 turning a tabletop point into a grasp target, per method of molmo_agent.targets, as a share of the
 query (the point is the frame's answer point, so the grasp timing does not depend on the model).
+Counting by pointing on held-out shape scene 1,500,062 (11 purple squares) is timed asked once on
+the whole image and on its four tiles (``Grounder(count_tiles=True)``, one batch of four), the
+setting the record declares; the baseline is the whole-image question in the same run.
 
     python benchmarks/bench_embedded.py              # 3 repeats, 1 thread (seconds)
     python benchmarks/bench_embedded.py --full       # 20 repeats, 1 and 2 threads
@@ -78,6 +81,27 @@ def grasp_planning(repeats: int) -> list[dict]:
             for f in (grasp_from_depth, top_down_grasp)]
 
 
+def counting(repeats: int, model: str | None) -> dict:
+    """Seconds of one counting question asked on the whole image and on its four tiles (1 thread)."""
+    import copy
+
+    from molmo_agent.demo import make_grounder, resolve_model
+    from molmo_agent.embedded.evaluate import POINTING_EVAL_SEED
+    from molmo_agent.sims.datasets.pointing import pointing_example
+
+    image, rows = pointing_example(POINTING_EVAL_SEED + 62)
+    image = image.convert("RGB")
+    tiled = make_grounder(resolve_model(model)[0], max_new_tokens=256, count_tiles=True)
+    whole = copy.copy(tiled)
+    whole.count_tiles = False
+    torch.set_num_threads(1)
+    label = "purple squares"
+    return {"image": f"{image.size[0]}x{image.size[1]}", "truth": [r["count"] for r in rows if r["label"] == label][0],
+            "whole_s": median_seconds(lambda: whole.count(image, label), repeats),
+            "tiles_s": median_seconds(lambda: tiled.count(image, label), repeats),
+            "whole_count": whole.count(image, label).count, "tiles_count": tiled.count(image, label).count}
+
+
 def run(repeats: int, threads: list[int], model: str | None) -> list[dict]:
     from molmo_agent.demo import make_grounder, resolve_model
 
@@ -141,6 +165,11 @@ def main() -> None:
     print("|---|---|---|")
     for r in grasp_planning(repeats):
         print(f"| `{r['method']}` | {r['ms']:.1f} | {r['ms'] / query_ms:.2f} |")
+    c = counting(repeats, args.model)
+    print(f"\n| counting \"purple squares\" ({c['image']}, {c['truth']} of them), 1 thread | s | count | / whole image |")
+    print("|---|---|---|---|")
+    print(f"| whole image | {c['whole_s']:.3f} | {c['whole_count']} | 1.00 |")
+    print(f"| four tiles, one batch | {c['tiles_s']:.3f} | {c['tiles_count']} | {c['tiles_s'] / c['whole_s']:.2f} |")
 
 
 if __name__ == "__main__":

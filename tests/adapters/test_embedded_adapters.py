@@ -234,7 +234,10 @@ class PageClicks(gym.Wrapper):
 
 @pytest.mark.slow
 @pytest.mark.browser
-@pytest.mark.parametrize("task", ["click-test-v1", "click-button-v1", "click-dialog-v1"])
+# click-dialog-v1 was the third task until session 19: stage 19 answers "There are none." on all of
+# its episodes tried (seeds 21-23, 3 each; stage 17 pointed in 8 of 9 and solved none), so no click
+# would reach the page to check. click-test-2-v1 is a page it points on.
+@pytest.mark.parametrize("task", ["click-test-v1", "click-button-v1", "click-test-2-v1"])
 def test_miniwob_clicks_are_the_embedded_models_points(task, embedded_grounder, tmp_path):
     """The embedded model as the policy of MiniWoB++ tasks through GroundingPolicy + the CLICK_COORDS
     conversion: every click the page received is the model's point, converted from its raw text here."""

@@ -40,3 +40,16 @@ def test_grasp_planning_times_both_methods():
     rows = bench_embedded.grasp_planning(repeats=1)
     assert [r["method"] for r in rows] == ["grasp_from_depth", "top_down_grasp"]
     assert all(r["ms"] > 0 for r in rows)
+
+
+@pytest.mark.slow
+def test_counting_benchmark_times_the_whole_image_and_the_tiles():
+    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+    try:
+        import bench_embedded
+    finally:
+        sys.path.remove(str(REPO_ROOT / "benchmarks"))
+    row = bench_embedded.counting(repeats=1, model=None)
+    # the timed questions are the ones the CLI test checks: 11 squares, counted on tiles, 6 on the whole image
+    assert (row["truth"], row["tiles_count"], row["whole_count"]) == (11, 11, 6)
+    assert row["whole_s"] > 0 and row["tiles_s"] > 0
