@@ -107,29 +107,33 @@ def test_ship_records_the_zoom_window_its_evaluation_ran_with(tmp_path):
     assert "zoom_window" not in json.loads((tmp_path / "plain" / "embedded_model.json").read_text())
 
 
-def test_ship_records_the_zoom_search_its_evaluation_ran_with(tmp_path):
+@pytest.mark.parametrize("switch", ["zoom_search", "count_tiles"])
+def test_ship_records_a_switch_its_evaluation_ran_with(tmp_path, switch):
+    """zoom_search (a search when the zoom window says "There are none.") and count_tiles (counting on
+    the four tiles): recorded when the evaluation ran with them, followed by make_grounder, and an
+    evaluation without them refused for the weights shipped with them."""
     from molmo_agent.demo import make_grounder
     from molmo_agent.embedded.ship import record_held_out
 
-    searched = tmp_path / "eval"
-    searched.mkdir()
-    (searched / "results.json").write_text(json.dumps({"zoom_window": 240, "zoom_search": True}))
+    on = tmp_path / "eval"
+    on.mkdir()
+    (on / "results.json").write_text(json.dumps({"zoom_window": 240, switch: True}))
     target = tmp_path / "embedded"
-    ship(KEPT, eval_dir=searched, target=target)
+    ship(KEPT, eval_dir=on, target=target)
     record = json.loads((target / "embedded_model.json").read_text())
-    assert record["zoom_search"] is True
-    assert make_grounder(target).zoom_search and not make_grounder(target, zoom_search=False).zoom_search
-    # an evaluation without the search describes another setup
-    plain = tmp_path / "eval-plain"
-    plain.mkdir()
-    (plain / "results.json").write_text(json.dumps({"model": str(target), "zoom_window": 240, "zoom_search": False}))
-    with pytest.raises(ValueError, match="zoom_search"):
-        record_held_out(plain, target)
+    assert record[switch] is True
+    assert getattr(make_grounder(target), switch) and not getattr(make_grounder(target, **{switch: False}), switch)
+    # an evaluation without it describes another setup
+    off = tmp_path / "eval-off"
+    off.mkdir()
+    (off / "results.json").write_text(json.dumps({"model": str(target), "zoom_window": 240, switch: False}))
+    with pytest.raises(ValueError, match=switch):
+        record_held_out(off, target)
     assert json.loads((target / "embedded_model.json").read_text()) == record
-    # a model shipped from an evaluation without it does not search
-    ship(KEPT, eval_dir=plain, target=tmp_path / "unsearched")
-    assert "zoom_search" not in json.loads((tmp_path / "unsearched" / "embedded_model.json").read_text())
-    assert not make_grounder(tmp_path / "unsearched").zoom_search
+    # a model shipped from an evaluation without it (or from before it existed) does without
+    ship(KEPT, eval_dir=off, target=tmp_path / "without")
+    assert switch not in json.loads((tmp_path / "without" / "embedded_model.json").read_text())
+    assert not getattr(make_grounder(tmp_path / "without"), switch)
 
 
 def test_ship_records_the_zoom_votes_its_evaluation_ran_with(tmp_path, capsys):
@@ -173,27 +177,3 @@ def test_ship_records_the_zoom_votes_its_evaluation_ran_with(tmp_path, capsys):
     ship(KEPT, eval_dir=old, target=tmp_path / "old")
     assert "zoom_votes" not in json.loads((tmp_path / "old" / "embedded_model.json").read_text())
 
-
-def test_ship_records_counting_on_tiles_when_its_evaluation_counted_so(tmp_path):
-    from molmo_agent.demo import make_grounder
-    from molmo_agent.embedded.ship import record_held_out
-
-    tiled = tmp_path / "eval"
-    tiled.mkdir()
-    (tiled / "results.json").write_text(json.dumps({"zoom_window": 240, "count_tiles": True}))
-    target = tmp_path / "embedded"
-    ship(KEPT, eval_dir=tiled, target=target)
-    record = json.loads((target / "embedded_model.json").read_text())
-    assert record["count_tiles"] is True
-    assert make_grounder(target).count_tiles and not make_grounder(target, count_tiles=False).count_tiles
-    # an evaluation that counted on whole images describes another setup
-    whole = tmp_path / "eval-whole"
-    whole.mkdir()
-    (whole / "results.json").write_text(json.dumps({"model": str(target), "zoom_window": 240, "count_tiles": False}))
-    with pytest.raises(ValueError, match="count_tiles"):
-        record_held_out(whole, target)
-    assert json.loads((target / "embedded_model.json").read_text()) == record
-    # a model shipped from such an evaluation (or one from before tiles) counts on the whole image
-    ship(KEPT, eval_dir=whole, target=tmp_path / "untiled")
-    assert "count_tiles" not in json.loads((tmp_path / "untiled" / "embedded_model.json").read_text())
-    assert not make_grounder(tmp_path / "untiled").count_tiles
