@@ -11,6 +11,8 @@
     Grounder(backend, zoom_window=240).point(screenshot_4k, "the Save button")
     # ... on five windows around it (one batch), keeping the place most answers agree on
     Grounder(backend, zoom_window=240, zoom_votes=5).point(screenshot_4k, "the Save button")
+    # counting on the image's four overlapping tiles (one batch), their points merged
+    Grounder(backend, count_tiles=True).count(shelf_photo, "bottles").count
 
 Every method also has a ``*_result`` form (``ground``, ``count``, ``act``) that returns the prompt,
 the raw model text and the time taken, for logs and debugging.

@@ -169,9 +169,9 @@ def consensus_point(points: list[Point], side: int) -> tuple[Point, int]:
 # smaller than the overlap lies whole inside at least one tile (the shape scenes' largest is 18 % of
 # the shorter side). Points closer than TILE_MERGE_PERCENT of the image's longer side are one thing
 # seen twice (by two tiles, or twice by one): the radius within which the pointing metric matches a
-# point to a thing. Chosen on 200 training-range scenes no stage trained on (seeds 440,000+): 3, 4,
-# 5 and 6 % count 67, 71, 71 and 73 of 135 right; larger radii start to merge different shapes
-# (the closest two of the held-out scenes are 6.7 % apart).
+# point to a thing. Chosen with stage 18's weights on 200 training-range scenes no stage trained on
+# (seeds 440,000+, 118 counting questions): 3, 4, 5 and 6 % count 67, 71, 71 and 73 right; larger
+# radii start to merge different shapes (the closest two of the held-out scenes are 6.7 % apart).
 TILE_FRACTION = 0.6
 TILE_MERGE_PERCENT = 5.0
 

@@ -302,7 +302,8 @@ def evaluate_checkpoint(model_dir: str | os.PathLike, out_dir: str | os.PathLike
     """Every held-out number for ``model_dir``, each rate with its 95 % interval; also written to
     ``out_dir/results.json``. ``scene_images`` tabletop and as many floor scenes make the scene pointing set.
     ``zoom_window`` is the sims episodes' zoom step (:func:`molmo_agent.demo.make_grounder`; default: the
-    model record's, 0 = off); the pointing and counting questions are asked once, as their protocol does.
+    model record's, 0 = off); the pointing questions are asked once, as their protocol does, and so are
+    the counting questions unless the model counts on tiles.
     ``phone_zoom_window`` puts the AndroidControl steps' taps through the same kind of zoom step
     (:class:`ZoomedActions`; default off). ``zoom_search`` is the zoom step's search and
     ``zoom_votes`` its windows that vote, ``zoom_refine`` its finer level (default: the model record's).
