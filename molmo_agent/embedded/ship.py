@@ -36,6 +36,10 @@ SHIPPED = ("config.json", "generation_config.json", "preprocessor_config.json", 
            "tokenizer_config.json", "special_tokens_map.json")
 POINT_PROMPT = "{query}"
 MAX_BYTES = 40 * 1024 * 1024
+# The inference setup an evaluation ran with and a record declares, each read as its effective value
+# (absent = the default): the held-out numbers hold only for that setup.
+RECORDED_SETUP = {"zoom_window": lambda v: v or None, "zoom_search": bool, "zoom_votes": lambda v: v or 1,
+                  "zoom_refine": lambda v: v or None, "count_tiles": bool}
 
 
 def ship(checkpoint: str | os.PathLike, run_dir: str | os.PathLike | None = None,
@@ -78,14 +82,10 @@ def ship(checkpoint: str | os.PathLike, run_dir: str | os.PathLike | None = None
             record["train_seconds"] = round(sum(r.get("seconds", 0.0) for r in rows), 1)
             record["last_step"] = rows[-1]["step"] if rows else 0
     if held_out is not None:
-        if held_out.get("zoom_search"):
-            record["zoom_search"] = True
-        if (held_out.get("zoom_votes") or 1) > 1:
-            record["zoom_votes"] = held_out["zoom_votes"]
-        if held_out.get("zoom_refine"):
-            record["zoom_refine"] = held_out["zoom_refine"]
-        if held_out.get("count_tiles"):
-            record["count_tiles"] = True
+        # the record names only a change from the default (zoom_window is above: --zoom-window may set it)
+        for name, setting in RECORDED_SETUP.items():
+            if name != "zoom_window" and setting(held_out.get(name)) != setting(None):
+                record[name] = setting(held_out.get(name))
         record["held_out"] = held_out
     _write_record(target, record)
     return target
@@ -119,21 +119,11 @@ def record_held_out(eval_dir: str | os.PathLike, target: str | os.PathLike = EMB
     if not evaluated.is_dir() or evaluated.resolve() != target.resolve():
         raise ValueError(f"{results_path} evaluates {str(evaluated)!r}, not the shipped {target}: "
                          "its numbers would describe other weights")
-    if (results.get("zoom_window") or None) != (record.get("zoom_window") or None):
-        raise ValueError(f"{results_path} ran with zoom_window {results.get('zoom_window')}, the shipped model "
-                         f"declares {record.get('zoom_window')}: its numbers would describe another setup")
-    if bool(results.get("zoom_search")) != bool(record.get("zoom_search")):
-        raise ValueError(f"{results_path} ran with zoom_search {bool(results.get('zoom_search'))}, the shipped model "
-                         f"declares {bool(record.get('zoom_search'))}: its numbers would describe another setup")
-    if (results.get("zoom_votes") or 1) != (record.get("zoom_votes") or 1):
-        raise ValueError(f"{results_path} ran with zoom_votes {results.get('zoom_votes') or 1}, the shipped model "
-                         f"declares {record.get('zoom_votes') or 1}: its numbers would describe another setup")
-    if (results.get("zoom_refine") or None) != (record.get("zoom_refine") or None):
-        raise ValueError(f"{results_path} ran with zoom_refine {results.get('zoom_refine')}, the shipped model "
-                         f"declares {record.get('zoom_refine')}: its numbers would describe another setup")
-    if bool(results.get("count_tiles")) != bool(record.get("count_tiles")):
-        raise ValueError(f"{results_path} ran with count_tiles {bool(results.get('count_tiles'))}, the shipped model "
-                         f"declares {bool(record.get('count_tiles'))}: its numbers would describe another setup")
+    for name, setting in RECORDED_SETUP.items():
+        ran, declared = setting(results.get(name)), setting(record.get(name))
+        if ran != declared:
+            raise ValueError(f"{results_path} ran with {name} {ran}, the shipped model declares {declared}: "
+                             "its numbers would describe another setup")
     record["held_out"] = results
     if record.get("zoom_votes") == 1:
         del record["zoom_votes"]  # one window is the default; the record names only a change from it
