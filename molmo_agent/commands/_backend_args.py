@@ -102,40 +102,34 @@ def zoom_votes_type(text: str) -> int:
         raise argparse.ArgumentTypeError(message) from None
 
 
+def local_model_dir(args: argparse.Namespace) -> str | None:
+    """``--model`` when the commands run a local model (not ``--endpoint``): the directory whose
+    ``embedded_model.json`` may declare the zoom step and the counting tiles; else None."""
+    return None if getattr(args, "endpoint", None) else getattr(args, "model", None) or None
+
+
 def zoom_window_from_args(args: argparse.Namespace) -> int | None:
     """``--zoom`` if given (0 = off), else the ``zoom_window`` a local model directory declares in
     ``embedded_model.json`` (the embedded model was trained for a 240 px zoom step), else none."""
-    zoom = getattr(args, "zoom", None)
-    if getattr(args, "model", None) and not getattr(args, "endpoint", None):
-        return zoom_window_for(args.model, zoom)
-    return zoom or None
+    return zoom_window_for(local_model_dir(args), getattr(args, "zoom", None))
 
 
 def zoom_search_from_args(args: argparse.Namespace) -> bool:
     """``--zoom-search`` / ``--no-zoom-search`` if given, else the ``zoom_search`` a local model
     directory declares in ``embedded_model.json`` (the embedded model was trained for it), else off."""
-    search = getattr(args, "zoom_search", None)
-    if getattr(args, "model", None) and not getattr(args, "endpoint", None):
-        return zoom_search_for(args.model, search)
-    return bool(search)
+    return zoom_search_for(local_model_dir(args), getattr(args, "zoom_search", None))
 
 
 def zoom_votes_from_args(args: argparse.Namespace) -> int:
     """``--zoom-votes`` if given, else the ``zoom_votes`` a local model directory declares in
     ``embedded_model.json``, else 1 (one window)."""
-    votes = getattr(args, "zoom_votes", None)
-    if getattr(args, "model", None) and not getattr(args, "endpoint", None):
-        return zoom_votes_for(args.model, votes)
-    return votes or 1
+    return zoom_votes_for(local_model_dir(args), getattr(args, "zoom_votes", None))
 
 
 def zoom_refine_from_args(args: argparse.Namespace) -> int | None:
     """``--zoom-refine`` if given (0 = off), else the ``zoom_refine`` a local model directory declares
     in ``embedded_model.json``, else none."""
-    refine = getattr(args, "zoom_refine", None)
-    if getattr(args, "model", None) and not getattr(args, "endpoint", None):
-        return zoom_refine_for(args.model, refine)
-    return refine or None
+    return zoom_refine_for(local_model_dir(args), getattr(args, "zoom_refine", None))
 
 
 def grounder_from_args(args: argparse.Namespace):

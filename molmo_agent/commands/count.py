@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from molmo_agent.commands._backend_args import add_backend_arguments, backend_from_args
+from molmo_agent.commands._backend_args import add_backend_arguments, backend_from_args, local_model_dir
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,8 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from molmo_agent.images import as_image
 
     image = as_image(args.image)
-    local = args.model and not getattr(args, "endpoint", None)
-    tiles = count_tiles_for(args.model, args.tiles) if local else bool(args.tiles)
+    tiles = count_tiles_for(local_model_dir(args), args.tiles)
     grounding = Grounder(backend_from_args(args), count_tiles=tiles).count(image, args.query)
     if args.annotate:
         write_annotation(grounding, image, args.annotate)

@@ -21,14 +21,17 @@ EMBEDDED_DIR = Path(__file__).resolve().parent
 RECORD_NAME = "embedded_model.json"
 
 
-def read_model_record(directory: str | os.PathLike) -> dict[str, Any] | None:
-    """The training record ``embedded.ship`` writes beside the weights, or None where there is none.
+def read_model_record(directory: str | os.PathLike | None) -> dict[str, Any] | None:
+    """The training record ``embedded.ship`` writes beside the weights, or None where there is none
+    (no ``directory``, e.g. a model behind a server, has none).
 
     The one reader of ``embedded_model.json`` (trained?, the point prompt, held-out scores)::
 
         >>> read_model_record(EMBEDDED_DIR)["point_prompt"]  # doctest: +SKIP
         '{query}'
     """
+    if directory is None:
+        return None
     path = Path(directory) / RECORD_NAME
     if not path.is_file():
         return None
@@ -41,7 +44,7 @@ def read_model_record(directory: str | os.PathLike) -> dict[str, Any] | None:
     return record
 
 
-def zoom_window_for(directory: str | os.PathLike, requested: int | None = None) -> int | None:
+def zoom_window_for(directory: str | os.PathLike | None, requested: int | None = None) -> int | None:
     """The zoom step to use with a model: ``requested`` if given (0 = off), else the
     ``zoom_window`` its record declares; None means no zoom step.
 
@@ -53,7 +56,7 @@ def zoom_window_for(directory: str | os.PathLike, requested: int | None = None) 
     return requested or None
 
 
-def zoom_search_for(directory: str | os.PathLike, requested: bool | None = None) -> bool:
+def zoom_search_for(directory: str | os.PathLike | None, requested: bool | None = None) -> bool:
     """Whether the zoom step searches the image when its window answers "There are none.":
     ``requested`` if given, else the ``zoom_search`` a model's record declares (default off).
 
@@ -65,7 +68,7 @@ def zoom_search_for(directory: str | os.PathLike, requested: bool | None = None)
     return bool(requested)
 
 
-def zoom_votes_for(directory: str | os.PathLike, requested: int | None = None) -> int:
+def zoom_votes_for(directory: str | os.PathLike | None, requested: int | None = None) -> int:
     """How many windows the zoom step asks and lets vote (:func:`molmo_agent.zoom.vote_boxes`):
     ``requested`` if given, else the ``zoom_votes`` a model's record declares (default 1, one window).
 
@@ -77,7 +80,7 @@ def zoom_votes_for(directory: str | os.PathLike, requested: int | None = None) -
     return requested
 
 
-def zoom_refine_for(directory: str | os.PathLike, requested: int | None = None) -> int | None:
+def zoom_refine_for(directory: str | os.PathLike | None, requested: int | None = None) -> int | None:
     """The zoom step's finer level (``Grounder(zoom_refine=...)``): ``requested`` if given (0 = off),
     else the ``zoom_refine`` a model's record declares; None means none.
 
@@ -89,7 +92,7 @@ def zoom_refine_for(directory: str | os.PathLike, requested: int | None = None) 
     return requested or None
 
 
-def count_tiles_for(directory: str | os.PathLike, requested: bool | None = None) -> bool:
+def count_tiles_for(directory: str | os.PathLike | None, requested: bool | None = None) -> bool:
     """Whether counting asks the image's four overlapping tiles (``Grounder(count_tiles=True)``):
     ``requested`` if given, else the ``count_tiles`` a model's record declares (default off).
 
