@@ -14,8 +14,8 @@ with a single window. Also timed:
 turning a tabletop point into a grasp target, per method of molmo_agent.targets, as a share of the
 query (the point is the frame's answer point, so the grasp timing does not depend on the model).
 Counting by pointing on held-out shape scene 1,500,062 (11 purple squares) is timed asked once on
-the whole image and on its four tiles (``Grounder(count_tiles=True)``, one batch of four), the
-setting the record declares; the baseline is the whole-image question in the same run.
+the whole image and on the 16 tiles of its 4x4 grid that vote (``Grounder(count_tiles=True)``, one
+batch of 16), the setting the record declares; the baseline is the whole-image question in the same run.
 
     python benchmarks/bench_embedded.py              # 3 repeats, 1 thread (seconds)
     python benchmarks/bench_embedded.py --full       # 20 repeats, 1 and 2 threads
@@ -82,7 +82,7 @@ def grasp_planning(repeats: int) -> list[dict]:
 
 
 def counting(repeats: int, model: str | None) -> dict:
-    """Seconds of one counting question asked on the whole image and on its four tiles (1 thread)."""
+    """Seconds of one counting question asked on the whole image and on its 16 tiles (1 thread)."""
     import copy
 
     from molmo_agent.demo import make_grounder, resolve_model
@@ -169,7 +169,7 @@ def main() -> None:
     print(f"\n| counting \"purple squares\" ({c['image']}, {c['truth']} of them), 1 thread | s | count | / whole image |")
     print("|---|---|---|---|")
     print(f"| whole image | {c['whole_s']:.3f} | {c['whole_count']} | 1.00 |")
-    print(f"| four tiles, one batch | {c['tiles_s']:.3f} | {c['tiles_count']} | {c['tiles_s'] / c['whole_s']:.2f} |")
+    print(f"| 4x4 tiles that vote, one batch of 16 | {c['tiles_s']:.3f} | {c['tiles_count']} | {c['tiles_s'] / c['whole_s']:.2f} |")
 
 
 if __name__ == "__main__":

@@ -144,7 +144,7 @@ def make_grounder(model_dir: str | os.PathLike, max_new_tokens: int = 48, zoom_w
     (pixels; 0 = off) turns on the zoom step (molmo_agent.zoom), ``zoom_search`` its search when a
     window answers "There are none.", ``zoom_votes`` the windows that vote on its point and
     ``zoom_refine`` (pixels; 0 = off) its finer level (:class:`molmo_agent.grounder.Grounder`), and
-    ``count_tiles`` counting on the image's four tiles; by default what the model's
+    ``count_tiles`` counting on a grid of tiles that vote; by default what the model's
     ``embedded_model.json`` declares, if anything."""
     from molmo_agent.backends import LocalMolmoBackend
     from molmo_agent.grounder import Grounder

@@ -11,7 +11,7 @@
     Grounder(backend, zoom_window=240).point(screenshot_4k, "the Save button")
     # ... on five windows around it (one batch), keeping the place most answers agree on
     Grounder(backend, zoom_window=240, zoom_votes=5).point(screenshot_4k, "the Save button")
-    # counting on the image's four overlapping tiles (one batch), their points merged
+    # counting on a 4x4 grid of overlapping tiles (one batch); a thing counts where most tiles showing it found it
     Grounder(backend, count_tiles=True).count(shelf_photo, "bottles").count
 
 Every method also has a ``*_result`` form (``ground``, ``count``, ``act``) that returns the prompt,
@@ -45,15 +45,16 @@ from molmo_agent.points import Point
 from molmo_agent.spaces import Space, in_range, to_pixels
 from molmo_agent.zoom import (
     REFINE_MAX_RATIO,
+    TILE_MARGIN_PERCENT,
     TILE_MERGE_PERCENT,
     PixelBox,
     check_votes,
     check_window,
     consensus_point,
-    merge_points,
     point_from_window,
     search_boxes,
-    tile_boxes,
+    tile_grid,
+    tile_votes,
     vote_boxes,
     zoom_box,
 )
@@ -211,9 +212,10 @@ class Grounder:
     to read at nearly the screen's own scale; it runs only where that window is under
     ``REFINE_MAX_RATIO`` of the zoom window actually cut (a 1280x800 screen: 128 under 240; a 320x240
     camera frame, whose zoom window is 120 px, gets none), and a window that gives no point keeps
-    the zoom step's answer. ``count_tiles`` makes ``count`` ask the four overlapping tiles of the image
-    (:func:`molmo_agent.zoom.tile_boxes`, one batch) and merge their points
-    (:meth:`ground_tiled`), for a model trained to say "There are none." on a tile without the thing.
+    the zoom step's answer. ``count_tiles`` makes ``count`` ask a 4x4 grid of overlapping tiles of the
+    image (:func:`molmo_agent.zoom.tile_grid`, one batch) and keep the things most of the tiles that
+    show them found (:meth:`ground_tiled`), for a model trained to say "There are none." on a tile
+    without the thing.
     """
 
     def __init__(self, backend: Backend, point_prompt: str = "Point to {query}.",
@@ -359,33 +361,34 @@ class Grounder:
 
     def count(self, image: Any, query: str) -> Grounding:
         """Counting by pointing: the count is the number of points (``.count``); with ``count_tiles``
-        the points of the image's four tiles, merged (:meth:`ground_tiled`)."""
+        the things the image's tiles vote for (:meth:`ground_tiled`)."""
         if self.count_tiles:
             return self.ground_tiled(image, self.count_prompt.format(query=query))
         return self.ground(image, query, self.count_prompt, zoom=False)
 
     def ground_tiled(self, image: Any, prompt: str) -> Grounding:
-        """``prompt`` asked on each of the image's 2x2 overlapping tiles (:func:`molmo_agent.zoom.tile_boxes`,
-        one batch): every point of every answer, in pixels of ``image``, less those within
-        ``TILE_MERGE_PERCENT`` of the image's longer side of an earlier one (one thing seen by two tiles).
+        """``prompt`` asked on each tile of a 4x4 grid over the image (:func:`molmo_agent.zoom.tile_grid`,
+        one batch). Points of different tiles within ``TILE_MERGE_PERCENT`` of the image's longer side
+        are one thing, kept (at their mean, in pixels of ``image``) when at least ``TILE_VOTE_SHARE`` of
+        the tiles that show it found it (:func:`molmo_agent.zoom.tile_votes`); ``said_none`` when no
+        thing is kept.
 
             grounding = Grounder(backend).ground_tiled(image, "How many red circles are there?")
-            grounding.count, grounding.tiles   # 3, [(0, 0, 307, 307), ...]
+            grounding.count, len(grounding.tiles)   # 3, 16
         """
         image = as_image(image)
-        boxes = tile_boxes(image.size)
+        boxes = tile_grid(image.size)
         tiled = Grounding([], prompt, "", 0.0, tiles=boxes)
         texts = self._ask_windows(image, boxes, prompt, tiled)
-        found: list[Point] = []
-        said_none = True
+        tile_points = []
         for box, text in zip(boxes, texts):
             parsed = parse(text, (box[2] - box[0], box[3] - box[1]), strict=self.strict)
-            found += [point_from_window(point, box, image.size) for point in parsed.points]
+            tile_points.append([point_from_window(point, box, image.size) for point in parsed.points])
             tiled.problems += [f"tile {box}: {problem}" for problem in parsed.problems]
-            said_none = said_none and parsed.said_none
-        tiled.points = merge_points(found, TILE_MERGE_PERCENT / 100 * max(image.size))
+        longer = max(image.size)
+        tiled.points = tile_votes(tile_points, boxes, TILE_MERGE_PERCENT / 100 * longer, TILE_MARGIN_PERCENT / 100 * longer)
         tiled.text = "\n".join(texts)
-        tiled.said_none = said_none
+        tiled.said_none = not tiled.points
         return tiled
 
     def act(self, image: Any, instruction: str, level: str = "low", zoom: bool = False) -> ActResult:

@@ -11,8 +11,10 @@ window answers "There are none." (the first point was on the wrong thing), a sea
 windows of a grid over the whole image (:func:`search_boxes`). With several votes the step asks
 the centred window and windows shifted around it (:func:`vote_boxes`) and keeps the place most of
 their answers agree on (:func:`consensus_point`): one window's stray answer is outvoted, and the
-agreeing answers are averaged. This module is the geometry; :class:`molmo_agent.grounder.Grounder`
-runs the queries when built with ``zoom_window`` (and ``zoom_search``, ``zoom_votes``).
+agreeing answers are averaged. Counting looks closer another way: it asks a grid of overlapping
+tiles (:func:`tile_grid`) and counts a thing where most of the tiles that show it found it
+(:func:`tile_votes`). This module is the geometry; :class:`molmo_agent.grounder.Grounder` runs the
+queries when built with ``zoom_window`` (and ``zoom_search``, ``zoom_votes``) or ``count_tiles``.
 
     from molmo_agent.points import Point
     from molmo_agent.zoom import zoom_box, point_from_window
@@ -164,16 +166,27 @@ def consensus_point(points: list[Point], side: int) -> tuple[Point, int]:
                  {**best.extra, "zoom_votes": len(group)}), len(group)
 
 
-# Tiles for pointing at every instance (Grounder(count_tiles=True)): a 2x2 grid of windows, each this
-# fraction of the image's width and height, so that neighbours overlap by a fifth of a side. A thing
-# smaller than the overlap lies whole inside at least one tile (the shape scenes' largest is 18 % of
-# the shorter side). Points closer than TILE_MERGE_PERCENT of the image's longer side are one thing
-# seen twice (by two tiles, or twice by one): the radius within which the pointing metric matches a
-# point to a thing. Chosen with stage 18's weights on 200 training-range scenes no stage trained on
-# (seeds 440,000+, 118 counting questions): 3, 4, 5 and 6 % count 67, 71, 71 and 73 right; larger
-# radii start to merge different shapes (the closest two of the held-out scenes are 6.7 % apart).
+# The 2x2 tiles of a shape scene that the pointing-tiles data was cut from (molmo_agent.embedded.data,
+# stages 18 and 19; counting on tiles asked them in session 19): windows of this fraction of the image's width and height at its corners, so that
+# neighbours overlap by a fifth of a side.
 TILE_FRACTION = 0.6
+# Counting on tiles (Grounder(count_tiles=True)) asks a 4x4 grid of tiles, each TILE_GRID_FRACTION of
+# each side (evenly spaced, so most places are shown by two to nine tiles), and keeps a thing only
+# where at least TILE_VOTE_SHARE of the tiles that show it found it: one tile's point on a shape of
+# another colour or kind is outvoted by its neighbours, which see that shape too. Points closer than
+# TILE_MERGE_PERCENT of the image's longer side are one thing (seen by two tiles, or twice by one):
+# the radius within which the pointing metric matches a point to a thing; a tile "shows" a place at
+# least TILE_MARGIN_PERCENT inside it (a shape cut by its edge may not be named). Chosen with stage
+# 19's weights on training-range scenes no stage trained on (seeds 440,000+ and 444,000+, 118 and
+# 148 counting questions; docs/embedded-model.md, "Tiles that vote"), not on held-out ones: there
+# the four 2x2 tiles of 0.6, their points merged, counted 69 of the first 118 right; 3x3 grids of
+# 0.5 / 0.6 with votes 82 / 84; 4x4 grids of 0.4 / 0.45 / 0.5 with votes 87 / 93 / 88 (113 / 112 of
+# the other 148 with 0.45 / 0.5). Shares of 0.5-0.75 and margins of 0-4 % moved them by a few.
+TILE_GRID = 4
+TILE_GRID_FRACTION = 0.45
+TILE_VOTE_SHARE = 0.6
 TILE_MERGE_PERCENT = 5.0
+TILE_MARGIN_PERCENT = 2.0
 
 
 def tile_boxes(image_size: tuple[int, int], fraction: float = TILE_FRACTION) -> list[PixelBox]:
@@ -191,15 +204,65 @@ def tile_boxes(image_size: tuple[int, int], fraction: float = TILE_FRACTION) -> 
             for top in (0, height - tile_height) for left in (0, width - tile_width)]
 
 
-def merge_points(points: list[Point], radius: float) -> list[Point]:
-    """``points`` less those within ``radius`` pixels of an earlier one (the same thing seen by two
-    overlapping tiles), in their order.
+def tile_grid(image_size: tuple[int, int], per_side: int = TILE_GRID,
+              fraction: float = TILE_GRID_FRACTION) -> list[PixelBox]:
+    """A ``per_side`` x ``per_side`` grid of tiles, each ``fraction`` of the image's width and height,
+    evenly spaced from one edge to the other, top row first. The grid must cover the image: a
+    ``fraction`` under ``1 / per_side`` or not under 1, or a ``per_side`` under 2, is a CoordinateError.
 
-        merge_points([Point(10, 10, (100, 100)), Point(12, 11, (100, 100)), Point(60, 10, (100, 100))], 3)
-        # the first and the third
+        tile_grid((400, 400), 3, 0.5)   # [(0, 0, 200, 200), (100, 0, 300, 200), (200, 0, 400, 200), (0, 100, 200, 300), ...]
     """
-    kept: list[Point] = []
-    for point in points:
-        if all(math.dist(point.xy, other.xy) > radius for other in kept):
-            kept.append(point)
+    width, height = check_image_size(image_size)
+    if per_side < 2:
+        raise CoordinateError(f"a grid of tiles needs at least 2 a side, got {per_side!r}")
+    if not 1 / per_side <= fraction < 1:
+        raise CoordinateError(f"{per_side} tiles a side take 1/{per_side} to under 1 of each side, got {fraction!r}")
+    tile_width, tile_height = round(width * fraction), round(height * fraction)
+
+    def starts(length: int, tile: int) -> list[int]:
+        return [round(index * (length - tile) / (per_side - 1)) for index in range(per_side)]
+
+    return [(left, top, left + tile_width, top + tile_height)
+            for top in starts(height, tile_height) for left in starts(width, tile_width)]
+
+
+def _shows(box: PixelBox, xy: tuple[float, float], margin: float) -> bool:
+    left, top, right, bottom = box
+    return left + margin <= xy[0] <= right - margin and top + margin <= xy[1] <= bottom - margin
+
+
+def tile_votes(tile_points: list[list[Point]], boxes: list[PixelBox], radius: float, margin: float,
+               share: float = TILE_VOTE_SHARE) -> list[Point]:
+    """The things most of the tiles that show them found. ``tile_points[i]`` are tile ``boxes[i]``'s
+    points in pixels of the whole image. Points within ``radius`` pixels of a group's mean join it (in
+    tile order); a group is kept, as one point at its mean, when the tiles that found it are at least
+    ``share`` of those that show its place (at least ``margin`` pixels inside them). Each kept point's
+    ``extra`` says ``tile_votes`` (tiles that found it) and ``tiles_shown``.
+
+        boxes = [(0, 0, 60, 60), (40, 0, 100, 60)]
+        a, b = Point(50, 30, (100, 60)), Point(20, 30, (100, 60))
+        tile_votes([[a, b], [Point(51, 31, (100, 60))]], boxes, radius=5, margin=2)
+        # one point near (50.5, 30.5): both tiles show it and found it; b was found by the only tile showing it
+        # -> both kept: [Point(50.5, 30.5, ...), Point(20, 30, ...)]
+    """
+    if len(tile_points) != len(boxes):
+        raise ValueError(f"{len(tile_points)} lists of points for {len(boxes)} tiles")
+    groups: list[tuple[list[float], list[Point], set[int]]] = []
+    for tile, points in enumerate(tile_points):
+        for point in points:
+            for mean, members, tiles in groups:
+                if math.dist(point.xy, mean) <= radius:
+                    members.append(point)
+                    tiles.add(tile)
+                    mean[:] = [sum(p.x for p in members) / len(members), sum(p.y for p in members) / len(members)]
+                    break
+            else:
+                groups.append(([point.x, point.y], [point], {tile}))
+    kept = []
+    for mean, members, tiles in groups:
+        shown = max(len(tiles), sum(_shows(box, (mean[0], mean[1]), margin) for box in boxes))
+        if len(tiles) >= share * shown:
+            first = members[0]
+            kept.append(Point(mean[0], mean[1], first.image_size, first.label, first.source_space,
+                              first.image_index, {**first.extra, "tile_votes": len(tiles), "tiles_shown": shown}))
     return kept

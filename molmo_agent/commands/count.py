@@ -12,17 +12,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "count", help="count things in an image by pointing at each",
         description="Ask Molmo to point at every QUERY in IMAGE and count the points (as in the Molmo paper).",
         epilog='example: molmo-agent count shelf.jpg "bottles" --model ./Molmo-7B-D-0924 --json\n'
-               '         molmo-agent count scene.png "red circles" --tiles   # ask four overlapping tiles',
+               '         molmo-agent count scene.png "red circles" --tiles   # ask 16 overlapping tiles that vote',
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("image", help="image file")
     parser.add_argument("query", help='what to count, e.g. "bottles"')
     parser.add_argument("--annotate", metavar="OUT.png", help="write a copy of the image with the points drawn")
     parser.add_argument("--json", action="store_true", help="print JSON (count, points, raw model text)")
     parser.add_argument("--tiles", action=argparse.BooleanOptionalAction, default=None,
-                        help="ask on the image's four overlapping tiles (60 %% of each side) in one batch and merge "
-                             "their points: a closer look for small things, for a model trained to say "
-                             "\"There are none.\" on a tile without them (default: what a local model's "
-                             "embedded_model.json declares, else off; docs/agent.md)")
+                        help="ask on a 4x4 grid of overlapping tiles (45 %% of each side) in one batch and count a "
+                             "thing where most tiles that show it found it: a closer look for small things, "
+                             "for a model trained to say \"There are none.\" on a tile without them "
+                             "(default: what a local model's embedded_model.json declares, else off; docs/agent.md)")
     add_backend_arguments(parser)
     parser.set_defaults(func=run)
 

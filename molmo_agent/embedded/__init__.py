@@ -93,7 +93,7 @@ def zoom_refine_for(directory: str | os.PathLike | None, requested: int | None =
 
 
 def count_tiles_for(directory: str | os.PathLike | None, requested: bool | None = None) -> bool:
-    """Whether counting asks the image's four overlapping tiles (``Grounder(count_tiles=True)``):
+    """Whether counting asks a grid of overlapping tiles that vote (``Grounder(count_tiles=True)``):
     ``requested`` if given, else the ``count_tiles`` a model's record declares (default off).
 
         >>> count_tiles_for(EMBEDDED_DIR, False)  # doctest: +SKIP

@@ -24,6 +24,7 @@ formats (see :mod:`molmo_agent.embedded.answers`).
 | ``gui-zoom`` | square 176-320 px windows of GuiClick screens, each around a target (anywhere inside it) | the env's instructions whose targets the window shows -> the point in the window (stage 13: the zoom step's view) |
 | ``phone-zoom`` | square 216-360 px windows of phone screens around the taps of oracle click / long-press steps | ``low_level: <step>`` -> the tap in the window (an experiment, not shipped) |
 | ``tabletop-zoom`` / ``waypoint-zoom`` | square 96-160 px windows of 320x240 scenes, each around an object / landmark (anywhere inside it) | the scene's questions whose answer points the window shows -> the point in the window (the zoom step's view of small images) |
+| ``pointing-tiles`` / ``pointing-grid-tiles`` | tiles of shape scenes: the 2x2 tiles of ``zoom.tile_boxes`` and one of random size and place / five of the 4x4 grid of ``zoom.tile_grid`` | pointing and counting questions about every kind in the scene (half the time one that is absent) -> the shapes whose centre the tile shows, or "There are none." (counting on tiles) |
 
     from molmo_agent.embedded.data import generate_training_data
     generate_training_data("data/embedded", counts={"gui": 400, "phone": 300, "tabletop": 400,
@@ -62,7 +63,8 @@ SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing", "discs-large", "d
            "tabletop-zoom", "waypoint-zoom", "tabletop-zoom-none", "waypoint-zoom-none",
            "waypoint-samecolor", "waypoint-samecolor-zoom-none",
            "gui-read", "gui-zoom-more", "gui-more6", "phone-more6", "pointing-more7", "tabletop-more7",
-           "waypoint-more7", "tabletop-zoom-none-more", "waypoint-zoom-none-more", "pointing-tiles")
+           "waypoint-more7", "tabletop-zoom-none-more", "waypoint-zoom-none-more", "pointing-tiles",
+           "pointing-grid-tiles")
 # More scenes from the same generators (seed blocks past the base source's own, inside its 100,000), in
 # their own files so that the base files, and the tokenizer trained on their texts, stay as they
 # were. The *-more2 blocks and gui-more / phone-more came with stage 8, whose run is long enough
@@ -111,7 +113,9 @@ SEED_OFFSETS = {"gui": 0, "phone": 100_000, "tabletop": 200_000, "waypoint": 300
                 "pointing-more7": 420_000, "tabletop-more7": 240_000, "waypoint-more7": 314_000,
                 "tabletop-zoom-none-more": 244_000, "waypoint-zoom-none-more": 398_000,
                 # tiles of shape scenes (session 19): a free block of the pointing generator's range
-                "pointing-tiles": 430_000}
+                "pointing-tiles": 430_000,
+                # tiles of the 4x4 grid that counting on tiles asks since session 20: the next free block
+                "pointing-grid-tiles": 434_000}
 GUI_TASKS_PER_SCREEN = 6
 # gui-zoom: square windows of a laptop screen, as the zoom step of molmo_agent.zoom cuts them around a
 # first point (its default window, 240 px, is inside this range), so the model sees GUI text at
@@ -162,6 +166,9 @@ SAME_COLOR_SCENES = "-samecolor"
 # the named kind must say so, or merging the tiles' answers over-counts (docs/embedded-model.md).
 TILE_EXTRA_PER_SCENE = 1
 TILE_EXTRA_FRACTION = (0.45, 0.75)
+# pointing-grid-tiles: the same questions on GRID_TILES_PER_SCENE tiles drawn from the 4x4 grid that
+# counting on tiles asks since session 20 (molmo_agent.zoom.tile_grid; its tiles vote on each thing).
+GRID_TILES_PER_SCENE = 5
 
 
 class DataGenerationError(MolmoAgentError):
@@ -462,15 +469,11 @@ def pointing_tile_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
     """Tiles of one shape scene with pointing and counting questions about the shapes each shows
     (see ``TILE_EXTRA_PER_SCENE`` above): the 2x2 tiles of :func:`molmo_agent.zoom.tile_boxes` and a
     tile of random size and place."""
-    from molmo_agent.sims.datasets.molmo_format import format_count, format_points, sort_points, to_percent
-    from molmo_agent.sims.datasets.pointing import COUNT_PROMPTS, POINT_PROMPTS
-    from molmo_agent.sims.datasets.shapes import PLURALS, SHAPES, make_shape_scene
-    from molmo_agent.sims.vocab import COLORS
+    from molmo_agent.sims.datasets.shapes import make_shape_scene
     from molmo_agent.zoom import tile_boxes
 
     rng = np.random.default_rng(_check_seed(seed))
     scene = make_shape_scene(rng)
-    image = np.asarray(scene.image.convert("RGB"))
     width, height = scene.image.size
     boxes = tile_boxes((width, height))
     for _ in range(TILE_EXTRA_PER_SCENE):
@@ -478,6 +481,33 @@ def pointing_tile_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
         tile_width, tile_height = round(width * fraction), round(height * fraction)
         left, top = int(rng.integers(width - tile_width + 1)), int(rng.integers(height - tile_height + 1))
         boxes.append((left, top, left + tile_width, top + tile_height))
+    yield from _shape_tile_rows(rng, scene, boxes)
+
+
+def pointing_grid_tile_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
+    """``GRID_TILES_PER_SCENE`` tiles of one shape scene's 4x4 grid (:func:`molmo_agent.zoom.tile_grid`),
+    drawn without repeats, with the questions of :func:`pointing_tile_rows`."""
+    from molmo_agent.sims.datasets.shapes import make_shape_scene
+    from molmo_agent.zoom import tile_grid
+
+    rng = np.random.default_rng(_check_seed(seed))
+    scene = make_shape_scene(rng)
+    grid = tile_grid(scene.image.size)
+    picked = rng.choice(len(grid), size=GRID_TILES_PER_SCENE, replace=False)
+    yield from _shape_tile_rows(rng, scene, [grid[int(index)] for index in picked])
+
+
+def _shape_tile_rows(rng: np.random.Generator, scene: Any, boxes: list[tuple[int, int, int, int]],
+                     ) -> Iterator[tuple[np.ndarray, list]]:
+    """Each tile of ``boxes`` asked (pointing or counting prompts) about every kind of shape in
+    ``scene`` and, half the time, one that is not there: the shapes of that kind whose centre the
+    tile shows, in the tile's percent, or "There are none."."""
+    from molmo_agent.sims.datasets.molmo_format import format_count, format_points, sort_points, to_percent
+    from molmo_agent.sims.datasets.pointing import COUNT_PROMPTS, POINT_PROMPTS
+    from molmo_agent.sims.datasets.shapes import PLURALS, SHAPES
+    from molmo_agent.sims.vocab import COLORS
+
+    image = np.asarray(scene.image.convert("RGB"))
     kinds = sorted({(s.color, s.shape) for s in scene.shapes})
     absent = [(c, s) for c in COLORS for s in SHAPES if (c, s) not in kinds]
     for left, top, right, bottom in boxes:
@@ -592,7 +622,7 @@ def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int 
     env = scene_env(generator) if generator in SCENE_SIMS else None
     make = {"gui": gui_rows, "gui-zoom": gui_zoom_rows, "gui-read": gui_read_rows, "phone": phone_rows,
             "phone-zoom": phone_zoom_rows, "pointing": pointing_rows,
-            "pointing-tiles": pointing_tile_rows}.get(generator)
+            "pointing-tiles": pointing_tile_rows, "pointing-grid-tiles": pointing_grid_tile_rows}.get(generator)
     if source in DISC_RADII:
         make = functools.partial(disc_rows, radius=DISC_RADII[source])
     elif source == "discs-multi":

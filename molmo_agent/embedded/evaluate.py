@@ -270,9 +270,9 @@ class ZoomedActions:
 
 
 class TiledCounting:
-    """A Predictor's ``answer(image, prompt)`` that asks a counting question on the image's four
-    overlapping tiles (:meth:`molmo_agent.grounder.Grounder.ground_tiled`) and answers with their
-    merged points in Molmo's counting format, in percent of the whole image: the counting accuracy
+    """A Predictor's ``answer(image, prompt)`` that asks a counting question on a 4x4 grid of
+    overlapping tiles (:meth:`molmo_agent.grounder.Grounder.ground_tiled`) and answers with the points
+    the tiles voted for in Molmo's counting format, in percent of the whole image: the counting accuracy
     measured this way is the SDK's with ``Grounder(count_tiles=True)``.
 
         counting = tasks.evaluate_counting(TiledCounting(predictor), data_dir)
@@ -307,7 +307,7 @@ def evaluate_checkpoint(model_dir: str | os.PathLike, out_dir: str | os.PathLike
     ``phone_zoom_window`` puts the AndroidControl steps' taps through the same kind of zoom step
     (:class:`ZoomedActions`; default off). ``zoom_search`` is the zoom step's search and
     ``zoom_votes`` its windows that vote, ``zoom_refine`` its finer level (default: the model record's).
-    ``count_tiles`` asks the counting questions on the image's four tiles (:class:`TiledCounting`;
+    ``count_tiles`` asks the counting questions on the image's tiles (:class:`TiledCounting`;
     default: the model record's)."""
     from molmo_agent.demo import make_grounder, run_sim
     from molmo_agent.embedded import count_tiles_for
@@ -415,8 +415,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="the zoom step's finer level: ask again on a PX-pixel window around its point "
                              "(default: the model record's zoom_refine, if any; 0 = off)")
     parser.add_argument("--count-tiles", action=argparse.BooleanOptionalAction, default=None,
-                        help="ask the counting questions on the image's four overlapping tiles and merge their "
-                             "points (Grounder(count_tiles=True); default: the model record's count_tiles)")
+                        help="ask the counting questions on a 4x4 grid of overlapping tiles that vote on each "
+                             "thing (Grounder(count_tiles=True); default: the model record's count_tiles)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     args = parser.parse_args(argv)
     import torch

@@ -9,7 +9,7 @@ model was trained for (``zoom_window``, which the demo, the CLI evaluation and `
 use): ``--zoom-window PX``, by default the one the given evaluation ran with; and ``zoom_search``
 when that evaluation searched windows after a window said "There are none." (its numbers need it),
 ``zoom_votes`` when it let more than one window vote on each point, ``zoom_refine`` when its
-zoom step had a finer level, and ``count_tiles`` when it counted on the image's four tiles.
+zoom step had a finer level, and ``count_tiles`` when it counted on tiles of the image.
 
     python -m molmo_agent.embedded.ship --record-eval runs/eval-shipped
 

@@ -67,25 +67,26 @@ def test_point_and_count_on_a_local_model(tiny_checkpoint, image_path, expected,
 
 
 def test_count_on_tiles_of_a_local_model(tiny_checkpoint, image_path, one_torch_thread):
-    from molmo_agent.zoom import tile_boxes
+    from molmo_agent.zoom import tile_grid
 
     backend = LocalMolmoBackend.from_pretrained(str(tiny_checkpoint), max_new_tokens=12)
     image = Image.open(image_path).convert("RGB")
-    tiles = tile_boxes(image.size)
+    tiles = tile_grid(image.size)
     answers = [backend.generate([image.crop(box)], "Point to all mugs.") for box in tiles]
     out = _cli("count", str(image_path), "mugs", "--model", str(tiny_checkpoint), "--max-new-tokens", "12", "--json",
                "--tiles")
     assert out.returncode == 0, out.stderr
     reply = json.loads(out.stdout)
-    assert reply["tiles"] == [list(box) for box in tiles] == [[0, 0, 48, 36], [32, 0, 80, 36], [0, 24, 48, 60],
-                                                               [32, 24, 80, 60]]
+    assert reply["tiles"] == [list(box) for box in tiles] and len(tiles) == 16
+    assert tiles[:5] == [(0, 0, 36, 27), (15, 0, 51, 27), (29, 0, 65, 27), (44, 0, 80, 27), (0, 11, 36, 38)]
     assert reply["text"].split("\n") == answers and reply["count"] == len(reply["points"])
 
 
 def test_count_on_tiles_follows_the_model_record_and_counts_a_held_out_scene(tmp_path):
-    """The embedded model's record declares count_tiles: `count` asks the four tiles of held-out shape
+    """The embedded model's record declares count_tiles: `count` asks the 16 tiles of held-out shape
     scene 1,500,062 (the evaluation's first counting seeds) and counts its 11 purple squares; asked
-    once on the whole image (--no-tiles) it finds 6 (measured when stage 19 was shipped)."""
+    once on the whole image (--no-tiles) it finds 6 (measured when stage 19 was shipped; the same 11
+    with session 19's four tiles)."""
     from molmo_agent.demo import embedded_model_dir
     from molmo_agent.embedded.evaluate import POINTING_EVAL_SEED
     from molmo_agent.sims.datasets.pointing import pointing_example
@@ -101,7 +102,7 @@ def test_count_on_tiles_follows_the_model_record_and_counts_a_held_out_scene(tmp
                  "--no-tiles")
     assert tiled.returncode == 0 and whole.returncode == 0, tiled.stderr + whole.stderr
     tiled, whole = json.loads(tiled.stdout), json.loads(whole.stdout)
-    assert len(tiled["tiles"]) == 4 and "tiles" not in whole
+    assert len(tiled["tiles"]) == 16 and "tiles" not in whole
     assert tiled["count"] == truth and whole["count"] == 6
     assert all(0 <= p["x"] < image.size[0] and 0 <= p["y"] < image.size[1] for p in tiled["points"])
 

@@ -16,10 +16,11 @@ from molmo_agent.trajectory import annotate
 from molmo_agent.zoom import (
     MIN_WINDOW_PX,
     consensus_point,
-    merge_points,
     point_from_window,
     search_boxes,
     tile_boxes,
+    tile_grid,
+    tile_votes,
     vote_boxes,
     window_for,
     zoom_box,
@@ -380,16 +381,43 @@ def test_tile_boxes_are_four_corner_tiles_that_overlap_and_cover_the_image():
             tile_boxes((640, 480), fraction)
 
 
-def test_merge_points_keeps_the_first_of_points_closer_than_the_radius():
-    points = [Point(10, 10, (100, 100)), Point(12, 11, (100, 100)), Point(60, 10, (100, 100)), Point(13, 10, (100, 100))]
-    assert merge_points(points, 3) == [points[0], points[2]]
-    assert merge_points(points, 1) == [points[0], points[1], points[2], points[3]]
-    assert merge_points([], 3) == []
+def test_tile_grid_spaces_its_tiles_evenly_from_edge_to_edge():
+    boxes = tile_grid((640, 480))  # 4x4 tiles of 0.45 of each side
+    assert len(boxes) == 16 and {(right - left, bottom - top) for left, top, right, bottom in boxes} == {(288, 216)}
+    assert sorted({left for left, _, _, _ in boxes}) == [0, 117, 235, 352]
+    assert sorted({t for _, t, _, _ in boxes}) == [0, 88, 176, 264]
+    assert boxes[:2] == [(0, 0, 288, 216), (117, 0, 405, 216)]  # top row first
+    covered = np.zeros((480, 640), int)
+    for left, top, right, bottom in boxes:
+        covered[top:bottom, left:right] += 1
+    assert covered.min() == 1 and covered.max() == 9  # corners by one tile, the middle by up to nine
+    assert tile_grid((400, 400), 3, 0.5)[:3] == [(0, 0, 200, 200), (100, 0, 300, 200), (200, 0, 400, 200)]
+    for per_side, fraction in ((4, 0.2), (4, 1.0), (1, 0.5)):
+        with pytest.raises(CoordinateError, match="tiles a side|at least 2"):
+            tile_grid((640, 480), per_side, fraction)
+
+
+def test_tile_votes_keep_what_most_showing_tiles_found_and_drop_a_lone_stray():
+    boxes = [(0, 0, 60, 60), (40, 0, 100, 60), (0, 40, 60, 100), (40, 40, 100, 100)]
+    size = (100, 100)
+    shared = [Point(50 + d, 50 - d, size) for d in (0, 1, -1)]  # shown by all four, found by three
+    stray = Point(52, 20, size)  # shown by the two top tiles, found by one
+    alone = Point(10, 10, size)  # shown by the top-left tile only, found by it
+    kept = tile_votes([[shared[0], alone], [shared[1], stray], [shared[2]], []], boxes, radius=5, margin=2)
+    assert [(round(p.x, 3), round(p.y, 3)) for p in kept] == [(50.0, 50.0), (10.0, 10.0)]
+    assert kept[0].extra == {"tile_votes": 3, "tiles_shown": 4} and kept[1].extra == {"tile_votes": 1, "tiles_shown": 1}
+    # the stray is kept where its share is enough; a point 1 px inside a tile's edge is not shown by it
+    assert any(p.extra["tile_votes"] == 1 for p in tile_votes([[], [stray], [], []], boxes, 5, 2, share=0.5))
+    edge = tile_votes([[Point(41, 20, size)], [], [], []], boxes, radius=5, margin=2)
+    assert edge[0].extra == {"tile_votes": 1, "tiles_shown": 1}
+    assert tile_votes([[], [], [], []], boxes, 5, 2) == []
+    with pytest.raises(ValueError, match="3 lists of points for 4 tiles"):
+        tile_votes([[], [], []], boxes, 5, 2)
 
 
 def three_squares() -> Image.Image:
-    """A 400x300 white image with three red 12 px squares: two in the top-left tile only, one in the
-    part all four tiles share."""
+    """A 400x300 white image with three red 12 px squares: two near the top-left corner, one in the
+    middle (shown by four of the 4x4 grid's tiles)."""
     pixels = np.full((300, 400, 3), 255, np.uint8)
     for x, y in ((40, 40), (100, 60), (200, 150)):
         pixels[y - 6:y + 6, x - 6:x + 6] = (255, 0, 0)
@@ -413,27 +441,47 @@ def every_red_square(images, prompt):
     return f'Counting the <points {attrs} alt="red squares">red squares</points> shows a total of {len(centres)}.'
 
 
-def test_count_tiles_asks_four_tiles_in_one_batch_and_merges_what_two_tiles_saw():
+def every_red_square_and_a_stray(images, prompt):
+    """every_red_square, and also a point on blank ground (20 % across, 80 % down) in a tile whose
+    top-left pixel is not white."""
+    answer = every_red_square(images, prompt)
+    if np.asarray(images[0])[0, 0].tolist() == [255, 255, 255]:
+        return answer
+    stray = '<point x="20.0" y="80.0" alt="red squares">red squares</point>'
+    return stray if answer == "There are none." else answer + stray
+
+
+def test_count_tiles_asks_a_4x4_grid_in_one_batch_and_counts_what_most_showing_tiles_found():
     image = three_squares()
     backend = BatchRecorder(every_red_square)
     tiled = Grounder(backend, count_tiles=True).count(image, "red squares")
-    assert backend.batches == [4]
-    assert [images[0].size for images, _ in backend.calls] == [(240, 180)] * 4
-    assert [prompt for _, prompt in backend.calls] == ["Point to all red squares."] * 4
-    # the shared square is seen by all four tiles and counted once
-    assert tiled.count == 3 and tiled.tiles == tile_boxes(image.size)
+    assert backend.batches == [16]
+    assert [images[0].size for images, _ in backend.calls] == [(180, 135)] * 16
+    assert [prompt for _, prompt in backend.calls] == ["Point to all red squares."] * 16
+    # each square is seen by several tiles and counted once
+    assert tiled.count == 3 and tiled.tiles == tile_grid(image.size)
     assert sorted((round(p.x), round(p.y)) for p in tiled.points) == [(40, 40), (100, 60), (200, 150)]
-    assert all(p.image_size == image.size for p in tiled.points)
-    assert len(tiled.text.splitlines()) == 4 and not tiled.said_none
+    assert all(p.image_size == image.size and p.extra["tile_votes"] == p.extra["tiles_shown"] for p in tiled.points)
+    assert len(tiled.text.splitlines()) == 16 and not tiled.said_none
     # asked once on the whole image, the same model finds the same three
     assert Grounder(CannedBackend(every_red_square)).count(image, "red squares").count == 3
 
 
-def test_count_tiles_says_none_only_when_every_tile_does():
+def test_count_tiles_outvotes_one_tiles_stray_point():
+    image = three_squares()
+    pixels = np.asarray(image).copy()
+    pixels[0, 0] = (250, 250, 250)  # only the top-left tile starts on this pixel
+    tiled = Grounder(CannedBackend(every_red_square_and_a_stray), count_tiles=True).count(Image.fromarray(pixels), "red squares")
+    # the stray (36, 108) is shown by two tiles, (0, 0, 180, 135) and (0, 55, 180, 190), and found by one
+    assert tiled.count == 3 and "<point" in tiled.text.splitlines()[0]
+    assert sorted((round(p.x), round(p.y)) for p in tiled.points) == [(40, 40), (100, 60), (200, 150)]
+
+
+def test_count_tiles_says_none_when_no_thing_is_kept():
     empty = Image.new("RGB", (400, 300), "white")
     tiled = Grounder(CannedBackend(every_red_square), count_tiles=True).count(empty, "red squares")
     assert tiled.count == 0 and tiled.said_none
     one_square = empty.copy()
     one_square.paste((255, 0, 0), (34, 34, 46, 46))
     tiled = Grounder(CannedBackend(every_red_square), count_tiles=True).count(one_square, "red squares")
-    assert tiled.count == 1 and not tiled.said_none  # three tiles said none, one found it
+    assert tiled.count == 1 and not tiled.said_none  # the tiles that show it found it; the others said none

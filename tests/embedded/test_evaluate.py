@@ -185,10 +185,10 @@ def test_zoomed_actions_refine_taps_and_pass_everything_else_on():
     assert steps.answer(image, "low_level: garbled") == "Action: Fly away"
 
 
-def test_tiled_counting_answers_with_the_merged_points_of_the_four_tiles():
-    """Counting on tiles: a predictor that points at every red square it is shown is asked on the four
-    tiles, and the answer is Molmo's counting format with their merged points in the whole image's
-    percent, scored by the counting metric like any answer."""
+def test_tiled_counting_answers_with_the_points_the_tiles_voted_for():
+    """Counting on tiles: a predictor that points at every red square it is shown is asked on the 16
+    tiles of the grid, and the answer is Molmo's counting format with the points they voted for in the
+    whole image's percent, scored by the counting metric like any answer."""
     import numpy as np
     from PIL import Image
 
@@ -196,7 +196,7 @@ def test_tiled_counting_answers_with_the_merged_points_of_the_four_tiles():
     from molmo_agent.training.evaluation.metrics import count_from_text, parse_points
 
     pixels = np.full((300, 400, 3), 255, np.uint8)
-    squares = [(40, 40), (100, 60), (200, 150), (360, 270)]  # (200, 150): in all four tiles
+    squares = [(40, 40), (100, 60), (200, 150), (360, 270)]  # (200, 150): in four tiles, (360, 270) in one
     for x, y in squares:
         pixels[y - 6:y + 6, x - 6:x + 6] = (255, 0, 0)
 
@@ -219,7 +219,7 @@ def test_tiled_counting_answers_with_the_merged_points_of_the_four_tiles():
 
     predictor = SquarePredictor()
     answer = TiledCounting(predictor).answer(Image.fromarray(pixels), "How many red squares are there?")
-    assert predictor.sizes == [(240, 180)] * 4
+    assert predictor.sizes == [(180, 135)] * 16
     assert count_from_text(answer) == 4 and answer.startswith("Counting the <points")
     assert sorted((round(x * 4), round(y * 3)) for x, y in parse_points(answer)) == sorted(squares)
     blank = TiledCounting(predictor).answer(Image.new("RGB", (400, 300), "white"), "How many red squares are there?")

@@ -1,5 +1,5 @@
-"""pointing-tiles training rows: tiles of shape scenes whose answers are exactly the named kind's
-shapes with their centre in the tile, or "There are none."."""
+"""pointing-tiles and pointing-grid-tiles training rows: tiles of shape scenes whose answers are
+exactly the named kind's shapes with their centre in the tile, or "There are none."."""
 
 from __future__ import annotations
 
@@ -8,11 +8,18 @@ import math
 import numpy as np
 import pytest
 
-from molmo_agent.embedded.data import NONE_ANSWER, SEED_OFFSETS, TILE_EXTRA_PER_SCENE, pointing_tile_rows
+from molmo_agent.embedded.data import (
+    GRID_TILES_PER_SCENE,
+    NONE_ANSWER,
+    SEED_OFFSETS,
+    TILE_EXTRA_PER_SCENE,
+    pointing_grid_tile_rows,
+    pointing_tile_rows,
+)
 from molmo_agent.parsing import parse
 from molmo_agent.sims.datasets.shapes import PLURALS, make_shape_scene
 from molmo_agent.training.evaluation.metrics import count_from_text
-from molmo_agent.zoom import tile_boxes
+from molmo_agent.zoom import tile_boxes, tile_grid
 
 
 @pytest.mark.parametrize("seed", [SEED_OFFSETS["pointing-tiles"] + i for i in range(6)])
@@ -22,7 +29,6 @@ def test_tile_answers_are_the_named_shapes_whose_centre_the_tile_shows(seed):
     width, height = scene.image.size
     tiles = list(pointing_tile_rows(seed))
     assert len(tiles) == 4 + TILE_EXTRA_PER_SCENE
-    kinds = {f"{s.color} {PLURALS[s.shape]}" for s in scene.shapes}
     nones = 0
     for index, (tile, questions) in enumerate(tiles):
         if index < 4:  # the SDK's own tiles, cut from the scene's pixels
@@ -31,25 +37,48 @@ def test_tile_answers_are_the_named_shapes_whose_centre_the_tile_shows(seed):
         else:  # a tile of random size and place: find where it was cut
             left, top = _place(full, tile)
             right, bottom = left + tile.shape[1], top + tile.shape[0]
-        asked = set()
-        for (qa,) in questions:
-            label = next(k for k in kinds | _all_labels() if k in qa["prompt"])
-            asked.add(label)
-            expected = sorted((s.center[0] - left, s.center[1] - top) for s in scene.shapes
-                              if f"{s.color} {PLURALS[s.shape]}" == label
-                              and left <= s.center[0] < right and top <= s.center[1] < bottom)
-            if not expected:
-                assert qa["answer"] == NONE_ANSWER
-                nones += 1
-                continue
-            points = sorted(p.xy for p in parse(qa["answer"], (right - left, bottom - top)).points)
-            assert len(points) == len(expected)
-            for (x, y), (ex, ey) in zip(points, expected):
-                assert math.hypot(x - ex, y - ey) < 0.001 * max(right - left, bottom - top) + 0.01
-            if "total of" in qa["answer"]:
-                assert count_from_text(qa["answer"]) == len(expected)
-        assert kinds <= asked  # every kind of the scene is asked on every tile
+        nones += _check_answers(scene, (left, top, right, bottom), questions)
     assert nones >= 1  # a 2x2 grid always has a tile without some kind, or an absent kind asked
+
+
+@pytest.mark.parametrize("seed", [SEED_OFFSETS["pointing-grid-tiles"] + i for i in range(6)])
+def test_grid_tiles_are_tiles_of_the_counting_grid_with_exact_answers(seed):
+    scene = make_shape_scene(np.random.default_rng(seed))
+    full = np.asarray(scene.image.convert("RGB"))
+    grid = tile_grid(scene.image.size)
+    tiles = list(pointing_grid_tile_rows(seed))
+    assert len(tiles) == GRID_TILES_PER_SCENE
+    for tile, questions in tiles:
+        # a crop of one of the grid's tiles (two tiles of blank ground can look the same)
+        boxes = [b for b in grid if np.array_equal(tile, full[b[1]:b[3], b[0]:b[2]])]
+        assert boxes
+        _check_answers(scene, boxes[0], questions)
+
+
+def _check_answers(scene, box: tuple[int, int, int, int], questions: list) -> int:
+    """Every answer of a tile cut at ``box`` is the named kind's shapes whose centre it shows (in its
+    own pixels), or "There are none."; every kind of the scene is asked. Returns the nones."""
+    left, top, right, bottom = box
+    kinds = {f"{s.color} {PLURALS[s.shape]}" for s in scene.shapes}
+    asked, nones = set(), 0
+    for (qa,) in questions:
+        label = next(k for k in kinds | _all_labels() if k in qa["prompt"])
+        asked.add(label)
+        expected = sorted((s.center[0] - left, s.center[1] - top) for s in scene.shapes
+                          if f"{s.color} {PLURALS[s.shape]}" == label
+                          and left <= s.center[0] < right and top <= s.center[1] < bottom)
+        if not expected:
+            assert qa["answer"] == NONE_ANSWER
+            nones += 1
+            continue
+        points = sorted(p.xy for p in parse(qa["answer"], (right - left, bottom - top)).points)
+        assert len(points) == len(expected)
+        for (x, y), (ex, ey) in zip(points, expected):
+            assert math.hypot(x - ex, y - ey) < 0.001 * max(right - left, bottom - top) + 0.01
+        if "total of" in qa["answer"]:
+            assert count_from_text(qa["answer"]) == len(expected)
+    assert kinds <= asked  # every kind of the scene is asked on every tile
+    return nones
 
 
 def _all_labels() -> set[str]:

@@ -110,7 +110,7 @@ def test_ship_records_the_zoom_window_its_evaluation_ran_with(tmp_path):
 @pytest.mark.parametrize("switch", ["zoom_search", "count_tiles"])
 def test_ship_records_a_switch_its_evaluation_ran_with(tmp_path, switch):
     """zoom_search (a search when the zoom window says "There are none.") and count_tiles (counting on
-    the four tiles): recorded when the evaluation ran with them, followed by make_grounder, and an
+    a grid of tiles): recorded when the evaluation ran with them, followed by make_grounder, and an
     evaluation without them refused for the weights shipped with them."""
     from molmo_agent.demo import make_grounder
     from molmo_agent.embedded.ship import record_held_out
