@@ -167,8 +167,8 @@ def consensus_point(points: list[Point], side: int) -> tuple[Point, int]:
 
 
 # The 2x2 tiles of a shape scene that the pointing-tiles data was cut from (molmo_agent.embedded.data,
-# stages 18 and 19; counting on tiles asked them in session 19): windows of this fraction of the image's width and height at its corners, so that
-# neighbours overlap by a fifth of a side.
+# stages 18 and 19; counting on tiles asked them in session 19): windows of this fraction of the
+# image's width and height at its corners, so that neighbours overlap by a fifth of a side.
 TILE_FRACTION = 0.6
 # Counting on tiles (Grounder(count_tiles=True)) asks a 4x4 grid of tiles, each TILE_GRID_FRACTION of
 # each side (evenly spaced, so most places are shown by two to nine tiles), and keeps a thing only
@@ -231,6 +231,24 @@ def _shows(box: PixelBox, xy: tuple[float, float], margin: float) -> bool:
     return left + margin <= xy[0] <= right - margin and top + margin <= xy[1] <= bottom - margin
 
 
+def _group_points(tile_points: list[list[Point]], radius: float,
+                  ) -> list[tuple[tuple[float, float], list[Point], set[int]]]:
+    """Groups of points (mean, members, the tiles they came from): each point, in tile order, joins
+    the first group whose mean is within ``radius`` pixels, which moves that mean."""
+    groups: list[tuple[list[float], list[Point], set[int]]] = []
+    for tile, points in enumerate(tile_points):
+        for point in points:
+            for mean, members, tiles in groups:
+                if math.dist(point.xy, mean) <= radius:
+                    members.append(point)
+                    tiles.add(tile)
+                    mean[:] = [sum(p.x for p in members) / len(members), sum(p.y for p in members) / len(members)]
+                    break
+            else:
+                groups.append(([point.x, point.y], [point], {tile}))
+    return [((mean[0], mean[1]), members, tiles) for mean, members, tiles in groups]
+
+
 def tile_votes(tile_points: list[list[Point]], boxes: list[PixelBox], radius: float, margin: float,
                share: float = TILE_VOTE_SHARE) -> list[Point]:
     """The things most of the tiles that show them found. ``tile_points[i]`` are tile ``boxes[i]``'s
@@ -247,22 +265,12 @@ def tile_votes(tile_points: list[list[Point]], boxes: list[PixelBox], radius: fl
     """
     if len(tile_points) != len(boxes):
         raise ValueError(f"{len(tile_points)} lists of points for {len(boxes)} tiles")
-    groups: list[tuple[list[float], list[Point], set[int]]] = []
-    for tile, points in enumerate(tile_points):
-        for point in points:
-            for mean, members, tiles in groups:
-                if math.dist(point.xy, mean) <= radius:
-                    members.append(point)
-                    tiles.add(tile)
-                    mean[:] = [sum(p.x for p in members) / len(members), sum(p.y for p in members) / len(members)]
-                    break
-            else:
-                groups.append(([point.x, point.y], [point], {tile}))
+    groups = _group_points(tile_points, radius)
     kept = []
-    for mean, members, tiles in groups:
-        shown = max(len(tiles), sum(_shows(box, (mean[0], mean[1]), margin) for box in boxes))
+    for (x, y), members, tiles in groups:
+        shown = max(len(tiles), sum(_shows(box, (x, y), margin) for box in boxes))
         if len(tiles) >= share * shown:
             first = members[0]
-            kept.append(Point(mean[0], mean[1], first.image_size, first.label, first.source_space,
+            kept.append(Point(x, y, first.image_size, first.label, first.source_space,
                               first.image_index, {**first.extra, "tile_votes": len(tiles), "tiles_shown": shown}))
     return kept
