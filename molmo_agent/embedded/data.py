@@ -25,6 +25,7 @@ formats (see :mod:`molmo_agent.embedded.answers`).
 | ``phone-zoom`` | square 216-360 px windows of phone screens around the taps of oracle click / long-press steps | ``low_level: <step>`` -> the tap in the window (an experiment, not shipped) |
 | ``tabletop-zoom`` / ``waypoint-zoom`` | square 96-160 px windows of 320x240 scenes, each around an object / landmark (anywhere inside it) | the scene's questions whose answer points the window shows -> the point in the window (the zoom step's view of small images) |
 | ``pointing-tiles`` / ``pointing-grid-tiles`` | tiles of shape scenes: the 2x2 tiles of ``zoom.tile_boxes`` and one of random size and place / five of the 4x4 grid of ``zoom.tile_grid`` | pointing and counting questions about every kind in the scene (half the time one that is absent) -> the shapes whose centre the tile shows, or "There are none." (counting on tiles) |
+| ``pointing-confusable-tiles`` | five tiles of the 4x4 grid of shape scenes | as ``pointing-grid-tiles``, and up to two absent kinds sharing a colour or a shape with one the tile shows -> "There are none." |
 
     from molmo_agent.embedded.data import generate_training_data
     generate_training_data("data/embedded", counts={"gui": 400, "phone": 300, "tabletop": 400,
@@ -64,7 +65,7 @@ SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing", "discs-large", "d
            "waypoint-samecolor", "waypoint-samecolor-zoom-none",
            "gui-read", "gui-zoom-more", "gui-more6", "phone-more6", "pointing-more7", "tabletop-more7",
            "waypoint-more7", "tabletop-zoom-none-more", "waypoint-zoom-none-more", "pointing-tiles",
-           "pointing-grid-tiles")
+           "pointing-grid-tiles", "pointing-confusable-tiles")
 # More scenes from the same generators (seed blocks past the base source's own, inside its 100,000), in
 # their own files so that the base files, and the tokenizer trained on their texts, stay as they
 # were. The *-more2 blocks and gui-more / phone-more came with stage 8, whose run is long enough
@@ -115,7 +116,7 @@ SEED_OFFSETS = {"gui": 0, "phone": 100_000, "tabletop": 200_000, "waypoint": 300
                 # tiles of shape scenes (session 19): a free block of the pointing generator's range
                 "pointing-tiles": 430_000,
                 # tiles of the 4x4 grid that counting on tiles asks since session 20: the next free block
-                "pointing-grid-tiles": 434_000}
+                "pointing-grid-tiles": 434_000, "pointing-confusable-tiles": 437_000}
 GUI_TASKS_PER_SCREEN = 6
 # gui-zoom: square windows of a laptop screen, as the zoom step of molmo_agent.zoom cuts them around a
 # first point (its default window, 240 px, is inside this range), so the model sees GUI text at
@@ -169,6 +170,11 @@ TILE_EXTRA_FRACTION = (0.45, 0.75)
 # pointing-grid-tiles: the same questions on GRID_TILES_PER_SCENE tiles drawn from the 4x4 grid that
 # counting on tiles asks since session 20 (molmo_agent.zoom.tile_grid; its tiles vote on each thing).
 GRID_TILES_PER_SCENE = 5
+# pointing-confusable-tiles: the grid's tiles asked, besides every kind of the scene, about up to
+# CONFUSABLE_PER_TILE absent kinds that share a colour or a shape with one the tile shows ("There
+# are none."): the held-out counts on tiles that vote over-count where the model takes yellow
+# squares for yellow hexagons, and every tile showing the square agrees.
+CONFUSABLE_PER_TILE = 2
 
 
 class DataGenerationError(MolmoAgentError):
@@ -497,11 +503,25 @@ def pointing_grid_tile_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
     yield from _shape_tile_rows(rng, scene, [grid[int(index)] for index in picked])
 
 
+def pointing_confusable_tile_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
+    """:func:`pointing_grid_tile_rows`, each tile also asked about absent kinds that share a colour
+    or a shape with one it shows (``CONFUSABLE_PER_TILE``)."""
+    from molmo_agent.sims.datasets.shapes import make_shape_scene
+    from molmo_agent.zoom import tile_grid
+
+    rng = np.random.default_rng(_check_seed(seed))
+    scene = make_shape_scene(rng)
+    grid = tile_grid(scene.image.size)
+    picked = rng.choice(len(grid), size=GRID_TILES_PER_SCENE, replace=False)
+    yield from _shape_tile_rows(rng, scene, [grid[int(index)] for index in picked], confusable=True)
+
+
 def _shape_tile_rows(rng: np.random.Generator, scene: Any, boxes: list[tuple[int, int, int, int]],
-                     ) -> Iterator[tuple[np.ndarray, list]]:
+                     confusable: bool = False) -> Iterator[tuple[np.ndarray, list]]:
     """Each tile of ``boxes`` asked (pointing or counting prompts) about every kind of shape in
-    ``scene`` and, half the time, one that is not there: the shapes of that kind whose centre the
-    tile shows, in the tile's percent, or "There are none."."""
+    ``scene`` and, half the time, one that is not there (``confusable``: up to
+    ``CONFUSABLE_PER_TILE`` that share a colour or shape with a kind the tile shows): the shapes of
+    that kind whose centre the tile shows, in the tile's percent, or "There are none."."""
     from molmo_agent.sims.datasets.molmo_format import format_count, format_points, sort_points, to_percent
     from molmo_agent.sims.datasets.pointing import COUNT_PROMPTS, POINT_PROMPTS
     from molmo_agent.sims.datasets.shapes import PLURALS, SHAPES
@@ -511,7 +531,14 @@ def _shape_tile_rows(rng: np.random.Generator, scene: Any, boxes: list[tuple[int
     kinds = sorted({(s.color, s.shape) for s in scene.shapes})
     absent = [(c, s) for c in COLORS for s in SHAPES if (c, s) not in kinds]
     for left, top, right, bottom in boxes:
-        asked = kinds + ([absent[int(rng.integers(len(absent)))]] if rng.random() < 0.5 else [])
+        if confusable:
+            shown = {(s.color, s.shape) for s in scene.shapes
+                     if left <= s.center[0] < right and top <= s.center[1] < bottom}
+            near = [(c, k) for c, k in absent if any(c == color or k == shape for color, shape in shown)]
+            picks = rng.choice(len(near), size=min(CONFUSABLE_PER_TILE, len(near)), replace=False) if near else []
+            asked = kinds + [near[int(index)] for index in picks]
+        else:
+            asked = kinds + ([absent[int(rng.integers(len(absent)))]] if rng.random() < 0.5 else [])
         annotations = []
         for color, shape in asked:
             label = f"{color} {PLURALS[shape]}"
@@ -622,7 +649,8 @@ def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int 
     env = scene_env(generator) if generator in SCENE_SIMS else None
     make = {"gui": gui_rows, "gui-zoom": gui_zoom_rows, "gui-read": gui_read_rows, "phone": phone_rows,
             "phone-zoom": phone_zoom_rows, "pointing": pointing_rows,
-            "pointing-tiles": pointing_tile_rows, "pointing-grid-tiles": pointing_grid_tile_rows}.get(generator)
+            "pointing-tiles": pointing_tile_rows, "pointing-grid-tiles": pointing_grid_tile_rows,
+            "pointing-confusable-tiles": pointing_confusable_tile_rows}.get(generator)
     if source in DISC_RADII:
         make = functools.partial(disc_rows, radius=DISC_RADII[source])
     elif source == "discs-multi":

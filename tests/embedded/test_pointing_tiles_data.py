@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 
 from molmo_agent.embedded.data import (
+    CONFUSABLE_PER_TILE,
     GRID_TILES_PER_SCENE,
     NONE_ANSWER,
     SEED_OFFSETS,
     TILE_EXTRA_PER_SCENE,
+    pointing_confusable_tile_rows,
     pointing_grid_tile_rows,
     pointing_tile_rows,
 )
@@ -53,6 +55,29 @@ def test_grid_tiles_are_tiles_of_the_counting_grid_with_exact_answers(seed):
         boxes = [b for b in grid if np.array_equal(tile, full[b[1]:b[3], b[0]:b[2]])]
         assert boxes
         _check_answers(scene, boxes[0], questions)
+
+
+@pytest.mark.parametrize("seed", [SEED_OFFSETS["pointing-confusable-tiles"] + i for i in range(6)])
+def test_confusable_tiles_ask_absent_kinds_that_share_a_colour_or_shape_with_a_shown_one(seed):
+    scene = make_shape_scene(np.random.default_rng(seed))
+    full = np.asarray(scene.image.convert("RGB"))
+    grid = tile_grid(scene.image.size)
+    kinds = {(s.color, PLURALS[s.shape]) for s in scene.shapes}
+    extra_asked = 0
+    for tile, questions in pointing_confusable_tile_rows(seed):
+        boxes = [b for b in grid if np.array_equal(tile, full[b[1]:b[3], b[0]:b[2]])]
+        assert boxes
+        left, top, right, bottom = boxes[0]
+        _check_answers(scene, boxes[0], questions)  # absent kinds answer "There are none."
+        shown = {(s.color, PLURALS[s.shape]) for s in scene.shapes
+                 if left <= s.center[0] < right and top <= s.center[1] < bottom}
+        labels = [next(k for k in _all_labels() if k in qa["prompt"]) for (qa,) in questions]
+        extras = [tuple(label.split(" ", 1)) for label in labels if tuple(label.split(" ", 1)) not in kinds]
+        assert len(extras) <= CONFUSABLE_PER_TILE
+        assert all(any(color == c or plural == k for c, k in shown) for color, plural in extras)
+        assert not shown or extras  # a tile that shows a shape is always asked a confusable kind
+        extra_asked += len(extras)
+    assert extra_asked >= 1
 
 
 def _check_answers(scene, box: tuple[int, int, int, int], questions: list) -> int:
