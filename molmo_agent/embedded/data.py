@@ -490,9 +490,11 @@ def pointing_tile_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
     yield from _shape_tile_rows(rng, scene, boxes)
 
 
-def pointing_grid_tile_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
+def pointing_grid_tile_rows(seed: int, confusable: bool = False) -> Iterator[tuple[np.ndarray, list]]:
     """``GRID_TILES_PER_SCENE`` tiles of one shape scene's 4x4 grid (:func:`molmo_agent.zoom.tile_grid`),
-    drawn without repeats, with the questions of :func:`pointing_tile_rows`."""
+    drawn without repeats, with the questions of :func:`pointing_tile_rows`; ``confusable``
+    (pointing-confusable-tiles) asks each about absent kinds that share a colour or a shape with one
+    it shows (``CONFUSABLE_PER_TILE``) instead of a random absent kind half the time."""
     from molmo_agent.sims.datasets.shapes import make_shape_scene
     from molmo_agent.zoom import tile_grid
 
@@ -500,20 +502,7 @@ def pointing_grid_tile_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
     scene = make_shape_scene(rng)
     grid = tile_grid(scene.image.size)
     picked = rng.choice(len(grid), size=GRID_TILES_PER_SCENE, replace=False)
-    yield from _shape_tile_rows(rng, scene, [grid[int(index)] for index in picked])
-
-
-def pointing_confusable_tile_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
-    """:func:`pointing_grid_tile_rows`, each tile also asked about absent kinds that share a colour
-    or a shape with one it shows (``CONFUSABLE_PER_TILE``)."""
-    from molmo_agent.sims.datasets.shapes import make_shape_scene
-    from molmo_agent.zoom import tile_grid
-
-    rng = np.random.default_rng(_check_seed(seed))
-    scene = make_shape_scene(rng)
-    grid = tile_grid(scene.image.size)
-    picked = rng.choice(len(grid), size=GRID_TILES_PER_SCENE, replace=False)
-    yield from _shape_tile_rows(rng, scene, [grid[int(index)] for index in picked], confusable=True)
+    yield from _shape_tile_rows(rng, scene, [grid[int(index)] for index in picked], confusable)
 
 
 def _shape_tile_rows(rng: np.random.Generator, scene: Any, boxes: list[tuple[int, int, int, int]],
@@ -532,11 +521,7 @@ def _shape_tile_rows(rng: np.random.Generator, scene: Any, boxes: list[tuple[int
     absent = [(c, s) for c in COLORS for s in SHAPES if (c, s) not in kinds]
     for left, top, right, bottom in boxes:
         if confusable:
-            shown = {(s.color, s.shape) for s in scene.shapes
-                     if left <= s.center[0] < right and top <= s.center[1] < bottom}
-            near = [(c, k) for c, k in absent if any(c == color or k == shape for color, shape in shown)]
-            picks = rng.choice(len(near), size=min(CONFUSABLE_PER_TILE, len(near)), replace=False) if near else []
-            asked = kinds + [near[int(index)] for index in picks]
+            asked = kinds + _confusable_kinds(rng, scene, absent, (left, top, right, bottom))
         else:
             asked = kinds + ([absent[int(rng.integers(len(absent)))]] if rng.random() < 0.5 else [])
         annotations = []
@@ -550,6 +535,18 @@ def _shape_tile_rows(rng: np.random.Generator, scene: Any, boxes: list[tuple[int
             answer = format_count(points, label) if counting else format_points(points, label)
             annotations.append(_qa(template.format(label=label), answer))
         yield image[top:bottom, left:right], annotations
+
+
+def _confusable_kinds(rng: np.random.Generator, scene: Any, absent: list[tuple[str, str]],
+                      box: tuple[int, int, int, int]) -> list[tuple[str, str]]:
+    """Up to ``CONFUSABLE_PER_TILE`` of the ``absent`` (colour, shape) kinds that share a colour or a
+    shape with a kind whose centre ``box`` shows, drawn without repeats."""
+    left, top, right, bottom = box
+    shown = {(s.color, s.shape) for s in scene.shapes if left <= s.center[0] < right and top <= s.center[1] < bottom}
+    near = [(c, k) for c, k in absent if any(c == color or k == shape for color, shape in shown)]
+    if not near:
+        return []
+    return [near[int(index)] for index in rng.choice(len(near), size=min(CONFUSABLE_PER_TILE, len(near)), replace=False)]
 
 
 def disc_rows(seed: int, radius: tuple[int, int]) -> Iterator[tuple[np.ndarray, list]]:
@@ -650,7 +647,7 @@ def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int 
     make = {"gui": gui_rows, "gui-zoom": gui_zoom_rows, "gui-read": gui_read_rows, "phone": phone_rows,
             "phone-zoom": phone_zoom_rows, "pointing": pointing_rows,
             "pointing-tiles": pointing_tile_rows, "pointing-grid-tiles": pointing_grid_tile_rows,
-            "pointing-confusable-tiles": pointing_confusable_tile_rows}.get(generator)
+            "pointing-confusable-tiles": functools.partial(pointing_grid_tile_rows, confusable=True)}.get(generator)
     if source in DISC_RADII:
         make = functools.partial(disc_rows, radius=DISC_RADII[source])
     elif source == "discs-multi":

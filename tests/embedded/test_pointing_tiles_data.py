@@ -14,7 +14,6 @@ from molmo_agent.embedded.data import (
     NONE_ANSWER,
     SEED_OFFSETS,
     TILE_EXTRA_PER_SCENE,
-    pointing_confusable_tile_rows,
     pointing_grid_tile_rows,
     pointing_tile_rows,
 )
@@ -64,7 +63,7 @@ def test_confusable_tiles_ask_absent_kinds_that_share_a_colour_or_shape_with_a_s
     grid = tile_grid(scene.image.size)
     kinds = {(s.color, PLURALS[s.shape]) for s in scene.shapes}
     extra_asked = 0
-    for tile, questions in pointing_confusable_tile_rows(seed):
+    for tile, questions in pointing_grid_tile_rows(seed, confusable=True):
         boxes = [b for b in grid if np.array_equal(tile, full[b[1]:b[3], b[0]:b[2]])]
         assert boxes
         left, top, right, bottom = boxes[0]
