@@ -85,8 +85,8 @@ def test_count_on_tiles_of_a_local_model(tiny_checkpoint, image_path, one_torch_
 def test_count_on_tiles_follows_the_model_record_and_counts_a_held_out_scene(tmp_path):
     """The embedded model's record declares count_tiles: `count` asks the 16 tiles of held-out shape
     scene 1,500,062 (the evaluation's first counting seeds) and counts its 11 purple squares; asked
-    once on the whole image (--no-tiles) it finds 6 (measured when stage 19 was shipped; the same 11
-    with session 19's four tiles)."""
+    once on the whole image (--no-tiles) it finds 6. Measured with the stage 19 weights: 11 on the 16
+    tiles that vote (session 20), as on session 19's four merged tiles."""
     from molmo_agent.demo import embedded_model_dir
     from molmo_agent.embedded.evaluate import POINTING_EVAL_SEED
     from molmo_agent.sims.datasets.pointing import pointing_example
