@@ -520,16 +520,16 @@ def _shape_tile_rows(rng: np.random.Generator, scene: Any, boxes: list[tuple[int
     kinds = sorted({(s.color, s.shape) for s in scene.shapes})
     absent = [(c, s) for c in COLORS for s in SHAPES if (c, s) not in kinds]
     for left, top, right, bottom in boxes:
+        shown = [s for s in scene.shapes if left <= s.center[0] < right and top <= s.center[1] < bottom]
         if confusable:
-            asked = kinds + _confusable_kinds(rng, scene, absent, (left, top, right, bottom))
+            asked = kinds + _confusable_kinds(rng, {(s.color, s.shape) for s in shown}, absent)
         else:
             asked = kinds + ([absent[int(rng.integers(len(absent)))]] if rng.random() < 0.5 else [])
         annotations = []
         for color, shape in asked:
             label = f"{color} {PLURALS[shape]}"
             points = sort_points([to_percent(s.center[0] - left, s.center[1] - top, right - left, bottom - top)
-                                  for s in scene.shapes if (s.color, s.shape) == (color, shape)
-                                  and left <= s.center[0] < right and top <= s.center[1] < bottom])
+                                  for s in shown if (s.color, s.shape) == (color, shape)])
             counting = rng.random() < 0.4
             template = str(rng.choice(COUNT_PROMPTS if counting else POINT_PROMPTS))
             answer = format_count(points, label) if counting else format_points(points, label)
@@ -537,12 +537,10 @@ def _shape_tile_rows(rng: np.random.Generator, scene: Any, boxes: list[tuple[int
         yield image[top:bottom, left:right], annotations
 
 
-def _confusable_kinds(rng: np.random.Generator, scene: Any, absent: list[tuple[str, str]],
-                      box: tuple[int, int, int, int]) -> list[tuple[str, str]]:
+def _confusable_kinds(rng: np.random.Generator, shown: set[tuple[str, str]],
+                      absent: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """Up to ``CONFUSABLE_PER_TILE`` of the ``absent`` (colour, shape) kinds that share a colour or a
-    shape with a kind whose centre ``box`` shows, drawn without repeats."""
-    left, top, right, bottom = box
-    shown = {(s.color, s.shape) for s in scene.shapes if left <= s.center[0] < right and top <= s.center[1] < bottom}
+    shape with one of the ``shown`` kinds (those whose centre a tile shows), drawn without repeats."""
     near = [(c, k) for c, k in absent if any(c == color or k == shape for color, shape in shown)]
     if not near:
         return []
