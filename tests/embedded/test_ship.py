@@ -176,4 +176,3 @@ def test_ship_records_the_zoom_votes_its_evaluation_ran_with(tmp_path, capsys):
     (old / "results.json").write_text(json.dumps({"zoom_window": 240, "zoom_search": True}))
     ship(KEPT, eval_dir=old, target=tmp_path / "old")
     assert "zoom_votes" not in json.loads((tmp_path / "old" / "embedded_model.json").read_text())
-
