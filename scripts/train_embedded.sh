@@ -72,8 +72,8 @@ stage configs/embedded.yaml "$shipped"             # tiles and the rest, lower r
 # the model card's protocol (200 episodes a sim, 95 % intervals in results.json), with the zoom step
 # the model is shipped with (molmo_agent.zoom: 240 px windows of screens, 120 px of camera frames,
 # a search over the frame when a window answers "There are none.", and five windows around each
-# first point that vote on the point, molmo_agent.zoom.vote_boxes) and counting on the four tiles of
-# each image (molmo_agent.zoom.tile_boxes): about 11 minutes
+# first point that vote on the point, molmo_agent.zoom.vote_boxes) and counting on the 4x4 grid of
+# tiles that vote (molmo_agent.zoom.tile_grid, tile_votes): about 11 minutes
 python -m molmo_agent.embedded.evaluate "$shipped/final" --zoom 240 --zoom-search --zoom-votes 5 --count-tiles --out "$shipped/eval" \
     --episodes 200 --phone-episodes 50 --pointing-images 200 --scene-images 100
 echo "not shipped automatically: compare $shipped/eval/results.json with docs/embedded-model.md, then"

@@ -26,6 +26,7 @@ formats (see :mod:`molmo_agent.embedded.answers`).
 | ``tabletop-zoom`` / ``waypoint-zoom`` | square 96-160 px windows of 320x240 scenes, each around an object / landmark (anywhere inside it) | the scene's questions whose answer points the window shows -> the point in the window (the zoom step's view of small images) |
 | ``pointing-tiles`` / ``pointing-grid-tiles`` | tiles of shape scenes: the 2x2 tiles of ``zoom.tile_boxes`` and one of random size and place / five of the 4x4 grid of ``zoom.tile_grid`` | pointing and counting questions about every kind in the scene (half the time one that is absent) -> the shapes whose centre the tile shows, or "There are none." (counting on tiles) |
 | ``pointing-confusable-tiles`` | five tiles of the 4x4 grid of shape scenes | as ``pointing-grid-tiles``, and up to two absent kinds sharing a colour or a shape with one the tile shows -> "There are none." |
+| ``phone-type`` | the screen of a phone search episode's typing step | ``low_level: Type W in the search box`` -> ``Action: Type W`` for the task's query and three other search words (copying the word) |
 
     from molmo_agent.embedded.data import generate_training_data
     generate_training_data("data/embedded", counts={"gui": 400, "phone": 300, "tabletop": 400,
@@ -65,7 +66,7 @@ SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing", "discs-large", "d
            "waypoint-samecolor", "waypoint-samecolor-zoom-none",
            "gui-read", "gui-zoom-more", "gui-more6", "phone-more6", "pointing-more7", "tabletop-more7",
            "waypoint-more7", "tabletop-zoom-none-more", "waypoint-zoom-none-more", "pointing-tiles",
-           "pointing-grid-tiles", "pointing-confusable-tiles")
+           "pointing-grid-tiles", "pointing-confusable-tiles", "phone-type")
 # More scenes from the same generators (seed blocks past the base source's own, inside its 100,000), in
 # their own files so that the base files, and the tokenizer trained on their texts, stay as they
 # were. The *-more2 blocks and gui-more / phone-more came with stage 8, whose run is long enough
@@ -116,7 +117,9 @@ SEED_OFFSETS = {"gui": 0, "phone": 100_000, "tabletop": 200_000, "waypoint": 300
                 # tiles of shape scenes (session 19): a free block of the pointing generator's range
                 "pointing-tiles": 430_000,
                 # tiles of the 4x4 grid that counting on tiles asks since session 20: the next free block
-                "pointing-grid-tiles": 434_000, "pointing-confusable-tiles": 437_000}
+                "pointing-grid-tiles": 434_000, "pointing-confusable-tiles": 437_000,
+                # search episodes' typing steps (session 21): the phone generator's free block
+                "phone-type": 131_000}
 GUI_TASKS_PER_SCREEN = 6
 # gui-zoom: square windows of a laptop screen, as the zoom step of molmo_agent.zoom cuts them around a
 # first point (its default window, 240 px, is inside this range), so the model sees GUI text at
@@ -143,6 +146,10 @@ READ_LABEL_REACH_PX = 40
 # with 240 px windows).
 PHONE_ZOOM_WINDOW_PX = (216, 360)
 PHONE_STEPS_PER_EPISODE = 4
+# phone-type: the screen of a search task's typing step asked to type its query and
+# PHONE_TYPE_OTHER_WORDS other search words, so that the decoder learns to copy the word from the
+# instruction (stage 19 wrote "Type sumererer" for "Type sushi in the search box").
+PHONE_TYPE_OTHER_WORDS = 3
 # tabletop-zoom / waypoint-zoom: square windows of a 320x240 scene around its objects, as the zoom
 # step cuts them for images that small (half the shorter side, 120 px: molmo_agent.zoom.window_for),
 # so the model sees a landmark's foot or a mug's top at 3x the scale of the whole reduced image. On
@@ -304,14 +311,16 @@ def gui_read_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
         yield window, [_qa(task.instruction, answer) for task, answer in asked]
 
 
-def phone_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
-    """Screens along one oracle trajectory, each with its low-level step instruction and action."""
+def phone_rows(seed: int, task_kinds: tuple[str, ...] | None = None) -> Iterator[tuple[np.ndarray, list]]:
+    """Screens along one oracle trajectory, each with its low-level step instruction and action
+    (none when ``task_kinds`` is given and the episode's task is not one of them)."""
     import molmo_agent.sims  # noqa: F401
     from molmo_agent.sims.phone import PhoneControlEnv, phone_oracle
 
     env = PhoneControlEnv()
     obs, info = env.reset(seed=_check_seed(seed))
-    for _ in range(PHONE_STEPS_PER_EPISODE):
+    steps = PHONE_STEPS_PER_EPISODE if task_kinds is None or info["task"]["kind"] in task_kinds else 0
+    for _ in range(steps):
         action, step_instruction = phone_oracle(info)
         image = obs["image"]
         answer = phone_action_text(action, image.shape[1], image.shape[0])
@@ -320,6 +329,29 @@ def phone_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
         if terminated or truncated:
             break
     env.close()
+
+
+def phone_search_words() -> tuple[str, ...]:
+    """Every word a phone search task can ask to type (the first word of a list item, lower case)."""
+    from molmo_agent.sims.phone.apps import LIST_CONTENT
+
+    return tuple(sorted({item.split()[0].split(".")[0].lower() for items in LIST_CONTENT.values() for item in items}))
+
+
+def phone_type_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
+    """The typing step of one search episode (none for other tasks): its own query and
+    PHONE_TYPE_OTHER_WORDS other search words, each ``low_level: Type W in the search box`` ->
+    ``Action: Type W`` (the answer depends on the instruction alone: a lesson in copying)."""
+    rng = np.random.default_rng(_check_seed(seed) + 17)
+    words = phone_search_words()
+    for image, ((qa,),) in phone_rows(seed, task_kinds=("search",)):
+        if not qa["answer"].startswith("Action: Type "):
+            continue
+        query = qa["answer"].removeprefix("Action: Type ")
+        others = [w for w in rng.permutation(words) if w != query][:PHONE_TYPE_OTHER_WORDS]
+        asked = [qa] + [{"prompt": f"low_level: Type {w} in the search box", "answer": f"Action: Type {w}"}
+                        for w in others]
+        yield image, [[item] for item in asked]
 
 
 def phone_zoom_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
@@ -643,7 +675,7 @@ def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int 
         generator = generator.split("-zoom")[0]
     env = scene_env(generator) if generator in SCENE_SIMS else None
     make = {"gui": gui_rows, "gui-zoom": gui_zoom_rows, "gui-read": gui_read_rows, "phone": phone_rows,
-            "phone-zoom": phone_zoom_rows, "pointing": pointing_rows,
+            "phone-zoom": phone_zoom_rows, "phone-type": phone_type_rows, "pointing": pointing_rows,
             "pointing-tiles": pointing_tile_rows, "pointing-grid-tiles": pointing_grid_tile_rows,
             "pointing-confusable-tiles": functools.partial(pointing_grid_tile_rows, confusable=True)}.get(generator)
     if source in DISC_RADII:

@@ -149,3 +149,38 @@ def test_every_training_block_has_its_own_seeds():
             assert seeds_a[-1] < HELD_OUT_SEED_START
             for b, seeds_b in blocks[i + 1:]:
                 assert seeds_a[-1] < seeds_b[0] or seeds_b[-1] < seeds_a[0], (sim, a, b)
+
+
+def test_phone_type_rows_copy_the_search_word_on_the_typing_screen():
+    """phone-type rows: one per search episode, on the screen where the oracle types, asked to type
+    the task's own query and three other search words, each answered with exactly that word."""
+    import molmo_agent.sims  # noqa: F401
+    from molmo_agent.embedded.data import (
+        PHONE_TYPE_OTHER_WORDS,
+        phone_rows,
+        phone_search_words,
+        phone_type_rows,
+    )
+    from molmo_agent.sims.phone import PhoneControlEnv
+
+    env = PhoneControlEnv()
+    words, searches = set(phone_search_words()), 0
+    for seed in range(SEED_OFFSETS["phone-type"], SEED_OFFSETS["phone-type"] + 12):
+        _, info = env.reset(seed=seed)
+        rows = list(phone_type_rows(seed))
+        if info["task"]["kind"] != "search":
+            assert rows == []
+            continue
+        searches += 1
+        query = info["task"]["query"]
+        typing_screens = [image for image, ((qa,),) in phone_rows(seed) if qa["answer"].startswith("Action: Type")]
+        assert len(rows) == len(typing_screens) == 1
+        (image, questions), = rows
+        assert np.array_equal(image, typing_screens[0])
+        asked = [qa["prompt"].removeprefix("low_level: Type ").removesuffix(" in the search box")
+                 for (qa,) in questions]
+        assert asked[0] == query and len(set(asked)) == 1 + PHONE_TYPE_OTHER_WORDS
+        assert set(asked) <= words
+        assert [qa["answer"] for (qa,) in questions] == [f"Action: Type {word}" for word in asked]
+    env.close()
+    assert searches >= 1
