@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The recipe of the embedded default model (docs/embedded-model.md): a pointing curriculum of big
-# discs, small discs, picking a disc by colour (stages 1-4), then the sims mixture (stages 5-19;
+# discs, small discs, picking a disc by colour (stages 1-4), then the sims mixture (stages 5-20;
 # stage 13 adds the zoom step's GUI windows, stage 14 its windows of camera frames, stage 15 windows
 # that answer "There are none." when they miss the target, stage 16 windows of screens at nearly
 # their own scale, stage 17 more pointing at lower rates, stage 18 tiles of shape scenes for
-# counting on tiles, and the last one, configs/embedded.yaml, the same at lower rates with the
-# other sources' shares back); evaluates the result with that zoom step, its search and its five
+# counting on tiles, stage 19 the same at lower rates with the other sources' shares back, and the
+# last one, configs/embedded.yaml, phone typing screens that teach copying the typed word); evaluates the result with that zoom step, its search and its five
 # voting windows, counting on tiles (shipping it is a separate command).
 #   bash scripts/train_embedded.sh   # data + tokenizers (once), the stages (each resumes), evaluate
 # Re-running continues: data already written is kept, a finished stage is skipped (its final/
@@ -26,12 +26,13 @@ stage() {  # stage CONFIG RUN_DIR
 # checkpoints/embedded-curriculum-stage12, stage 13 in checkpoints/embedded-curriculum-stage13,
 # stage 14 in checkpoints/embedded-curriculum-stage14, stage 15 in
 # checkpoints/embedded-curriculum-stage15, stage 16 in checkpoints/embedded-curriculum-stage16,
-# stage 17 in checkpoints/embedded-curriculum-stage17 and stage 18 in
-# checkpoints/embedded-curriculum-stage18, all kept in the repository: the recipe starts after the
-# newest one present (on a fresh machine, stage 19: data ~70-85 min on 2 cores + stage 19 14-20 min
-# + evaluation 11 min); delete them to run those stages again.
+# stage 17 in checkpoints/embedded-curriculum-stage17, stage 18 in
+# checkpoints/embedded-curriculum-stage18 and stage 19 in checkpoints/embedded-curriculum-stage19,
+# all kept in the repository: the recipe starts after the newest one present (on a fresh machine,
+# stage 20: data ~70-85 min on 2 cores + stage 20 8-12 min + evaluation 11 min); delete them to run
+# those stages again.
 first=1
-for kept in binding:5 mix3:8 mix4:9 mix5:10 stage10:11 stage11:12 stage12:13 stage13:14 stage14:15 stage15:16 stage16:17 stage17:18 stage18:19; do
+for kept in binding:5 mix3:8 mix4:9 mix5:10 stage10:11 stage11:12 stage12:13 stage13:14 stage14:15 stage15:16 stage16:17 stage17:18 stage18:19 stage19:20; do
     if [ -f "checkpoints/embedded-curriculum-${kept%%:*}/config.json" ]; then first="${kept##*:}"; fi
 done
 keep() {  # keep RUN_DIR NAME: a stage's export becomes checkpoints/embedded-curriculum-NAME
@@ -67,8 +68,9 @@ kept_stage 15 configs/embedded-curriculum-stage15.yaml runs/embedded-stage15 sta
 kept_stage 16 configs/embedded-curriculum-stage16.yaml runs/embedded-stage16 stage16  # fresh blocks + windows of screens at their own scale
 kept_stage 17 configs/embedded-curriculum-stage17.yaml runs/embedded-stage17 stage17  # more pointing, lower rates
 kept_stage 18 configs/embedded-curriculum-stage18.yaml runs/embedded-stage18 stage18  # + tiles of shape scenes
-shipped=runs/embedded-stage19
-stage configs/embedded.yaml "$shipped"             # tiles and the rest, lower rates: the shipped model
+kept_stage 19 configs/embedded-curriculum-stage19.yaml runs/embedded-stage19 stage19  # tiles and the rest, lower rates
+shipped=runs/embedded-stage20
+stage configs/embedded.yaml "$shipped"             # + phone typing screens: the shipped model
 # the model card's protocol (200 episodes a sim, 95 % intervals in results.json), with the zoom step
 # the model is shipped with (molmo_agent.zoom: 240 px windows of screens, 120 px of camera frames,
 # a search over the frame when a window answers "There are none.", and five windows around each

@@ -23,6 +23,7 @@ KEPT_STAGE15 = KEPT.parent / "embedded-curriculum-stage15"
 KEPT_STAGE16 = KEPT.parent / "embedded-curriculum-stage16"
 KEPT_STAGE17 = KEPT.parent / "embedded-curriculum-stage17"
 KEPT_STAGE18 = KEPT.parent / "embedded-curriculum-stage18"
+KEPT_STAGE19 = KEPT.parent / "embedded-curriculum-stage19"
 SHIPPED = (CONFIGS.parent / "molmo_agent" / "embedded").resolve()
 
 
@@ -97,8 +98,9 @@ def test_the_curriculum_configs_chain_stage_to_stage():
 
     stages = {n: TrainConfig.from_yaml(CONFIGS / f"embedded-curriculum-{n}.yaml")
               for n in ("stage1", "stage2", "binding", "binding2", "mix", "mix2", "mix3", "mix4", "mix5", "stage10",
-                        "stage11", "stage12", "stage13", "stage14", "stage15", "stage16", "stage17", "stage18")}
-    stages["final"] = TrainConfig.from_yaml(CONFIGS / "embedded.yaml")  # stage 19: the shipped model
+                        "stage11", "stage12", "stage13", "stage14", "stage15", "stage16", "stage17", "stage18",
+                        "stage19")}
+    stages["final"] = TrainConfig.from_yaml(CONFIGS / "embedded.yaml")  # stage 20: the shipped model
     stage1 = stages["stage1"]
     assert stage1.model.config is not None and stage1.model.vit_position_init == "sincos"
     assert stage1.model.tokenizer.endswith("tokenizer-112")
@@ -109,7 +111,7 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     assert Path(stages["mix"].model.path) == KEPT.resolve()
     assert stages["mix2"].model.path == stages["mix"].export.dir
     assert stages["mix3"].model.path == stages["mix2"].export.dir
-    # stages 8-19 start from the exports before them, also kept in the repository
+    # stages 8-20 start from the exports before them, also kept in the repository
     assert Path(stages["mix4"].model.path) == KEPT_STAGE7.resolve()
     assert Path(stages["mix5"].model.path) == KEPT_STAGE8.resolve()
     assert Path(stages["stage10"].model.path) == KEPT_STAGE9.resolve()
@@ -121,9 +123,10 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     assert Path(stages["stage16"].model.path) == KEPT_STAGE15.resolve()
     assert Path(stages["stage17"].model.path) == KEPT_STAGE16.resolve()
     assert Path(stages["stage18"].model.path) == KEPT_STAGE17.resolve()
-    assert Path(stages["final"].model.path) == KEPT_STAGE18.resolve()
+    assert Path(stages["stage19"].model.path) == KEPT_STAGE18.resolve()
+    assert Path(stages["final"].model.path) == KEPT_STAGE19.resolve()
     for kept in (KEPT_STAGE7, KEPT_STAGE8, KEPT_STAGE9, KEPT_STAGE10, KEPT_STAGE11, KEPT_STAGE12, KEPT_STAGE13,
-                 KEPT_STAGE14, KEPT_STAGE15, KEPT_STAGE16, KEPT_STAGE17, KEPT_STAGE18):
+                 KEPT_STAGE14, KEPT_STAGE15, KEPT_STAGE16, KEPT_STAGE17, KEPT_STAGE18, KEPT_STAGE19):
         assert (kept / "model.safetensors").is_file(), kept
     assert {"tabletop-more", "waypoint-more", "pointing-more"} <= {d.name for d in stages["mix3"].data.datasets}
 
@@ -229,7 +232,7 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     assert stage16_sources == {"gui-read", "gui-zoom-more", "gui-more6", "phone-more6", "pointing-more7",
                                "tabletop-more7", "waypoint-more7", "tabletop-zoom-none-more", "waypoint-zoom-none-more"}
     assert not stage16_sources & {Path(d.path).parent.name for n in stages for d in stages[n].data.datasets
-                                  if n not in ("stage16", "stage17", "stage18", "final")}
+                                  if n not in ("stage16", "stage17", "stage18", "stage19", "final")}
     assert stage16.train.lr == stage14.train.lr and stage16.train.steps == 2500
     # stage 17: the same blocks, more pointing and less gui-read, half the rates
     assert not added("stage16", "stage17") and not added("stage17", "stage16")
@@ -239,17 +242,23 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     assert vars(stage17.train) | {"lr": stage16.train.lr, "steps": 2500} == vars(stage16.train)
     # stage 18: stage 17's sources at 75 % of their shares, and the tiles of shape scenes at 25 %,
     # at stage 16's peak rates for 1,500 steps
-    stage18, final = stages["stage18"], stages["final"]
+    stage18, stage19, final = stages["stage18"], stages["stage19"], stages["final"]
     assert added("stage17", "stage18") == {"pointing-tiles"} and not added("stage18", "stage17")
     rates18 = {Path(d.path).parent.name: d.rate for d in stage18.data.datasets}
     assert rates18.pop("pointing-tiles") == pytest.approx(0.25)
     assert rates18 == pytest.approx({name: 0.75 * rate for name, rate in rates17.items()}, abs=6e-4)
     assert vars(stage18.train) == vars(stage17.train) | {"lr": stage16.train.lr, "steps": 1500}
-    # stage 19 (the shipped model): the same sources, tiles at 12 %, stage 17's rates and steps
-    assert not added("stage18", "final") and not added("final", "stage18")
-    rates19 = {Path(d.path).parent.name: d.rate for d in final.data.datasets}
+    # stage 19: the same sources, tiles at 12 %, stage 17's rates and steps
+    assert not added("stage18", "stage19") and not added("stage19", "stage18")
+    rates19 = {Path(d.path).parent.name: d.rate for d in stage19.data.datasets}
     assert rates19["pointing-tiles"] == pytest.approx(0.12) and sum(rates19.values()) == pytest.approx(1.0)
-    assert vars(final.train) == vars(stage17.train)
+    assert vars(stage19.train) == vars(stage17.train)
+    # stage 20 (the shipped model): phone-type at 3 %, taken from phone-more6, 600 steps at stage 19's rates
+    assert added("stage19", "final") == {"phone-type"} and not added("final", "stage19")
+    rates20 = {Path(d.path).parent.name: d.rate for d in final.data.datasets}
+    assert rates20.pop("phone-type") == pytest.approx(0.03)
+    assert rates20 == pytest.approx(rates19 | {"phone-more6": rates19["phone-more6"] - 0.03})
+    assert vars(final.train) == vars(stage19.train) | {"steps": 600}
     sources = {Path(d.path).parent.name for n in ("stage1", "stage2", "binding") for d in stages[n].data.datasets}
     assert sources == {"discs-large", "discs-medium", "discs-small", "discs-multi"}
     # the first model's recipe is untouched: it still reproduces those weights (normal ViT positions)
