@@ -489,11 +489,30 @@ def generate_scene(kind: str, seed: int):
         env.close()
 
 
+def _phone_step(grounder: Any, image: Any, line: str, log: Any) -> str:
+    """One typed phone step of :func:`interactive`: asked as a ``low_level`` step, logged, described."""
+    from molmo_agent.errors import MolmoAgentError as AgentError
+
+    step = line.removeprefix("low_level:").strip()
+    try:
+        result = grounder.act(image, step, "low")
+    except AgentError as error:  # an answer that is no phone action (the error quotes it): said, not run
+        log.log_step(image=image, prompt=f"low_level: {step}", text="", action=None, decision=None,
+                     note=f"unusable answer: {error}")
+        return f"model: {error}"
+    log.log_step(image=image, prompt=result.prompt, text=result.text, action=result.action, decision=None,
+                 timings={"model_s": result.seconds})
+    return f"model: {result.text!r} -> {android_dict(result.action)} [{result.seconds:.2f} s]"
+
+
 def interactive(out_dir: str | os.PathLike, scene: str = "gui", seed: int | None = None, model: str | None = None,
                 read: Callable[[str], str] = input, write: Callable[[str], None] = print,
                 grounder: Any = None, zoom_window: int | None = None, zoom_search: bool | None = None,
                 zoom_votes: int | None = None, zoom_refine: int | None = None) -> int:
-    """Type instructions against one generated scene; each answer is logged and drawn in the report."""
+    """Type instructions against one generated scene; each answer is logged and drawn in the report.
+    On the phone scene each instruction is one AndroidControl low-level step ("Click on the search
+    icon", "Type sushi in the search box"), asked as the phone sim asks it and answered as a phone
+    action (:meth:`~molmo_agent.grounder.Grounder.act`); on the others it is grounded to points."""
     from molmo_agent.actions import Click
     from molmo_agent.report import render_report
     from molmo_agent.sims.splits import HELD_OUT_SEED_START
@@ -507,8 +526,9 @@ def interactive(out_dir: str | os.PathLike, scene: str = "gui", seed: int | None
     image = generate_scene(scene, HELD_OUT_SEED_START if seed is None else seed)
     run_dir = Path(out_dir) / "interactive"
     log = TrajectoryLog(run_dir)
+    what = "a phone step, e.g. 'Click on the search icon'," if scene == "phone" else "an instruction,"
     write(f"scene: {scene} {image.shape[1]}x{image.shape[0]} (saved in {run_dir}/images); "
-          "type an instruction, an empty line or 'quit' to stop")
+          f"type {what} an empty line or 'quit' to stop")
     asked = 0
     while True:
         try:
@@ -517,6 +537,10 @@ def interactive(out_dir: str | os.PathLike, scene: str = "gui", seed: int | None
             break
         if not line or line.lower() in ("quit", "exit"):
             break
+        asked += 1
+        if scene == "phone":
+            write(_phone_step(grounder, image, line, log))
+            continue
         grounding = grounder.ground(image, line)
         action = None
         if grounding.points:
@@ -526,7 +550,6 @@ def interactive(out_dir: str | os.PathLike, scene: str = "gui", seed: int | None
                      action=action, decision=None, timings={"model_s": grounding.seconds})
         where = ", ".join(f"({p.x:.0f}, {p.y:.0f}) px" for p in grounding.points) or "no point"
         write(f"model: {grounding.text!r} -> {where} [{grounding.seconds:.2f} s]")
-        asked += 1
     if asked:
         write(f"report: {render_report(run_dir)}")
     return 0

@@ -32,7 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--interactive", action="store_true",
                         help="type instructions against one generated scene (see --scene)")
     parser.add_argument("--scene", default="gui", choices=("gui", "phone", "tabletop", "waypoint", "shapes"),
-                        help="scene for --interactive (default: gui)")
+                        help="scene for --interactive (default: gui); on the phone each instruction is one "
+                             "step ('Click on the search icon', 'Type sushi in the search box'), answered as a "
+                             "phone action")
     parser.set_defaults(func=run)
 
 

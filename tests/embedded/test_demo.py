@@ -142,3 +142,27 @@ def test_interactive_session_logs_each_instruction(tmp_path):
     assert [s["prompt"] for s in steps] == ["Point to the red circle.", "click OK"]
     assert steps[0]["action"]["type"] == "click"
     assert any("report:" in line for line in said)
+
+
+def test_interactive_phone_steps_are_answered_as_phone_actions(tmp_path):
+    """On the phone scene a typed line is one low-level step (a leading "low_level:" is accepted),
+    asked with the AndroidControl prompt and logged as the phone action the answer names; an answer
+    that is no phone action is said and logged without an action."""
+    from molmo_agent.demo import interactive
+
+    lines = iter(["Type sushi in the search box", "low_level: Click on the search icon", "Wave", ""])
+    backend = CannedBackend(["Action: Type sushi", "Action: Click(50.0, 10.0)", "Hello there"])
+    said = []
+    code = interactive(tmp_path, scene="phone", seed=HELD_OUT_SEED_START, read=lambda _p: next(lines),
+                       write=said.append, grounder=Grounder(backend, point_prompt="{query}"))
+    assert code == 0
+    assert [prompt for _, prompt in backend.calls] == ["low_level: Type sushi in the search box",
+                                                       "low_level: Click on the search icon", "low_level: Wave"]
+    steps = [json.loads(line) for line in (tmp_path / "interactive" / "steps.jsonl").read_text().splitlines()]
+    assert [s["prompt"] for s in steps] == [prompt for _, prompt in backend.calls]
+    assert steps[0]["action"]["type"] == "type_text" and steps[0]["action"]["text"] == "sushi"
+    assert steps[1]["action"]["type"] == "click"
+    assert (steps[1]["action"]["x"], steps[1]["action"]["y"]) == pytest.approx((270, 120))  # 540x1200 screen
+    assert steps[2]["action"] is None and "Hello there" in steps[2]["note"]
+    assert "{'action_type': 'input_text', 'text': 'sushi'}" in said[1]
+    assert "Hello there" in said[3] and said[-1].startswith("report:")

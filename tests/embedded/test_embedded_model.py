@@ -121,3 +121,19 @@ def test_the_zoom_votes_outvote_a_stray_window_answer(grounder, tmp_path):
     single = json.loads((tmp_path / "one" / "waypoint" / "steps.jsonl").read_text().splitlines()[0])
     assert single["first_text"] == step["first_text"] and "zoom_votes" not in single
     assert (single["points"][0]["x"], single["points"][0]["y"]) != (step["points"][0]["x"], step["points"][0]["y"])
+
+
+@pytest.mark.slow
+def test_the_shipped_model_copies_the_word_to_type(grounder, tmp_path):
+    """Stage 20's lesson (docs/embedded-model.md, "Copying the word to type"): asked to type a search
+    word on the held-out phone scene of `molmo-agent demo --interactive --scene phone`, it types that
+    word. Stage 19 typed none of these five right ("sumerererererw" for sushi, "denoe" for diego);
+    stage 20 types these four, and on this home screen still misses "grace"."""
+    from molmo_agent.demo import interactive
+
+    words = ["sushi", "roxanne", "notebook", "diego"]
+    lines = iter([f"Type {word} in the search box" for word in words] + [""])
+    assert interactive(tmp_path, scene="phone", read=lambda _p: next(lines), write=lambda _line: None,
+                       grounder=grounder) == 0
+    steps = [json.loads(line) for line in (tmp_path / "interactive" / "steps.jsonl").read_text().splitlines()]
+    assert [(s["action"]["type"], s["action"]["text"]) for s in steps] == [("type_text", w) for w in words]
