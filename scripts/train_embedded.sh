@@ -5,8 +5,9 @@
 # that answer "There are none." when they miss the target, stage 16 windows of screens at nearly
 # their own scale, stage 17 more pointing at lower rates, stage 18 tiles of shape scenes for
 # counting on tiles, stage 19 the same at lower rates with the other sources' shares back, and the
-# last one, configs/embedded.yaml, phone typing screens that teach copying the typed word); evaluates the result with that zoom step, its search and its five
-# voting windows, counting on tiles (shipping it is a separate command).
+# last one, configs/embedded.yaml, phone typing screens that teach copying the typed word);
+# evaluates the result with that zoom step, its search and its five voting windows, counting on
+# tiles (shipping it is a separate command).
 #   bash scripts/train_embedded.sh   # data + tokenizers (once), the stages (each resumes), evaluate
 # Re-running continues: data already written is kept, a finished stage is skipped (its final/
 # exists), an interrupted one resumes from its last checkpoint (every 100-200 steps).
