@@ -14,7 +14,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}" MUJOCO_GL=osmesa PYOPENGL_PLATFORM=osmesa HF_HUB_OFFLINE=1
-python -m molmo_agent.embedded.prepare runs/embedded-data   # keeps what is already written
 stage() {  # stage CONFIG RUN_DIR
     [ -f "$2/final/config.json" ] && return 0
     local resume=""; ls "$2"/checkpoints/step_* >/dev/null 2>&1 && resume="--resume"
@@ -30,12 +29,18 @@ stage() {  # stage CONFIG RUN_DIR
 # stage 17 in checkpoints/embedded-curriculum-stage17, stage 18 in
 # checkpoints/embedded-curriculum-stage18 and stage 19 in checkpoints/embedded-curriculum-stage19,
 # all kept in the repository: the recipe starts after the newest one present (on a fresh machine,
-# stage 20: data ~70-85 min on 2 cores + stage 20 8-12 min + evaluation 11 min); delete them to run
-# those stages again.
+# stage 20: its data ~7 min on 2 cores + stage 20 7-12 min + evaluation 11 min); delete them
+# to run those stages again (the data of every stage is then written, 70-85 min).
 first=1
 for kept in binding:5 mix3:8 mix4:9 mix5:10 stage10:11 stage11:12 stage12:13 stage13:14 stage14:15 stage15:16 stage16:17 stage17:18 stage18:19 stage19:20; do
     if [ -f "checkpoints/embedded-curriculum-${kept%%:*}/config.json" ]; then first="${kept##*:}"; fi
 done
+# the data (keeps what is already written): only the last stage's sources when only it is left
+if [ "$first" -ge 20 ]; then
+    python -m molmo_agent.embedded.prepare runs/embedded-data --for configs/embedded.yaml
+else
+    python -m molmo_agent.embedded.prepare runs/embedded-data
+fi
 keep() {  # keep RUN_DIR NAME: a stage's export becomes checkpoints/embedded-curriculum-NAME
     mkdir -p "checkpoints/embedded-curriculum-$2" && cp "$1"/final/* "checkpoints/embedded-curriculum-$2/"
 }

@@ -2,6 +2,7 @@
 
     python -m molmo_agent.embedded.prepare runs/embedded-data          # the full recipe's sizes
     python -m molmo_agent.embedded.prepare /tmp/pilot --scale 0.05     # a small pilot
+    python -m molmo_agent.embedded.prepare runs/embedded-data --for configs/embedded.yaml  # one stage's sources
 
 Re-running keeps every source already written with the same seeds (``<source>/source.json``), and
 the tokenizer when its texts did not change, so an interrupted preparation continues; sources are
@@ -84,19 +85,41 @@ def build_tokenizer(data_dir: str | os.PathLike, vocab_size: int = VOCAB_SIZE, m
     return output
 
 
+def sources_for(configs: list[str | os.PathLike]) -> set[str]:
+    """The sources the training ``configs`` read: the folder names of their datasets' files. Raises
+    DataGenerationError for one :data:`COUNTS` does not write (an experiment's own data)."""
+    from molmo_agent.embedded.data import DataGenerationError
+    from molmo_agent.training.config import TrainConfig
+
+    sources = {Path(dataset.path).parent.name for config in configs
+               for dataset in TrainConfig.from_yaml(config).data.datasets}
+    unknown = sorted(sources - set(COUNTS))
+    if unknown:
+        raise DataGenerationError(f"the configs read sources prepare does not write: {', '.join(unknown)}")
+    return sources
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out_dir", help="where the sources and tokenizers go (the configs read runs/embedded-data)")
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the number of seeds per source")
     parser.add_argument("--skip-data", action="store_true", help="only (re)train the tokenizer")
+    parser.add_argument("--for", dest="configs", nargs="+", metavar="CONFIG",
+                        help="only the sources these training configs read (e.g. configs/embedded.yaml: the "
+                             "last stage, which starts from a kept checkpoint and its tokenizer); the "
+                             "tokenizer is trained only if they read its sources")
     parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
                         help="sources written at once, one process each (default: the CPU count, at most 4)")
     args = parser.parse_args(argv)
     rewritten: set[str] = set()
     if not args.skip_data:
-        counts = {s: max(1, round(n * args.scale)) for s, n in COUNTS.items()}
+        wanted = sources_for(args.configs) if args.configs else set(COUNTS)
+        counts = {s: max(1, round(n * args.scale)) for s, n in COUNTS.items() if s in wanted}
         rewritten = {s for s, n in counts.items() if not is_complete(args.out_dir, s, n)}
         generate_training_data(args.out_dir, counts, workers=args.workers)
+        if args.configs and not wanted & set(TOKENIZER_SOURCES):
+            print("tokenizer: not needed (these configs start from a checkpoint that has one)")
+            return 0
     tokenizer = Path(args.out_dir) / "tokenizer-112" / "tokenizer.json"
     if args.skip_data or rewritten & set(TOKENIZER_SOURCES) or not tokenizer.is_file():
         print(f"tokenizer: {build_tokenizer(args.out_dir)}")

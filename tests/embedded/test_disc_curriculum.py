@@ -333,3 +333,23 @@ def test_every_embedded_config_has_a_mixture_the_trainer_accepts(config):
     fixed = {name: d.rate for name, d in zip(names, datasets) if d.rate is not None}
     rates = mixture_rates(dict.fromkeys(names, 1), fixed_rates=fixed)
     assert sum(rates.values()) == pytest.approx(1.0)
+
+
+def test_prepare_for_the_last_stage_writes_only_the_sources_it_reads(tmp_path, capsys):
+    """`prepare --for configs/embedded.yaml` (what the recipe runs when only the last stage is left):
+    exactly the sources that config reads, each complete, and no tokenizer (the stage starts from a
+    kept checkpoint that has one); a config reading data prepare does not write is refused."""
+    from molmo_agent.embedded.data import DataGenerationError, is_complete
+    from molmo_agent.embedded.prepare import COUNTS, main, sources_for
+    from molmo_agent.training.config import TrainConfig
+
+    final = CONFIGS / "embedded.yaml"
+    wanted = sources_for([final])
+    assert wanted == {Path(d.path).parent.name for d in TrainConfig.from_yaml(final).data.datasets}
+    assert "phone-type" in wanted and not wanted & {"gui", "phone", "tabletop", "waypoint", "pointing"}
+    with pytest.raises(DataGenerationError, match="pointing-grid-tiles"):
+        sources_for([CONFIGS / "embedded-experiment-grid-tiles.yaml"])
+    assert main([str(tmp_path), "--for", str(final), "--scale", "0.0001", "--workers", "1"]) == 0
+    assert {p.name for p in tmp_path.iterdir()} == wanted
+    assert all(is_complete(tmp_path, source, max(1, round(COUNTS[source] * 0.0001))) for source in wanted)
+    assert "tokenizer: not needed" in capsys.readouterr().out
