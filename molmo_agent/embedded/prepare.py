@@ -86,13 +86,17 @@ def build_tokenizer(data_dir: str | os.PathLike, vocab_size: int = VOCAB_SIZE, m
 
 
 def sources_for(configs: list[str | os.PathLike]) -> set[str]:
-    """The sources the training ``configs`` read: the folder names of their datasets' files. Raises
-    DataGenerationError for one :data:`COUNTS` does not write (an experiment's own data)."""
+    """The sources the training ``configs`` read: the folder names of their datasets' files, and the
+    tokenizer's sources when a config names a tokenizer (a stage from scratch; the others take the
+    tokenizer of the checkpoint they start from). Raises DataGenerationError for a source
+    :data:`COUNTS` does not write (an experiment's own data)."""
     from molmo_agent.embedded.data import DataGenerationError
     from molmo_agent.training.config import TrainConfig
 
-    sources = {Path(dataset.path).parent.name for config in configs
-               for dataset in TrainConfig.from_yaml(config).data.datasets}
+    loaded = [TrainConfig.from_yaml(config) for config in configs]
+    sources = {Path(dataset.path).parent.name for config in loaded for dataset in config.data.datasets}
+    if any(config.model.tokenizer for config in loaded):
+        sources |= set(TOKENIZER_SOURCES)
     unknown = sorted(sources - set(COUNTS))
     if unknown:
         raise DataGenerationError(f"the configs read sources prepare does not write: {', '.join(unknown)}")
@@ -118,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         rewritten = {s for s, n in counts.items() if not is_complete(args.out_dir, s, n)}
         generate_training_data(args.out_dir, counts, workers=args.workers)
         if args.configs and not wanted & set(TOKENIZER_SOURCES):
-            print("tokenizer: not needed (these configs start from a checkpoint that has one)")
+            print("tokenizer: not needed (these configs take theirs from the checkpoint they start from)")
             return 0
     tokenizer = Path(args.out_dir) / "tokenizer-112" / "tokenizer.json"
     if args.skip_data or rewritten & set(TOKENIZER_SOURCES) or not tokenizer.is_file():

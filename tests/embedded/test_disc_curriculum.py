@@ -349,6 +349,9 @@ def test_prepare_for_the_last_stage_writes_only_the_sources_it_reads(tmp_path, c
     assert "phone-type" in wanted and not wanted & {"gui", "phone", "tabletop", "waypoint", "pointing"}
     with pytest.raises(DataGenerationError, match="pointing-grid-tiles"):
         sources_for([CONFIGS / "embedded-experiment-grid-tiles.yaml"])
+    # stage 1 starts from scratch with the tokenizer prepare trains: its texts' sources come along
+    assert sources_for([CONFIGS / "embedded-curriculum-stage1.yaml"]) == {"discs-large", "gui", "phone", "tabletop",
+                                                                         "waypoint", "pointing"}
     assert main([str(tmp_path), "--for", str(final), "--scale", "0.0001", "--workers", "1"]) == 0
     assert {p.name for p in tmp_path.iterdir()} == wanted
     assert all(is_complete(tmp_path, source, max(1, round(COUNTS[source] * 0.0001))) for source in wanted)
