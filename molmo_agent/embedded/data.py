@@ -345,12 +345,16 @@ def phone_type_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
     rng = np.random.default_rng(_check_seed(seed) + 17)
     words = phone_search_words()
     for image, ((qa,),) in phone_rows(seed, task_kinds=("search",)):
-        if not qa["answer"].startswith("Action: Type "):
+        size = (image.shape[1], image.shape[0])
+        typing = phone_action_text({"action_type": "input_text", "text": ""}, *size)  # the answer's prefix
+        if not qa["answer"].startswith(typing):
             continue
-        query = qa["answer"].removeprefix("Action: Type ")
+        query = qa["answer"].removeprefix(typing)
         others = [w for w in rng.permutation(words) if w != query][:PHONE_TYPE_OTHER_WORDS]
-        asked = [qa] + [{"prompt": f"low_level: Type {w} in the search box", "answer": f"Action: Type {w}"}
-                        for w in others]
+        # the oracle's own step instruction and answer format, with another word in them
+        asked = [qa] + [{"prompt": qa["prompt"].replace(f"Type {query} ", f"Type {word} ", 1),
+                         "answer": phone_action_text({"action_type": "input_text", "text": word}, *size)}
+                        for word in others]
         yield image, [[item] for item in asked]
 
 
