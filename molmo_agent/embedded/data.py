@@ -26,6 +26,7 @@ formats (see :mod:`molmo_agent.embedded.answers`).
 | ``tabletop-zoom`` / ``waypoint-zoom`` | square 96-160 px windows of 320x240 scenes, each around an object / landmark (anywhere inside it) | the scene's questions whose answer points the window shows -> the point in the window (the zoom step's view of small images) |
 | ``pointing-tiles`` / ``pointing-grid-tiles`` | tiles of shape scenes: the 2x2 tiles of ``zoom.tile_boxes`` and one of random size and place / five of the 4x4 grid of ``zoom.tile_grid`` | pointing and counting questions about every kind in the scene (half the time one that is absent) -> the shapes whose centre the tile shows, or "There are none." (counting on tiles) |
 | ``pointing-confusable-tiles`` | five tiles of the 4x4 grid of shape scenes | as ``pointing-grid-tiles``, and up to two absent kinds sharing a colour or a shape with one the tile shows -> "There are none." |
+| ``pointing-fine-tiles`` | five tiles of shape scenes, each 25-45 % of each side at a random place | the questions of ``pointing-tiles`` (finer tiles show the shapes larger) |
 | ``phone-type`` | the screen of a phone search episode's typing step | ``low_level: Type W in the search box`` -> ``Action: Type W`` for the task's query and three other search words (copying the word) |
 
     from molmo_agent.embedded.data import generate_training_data
@@ -66,7 +67,7 @@ SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing", "discs-large", "d
            "waypoint-samecolor", "waypoint-samecolor-zoom-none",
            "gui-read", "gui-zoom-more", "gui-more6", "phone-more6", "pointing-more7", "tabletop-more7",
            "waypoint-more7", "tabletop-zoom-none-more", "waypoint-zoom-none-more", "pointing-tiles",
-           "pointing-grid-tiles", "pointing-confusable-tiles", "phone-type")
+           "pointing-grid-tiles", "pointing-confusable-tiles", "phone-type", "pointing-fine-tiles")
 # More scenes from the same generators (seed blocks past the base source's own, inside its 100,000), in
 # their own files so that the base files, and the tokenizer trained on their texts, stay as they
 # were. The *-more2 blocks and gui-more / phone-more came with stage 8, whose run is long enough
@@ -118,6 +119,8 @@ SEED_OFFSETS = {"gui": 0, "phone": 100_000, "tabletop": 200_000, "waypoint": 300
                 "pointing-tiles": 430_000,
                 # tiles of the 4x4 grid that counting on tiles asks since session 20: the next free block
                 "pointing-grid-tiles": 434_000, "pointing-confusable-tiles": 437_000,
+                # smaller tiles than the grid's (session 22): a free block below pointing-tiles
+                "pointing-fine-tiles": 424_000,
                 # search episodes' typing steps (session 21): the phone generator's free block
                 "phone-type": 131_000}
 GUI_TASKS_PER_SCREEN = 6
@@ -182,6 +185,12 @@ GRID_TILES_PER_SCENE = 5
 # are none."): the held-out counts on tiles that vote over-count where the model takes yellow
 # squares for yellow hexagons, and every tile showing the square agrees.
 CONFUSABLE_PER_TILE = 2
+# pointing-fine-tiles: the same questions on FINE_TILES_PER_SCENE tiles of a random size in
+# FINE_TILE_FRACTION of each side (smaller than the 4x4 grid's 45 %) and a random place: a shape of
+# 3-9 % of the shorter side reaches the 112 px view at 1-2 image tokens on a 45 % tile, which is
+# where the model takes yellow squares for yellow hexagons; finer tiles show it larger.
+FINE_TILES_PER_SCENE = 5
+FINE_TILE_FRACTION = (0.25, 0.45)
 
 
 class DataGenerationError(MolmoAgentError):
@@ -526,6 +535,24 @@ def pointing_tile_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
     yield from _shape_tile_rows(rng, scene, boxes)
 
 
+def pointing_fine_tile_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
+    """``FINE_TILES_PER_SCENE`` tiles of one shape scene, each of a random size in
+    ``FINE_TILE_FRACTION`` of each side and a random place, with the questions of
+    :func:`pointing_tile_rows`."""
+    from molmo_agent.sims.datasets.shapes import make_shape_scene
+
+    rng = np.random.default_rng(_check_seed(seed))
+    scene = make_shape_scene(rng)
+    width, height = scene.image.size
+    boxes = []
+    for _ in range(FINE_TILES_PER_SCENE):
+        fraction = rng.uniform(*FINE_TILE_FRACTION)
+        tile_width, tile_height = round(width * fraction), round(height * fraction)
+        left, top = int(rng.integers(width - tile_width + 1)), int(rng.integers(height - tile_height + 1))
+        boxes.append((left, top, left + tile_width, top + tile_height))
+    yield from _shape_tile_rows(rng, scene, boxes)
+
+
 def pointing_grid_tile_rows(seed: int, confusable: bool = False) -> Iterator[tuple[np.ndarray, list]]:
     """``GRID_TILES_PER_SCENE`` tiles of one shape scene's 4x4 grid (:func:`molmo_agent.zoom.tile_grid`),
     drawn without repeats, with the questions of :func:`pointing_tile_rows`; ``confusable``
@@ -680,7 +707,8 @@ def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int 
     env = scene_env(generator) if generator in SCENE_SIMS else None
     make = {"gui": gui_rows, "gui-zoom": gui_zoom_rows, "gui-read": gui_read_rows, "phone": phone_rows,
             "phone-zoom": phone_zoom_rows, "phone-type": phone_type_rows, "pointing": pointing_rows,
-            "pointing-tiles": pointing_tile_rows, "pointing-grid-tiles": pointing_grid_tile_rows,
+            "pointing-tiles": pointing_tile_rows, "pointing-fine-tiles": pointing_fine_tile_rows,
+            "pointing-grid-tiles": pointing_grid_tile_rows,
             "pointing-confusable-tiles": functools.partial(pointing_grid_tile_rows, confusable=True)}.get(generator)
     if source in DISC_RADII:
         make = functools.partial(disc_rows, radius=DISC_RADII[source])

@@ -356,3 +356,22 @@ def test_prepare_for_the_last_stage_writes_only_the_sources_it_reads(tmp_path, c
     assert {p.name for p in tmp_path.iterdir()} == wanted
     assert all(is_complete(tmp_path, source, max(1, round(COUNTS[source] * 0.0001))) for source in wanted)
     assert "tokenizer: not needed" in capsys.readouterr().out
+
+
+def test_the_fine_tiles_experiment_differs_from_its_control_only_in_the_fine_tiles():
+    """Session 22's experiment (not shipped) and its control both continue the shipped weights for
+    1,000 steps at stage 20's rates; the experiment adds pointing-fine-tiles at 8 %, taken from
+    pointing-tiles (12 % -> 6 %) and pointing-more7 (11 % -> 9 %)."""
+    from molmo_agent.training.config import TrainConfig
+
+    final = TrainConfig.from_yaml(CONFIGS / "embedded.yaml")
+    fine = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-fine-tiles.yaml")
+    control = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-fine-tiles-control.yaml")
+    for run in (fine, control):
+        assert Path(run.model.path).resolve() == SHIPPED
+        assert vars(run.train) == vars(final.train) | {"steps": 1000}
+    assert control.data == final.data and fine.run_dir != control.run_dir
+    rates = {Path(d.path).parent.name: d.rate for d in fine.data.datasets}
+    control_rates = {Path(d.path).parent.name: d.rate for d in control.data.datasets}
+    assert rates.pop("pointing-fine-tiles") == pytest.approx(0.08)
+    assert rates == pytest.approx(control_rates | {"pointing-tiles": 0.06, "pointing-more7": 0.09})

@@ -10,10 +10,13 @@ import pytest
 
 from molmo_agent.embedded.data import (
     CONFUSABLE_PER_TILE,
+    FINE_TILE_FRACTION,
+    FINE_TILES_PER_SCENE,
     GRID_TILES_PER_SCENE,
     NONE_ANSWER,
     SEED_OFFSETS,
     TILE_EXTRA_PER_SCENE,
+    pointing_fine_tile_rows,
     pointing_grid_tile_rows,
     pointing_tile_rows,
 )
@@ -54,6 +57,21 @@ def test_grid_tiles_are_tiles_of_the_counting_grid_with_exact_answers(seed):
         boxes = [b for b in grid if np.array_equal(tile, full[b[1]:b[3], b[0]:b[2]])]
         assert boxes
         _check_answers(scene, boxes[0], questions)
+
+
+@pytest.mark.parametrize("seed", [SEED_OFFSETS["pointing-fine-tiles"] + i for i in range(4)])
+def test_fine_tiles_are_small_crops_of_the_scene_with_exact_answers(seed):
+    scene = make_shape_scene(np.random.default_rng(seed))
+    full = np.asarray(scene.image.convert("RGB"))
+    width, height = scene.image.size
+    tiles = list(pointing_fine_tile_rows(seed))
+    assert len(tiles) == FINE_TILES_PER_SCENE
+    low, high = FINE_TILE_FRACTION
+    for tile, questions in tiles:
+        assert low * width - 1 <= tile.shape[1] <= high * width + 1
+        assert low * height - 1 <= tile.shape[0] <= high * height + 1
+        left, top = _place(full, tile)
+        _check_answers(scene, (left, top, left + tile.shape[1], top + tile.shape[0]), questions)
 
 
 @pytest.mark.parametrize("seed", [SEED_OFFSETS["pointing-confusable-tiles"] + i for i in range(6)])
