@@ -526,12 +526,7 @@ def pointing_tile_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
     rng = np.random.default_rng(_check_seed(seed))
     scene = make_shape_scene(rng)
     width, height = scene.image.size
-    boxes = tile_boxes((width, height))
-    for _ in range(TILE_EXTRA_PER_SCENE):
-        fraction = rng.uniform(*TILE_EXTRA_FRACTION)
-        tile_width, tile_height = round(width * fraction), round(height * fraction)
-        left, top = int(rng.integers(width - tile_width + 1)), int(rng.integers(height - tile_height + 1))
-        boxes.append((left, top, left + tile_width, top + tile_height))
+    boxes = tile_boxes((width, height)) + _random_tiles(rng, (width, height), TILE_EXTRA_PER_SCENE, TILE_EXTRA_FRACTION)
     yield from _shape_tile_rows(rng, scene, boxes)
 
 
@@ -543,14 +538,21 @@ def pointing_fine_tile_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
 
     rng = np.random.default_rng(_check_seed(seed))
     scene = make_shape_scene(rng)
-    width, height = scene.image.size
+    yield from _shape_tile_rows(rng, scene, _random_tiles(rng, scene.image.size, FINE_TILES_PER_SCENE, FINE_TILE_FRACTION))
+
+
+def _random_tiles(rng: np.random.Generator, size: tuple[int, int], count: int,
+                  fractions: tuple[float, float]) -> list[tuple[int, int, int, int]]:
+    """``count`` tiles of an image of ``size``, each a random fraction in ``fractions`` of its width
+    and height (the image's aspect), at a random place inside it."""
+    width, height = size
     boxes = []
-    for _ in range(FINE_TILES_PER_SCENE):
-        fraction = rng.uniform(*FINE_TILE_FRACTION)
+    for _ in range(count):
+        fraction = rng.uniform(*fractions)
         tile_width, tile_height = round(width * fraction), round(height * fraction)
         left, top = int(rng.integers(width - tile_width + 1)), int(rng.integers(height - tile_height + 1))
         boxes.append((left, top, left + tile_width, top + tile_height))
-    yield from _shape_tile_rows(rng, scene, boxes)
+    return boxes
 
 
 def pointing_grid_tile_rows(seed: int, confusable: bool = False) -> Iterator[tuple[np.ndarray, list]]:
