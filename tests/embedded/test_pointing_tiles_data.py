@@ -1,5 +1,6 @@
-"""pointing-tiles and pointing-grid-tiles training rows: tiles of shape scenes whose answers are
-exactly the named kind's shapes with their centre in the tile, or "There are none."."""
+"""pointing-tiles, pointing-grid-tiles and pointing-fine-tiles training rows: tiles of shape scenes
+whose answers are exactly the named kind's shapes with their centre in the tile, or "There are
+none."."""
 
 from __future__ import annotations
 
