@@ -375,3 +375,21 @@ def test_the_fine_tiles_experiment_differs_from_its_control_only_in_the_fine_til
     control_rates = {Path(d.path).parent.name: d.rate for d in control.data.datasets}
     assert rates.pop("pointing-fine-tiles") == pytest.approx(0.08)
     assert rates == pytest.approx(control_rates | {"pointing-tiles": 0.06, "pointing-more7": 0.09})
+
+
+def test_the_stage_19_experiments_start_from_the_kept_stage_19_weights():
+    """Sessions 20 and 21 ran their experiments on the stage-19 weights then shipped: their configs
+    start from the kept copy, at stage 19's settings, so they still mean those runs now that the
+    shipped weights are stage 20 (whose config is the phone-type run but for its run directory)."""
+    from molmo_agent.training.config import TrainConfig
+
+    stage19 = TrainConfig.from_yaml(CONFIGS / "embedded-curriculum-stage19.yaml")
+    final = TrainConfig.from_yaml(CONFIGS / "embedded.yaml")
+    kept = (CONFIGS.parent / "checkpoints" / "embedded-curriculum-stage19").resolve()
+    for name in ("grid-tiles", "confusable-tiles"):
+        run = TrainConfig.from_yaml(CONFIGS / f"embedded-experiment-{name}.yaml")
+        assert Path(run.model.path).resolve() == kept
+        assert vars(run.train) == vars(stage19.train)
+    phone_type = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-phone-type.yaml")
+    assert (phone_type.model, phone_type.train, phone_type.data) == (final.model, final.train, final.data)
+    assert phone_type.run_dir != final.run_dir
