@@ -262,7 +262,6 @@ def phone_step_correct(predicted: dict | None, expected: dict, info: dict) -> bo
 
 def phone_episode(env, grounder, seed: int, log, max_steps: int = PHONE_MAX_STEPS) -> tuple[bool, list[bool]]:
     """PhoneControl: each step the model gets the low-level instruction (AndroidControl "low_level")."""
-    from molmo_agent.errors import MolmoAgentError as AgentError
     from molmo_agent.grounder import parse_android_action
     from molmo_agent.images import as_image
     from molmo_agent.sims.phone import phone_oracle
@@ -281,7 +280,7 @@ def phone_episode(env, grounder, seed: int, log, max_steps: int = PHONE_MAX_STEP
         try:
             action, _plan = parse_android_action(text, size)
             predicted = android_dict(action)
-        except AgentError as error:
+        except MolmoAgentError as error:
             action, note = None, f"unusable answer: {error}"
         correct.append(phone_step_correct(predicted, expected, info))
         outcome: dict[str, Any] = {}
@@ -491,12 +490,10 @@ def generate_scene(kind: str, seed: int):
 
 def _phone_step(grounder: Any, image: Any, line: str, log: Any) -> str:
     """One typed phone step of :func:`interactive`: asked as a ``low_level`` step, logged, described."""
-    from molmo_agent.errors import MolmoAgentError as AgentError
-
     step = line.removeprefix("low_level:").strip()
     try:
         result = grounder.act(image, step, "low")
-    except AgentError as error:  # an answer that is no phone action (the error quotes it): said, not run
+    except MolmoAgentError as error:  # an answer that is no phone action (the error quotes it): said, not run
         log.log_step(image=image, prompt=f"low_level: {step}", text="", action=None, decision=None,
                      note=f"unusable answer: {error}")
         return f"model: {error}"

@@ -525,8 +525,7 @@ def pointing_tile_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
 
     rng = np.random.default_rng(_check_seed(seed))
     scene = make_shape_scene(rng)
-    width, height = scene.image.size
-    boxes = tile_boxes((width, height)) + _random_tiles(rng, (width, height), TILE_EXTRA_PER_SCENE, TILE_EXTRA_FRACTION)
+    boxes = tile_boxes(scene.image.size) + _random_tiles(rng, scene.image.size, TILE_EXTRA_PER_SCENE, TILE_EXTRA_FRACTION)
     yield from _shape_tile_rows(rng, scene, boxes)
 
 
