@@ -406,25 +406,55 @@ def run_sim(sim: str, grounder, seeds: Sequence[int], out_dir: Path, progress: C
     return result
 
 
+def _held_out_rate(held_out: dict, sim: str) -> str:
+    """The record's held-out success rate of ``sim`` ("36 % of 200"), or "" when it has none."""
+    scores = held_out.get(sim)
+    if not isinstance(scores, dict) or "success_rate" not in scores:
+        return ""
+    episodes = f" of {scores['episodes']}" if scores.get("episodes") else ""
+    return f"{100 * scores['success_rate']:.1f}".removesuffix(".0") + f" %{episodes}"
+
+
+def _thumbnail(result: SimResult, out_dir: Path) -> str:
+    """An <img> of the sim's first annotated step, linked to its report ("" without one)."""
+    from molmo_agent.trajectory import read_steps
+
+    run_dir = Path(result.report).parent
+    images = [step.get("annotated_image") or step.get("image") for step in read_steps(run_dir)]
+    first = next((image for image in images if image), None)
+    if not first:
+        return ""
+    src = html.escape(os.path.relpath(run_dir / first, out_dir), quote=True)
+    link = html.escape(os.path.relpath(result.report, out_dir), quote=True)
+    return f"<a href='{link}'><img src='{src}' alt='first step of {html.escape(result.sim)}'></a>"
+
+
 def write_index(summary: DemoSummary) -> Path:
-    """out_dir/index.html: the model, a success table and links to each sim's step report."""
+    """out_dir/index.html: the model, a success table beside the model record's held-out rates, the
+    first annotated step of each sim and links to each sim's step report."""
     from molmo_agent.trajectory import atomic_write_bytes
 
     label = ("trained model (the embedded one is tiny: it finds objects roughly and cannot read text; "
              "see docs/embedded-model.md)"
              if summary.trained else "UNTRAINED random model (results are chance level)")
+    held_out = (read_model_record(summary.model) or {}).get("held_out") or {} if summary.trained else {}
     rows = []
     for name, r in summary.results.items():
         step = "" if r.step_accuracy is None else f"{r.step_accuracy:.0%} of {len(r.step_correct)}"
         link = html.escape(os.path.relpath(r.report, summary.out_dir), quote=True)
         rows.append(f"<tr><td>{html.escape(name)}</td><td>{len(r.successes)}</td><td>{r.success_rate:.0%}</td>"
-                    f"<td>{step}</td><td><a href='{link}'>steps</a></td></tr>")
+                    f"<td>{step}</td><td>{html.escape(_held_out_rate(held_out, name))}</td>"
+                    f"<td>{_thumbnail(r, summary.out_dir)}</td><td><a href='{link}'>steps</a></td></tr>")
     page = ("<!doctype html><html><head><meta charset='utf-8'><title>molmo-agent demo</title>"
             "<style>body{font-family:system-ui,sans-serif;margin:2em}td,th{border:1px solid #ccc;padding:6px}"
-            "table{border-collapse:collapse}</style></head><body><h1>molmo-agent demo</h1>"
+            "table{border-collapse:collapse}img{max-width:240px;max-height:180px}</style></head><body><h1>molmo-agent demo</h1>"
             f"<p>Model: <code>{html.escape(summary.model)}</code> — {html.escape(label)}</p>"
-            "<table><tr><th>sim</th><th>episodes</th><th>success</th><th>phone step accuracy</th><th>report</th></tr>"
-            f"{''.join(rows)}</table></body></html>")
+            "<table><tr><th>sim</th><th>episodes</th><th>success</th><th>phone step accuracy</th>"
+            "<th>held-out success (model record)</th><th>first step</th><th>report</th></tr>"
+            f"{''.join(rows)}</table><p>A few episodes are a small sample; the held-out column is the rate the "
+            "model's record (<code>embedded_model.json</code>) gives over many unseen episodes. Each report shows "
+            "every step: the image with the model's point, its text, the action, the safety policy's decision "
+            "and whether the episode succeeded.</p></body></html>")
     path = summary.out_dir / "index.html"
     atomic_write_bytes(path, page.encode("utf-8"))
     atomic_write_bytes(summary.out_dir / "summary.json", json.dumps(summary.to_json(), indent=2).encode("utf-8"))

@@ -178,7 +178,7 @@ TILE_FRACTION = 0.6
 # the radius within which the pointing metric matches a point to a thing; a tile "shows" a place at
 # least TILE_MARGIN_PERCENT inside it (a shape cut by its edge may not be named). Chosen with stage
 # 19's weights on training-range scenes no stage trained on (seeds 440,000+ and 444,000+, 118 and
-# 148 counting questions; docs/embedded-model.md, "Tiles that vote"), not on held-out ones: there
+# 148 counting questions; docs/embedded-model-history.md, "Tiles that vote"), not on held-out ones: there
 # the four 2x2 tiles of 0.6, their points merged, counted 69 of the first 118 right; 3x3 grids of
 # 0.5 / 0.6 with votes 82 / 84; 4x4 grids of 0.4 / 0.45 / 0.5 with votes 87 / 93 / 88 (113 / 112 of
 # the other 148 with 0.45 / 0.5). Shares of 0.5-0.75 and margins of 0-4 % moved them by a few.

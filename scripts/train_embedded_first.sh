@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduce the FIRST embedded model (session 1: the sims mixture alone, no curriculum; docs/embedded-model.md).
+# Reproduce the FIRST embedded model (session 1: the sims mixture alone, no curriculum; docs/embedded-model-history.md).
 # It is not shipped any more (the shipped model comes from scripts/train_embedded.sh), so this does not ship.
 #   bash scripts/train_embedded_first.sh      # data + tokenizer (once), train (resumes), evaluate
 # Re-running continues from the last checkpoint in runs/embedded (every 100 steps).

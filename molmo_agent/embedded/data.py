@@ -133,7 +133,7 @@ ZOOM_MARGIN_PX = 12  # a target's centre stays this far inside the window
 # gui-read: windows of a laptop screen at nearly its own scale (112-160 px, reduced at most 1.4x to
 # the 112 px input, where gui-zoom's reduce 1.6-2.9x): labels 13 px tall stay 9-13 px. Made for the
 # zoom step's finer level (Grounder(zoom_refine=...)), which did not help the embedded model; stages
-# 16 and 17 train on them, and read better in the 240 px windows (docs/embedded-model.md). Each window is cut around one element's
+# 16 and 17 train on them, and read better in the 240 px windows (docs/embedded-model-history.md). Each window is cut around one element's
 # click point (READ_MARGIN_PX inside) and asked every instruction whose click point it shows, and
 # about up to READ_NONE_PER_WINDOW elements it shows no pixel of ("There are none.": the first
 # levels' point was on the wrong element). A list row's or a field's click point is under the start
@@ -174,7 +174,7 @@ SAME_COLOR_SCENES = "-samecolor"
 # kind of shape in the scene (and, half the time, one that is not): the instances whose centre the
 # tile shows, or "There are none.". Asked on the whole image, the model lists about as many points
 # as there are shapes but misplaces some; a tile shows the shapes twice as large, and a tile without
-# the named kind must say so, or merging the tiles' answers over-counts (docs/embedded-model.md).
+# the named kind must say so, or merging the tiles' answers over-counts (docs/embedded-model-history.md).
 TILE_EXTRA_PER_SCENE = 1
 TILE_EXTRA_FRACTION = (0.45, 0.75)
 # pointing-grid-tiles: the same questions on GRID_TILES_PER_SCENE tiles drawn from the 4x4 grid that

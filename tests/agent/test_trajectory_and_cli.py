@@ -52,6 +52,23 @@ def test_report_escapes_model_text(tmp_path):
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "<img src=x" not in page and "&lt;b&gt;bold&lt;/b&gt; &amp;" in page
     assert 'src="images/step_00000_annotated.png"' in page
+    assert "<th>outcome</th>" not in page  # these steps record no result, so there is no column for one
+
+
+def test_report_shows_the_recorded_outcome_of_each_step(tmp_path):
+    """Runners that record a result (the demo: ``success`` per episode, ``step_correct`` and the
+    ``expected`` action per phone step) get an outcome column; a wrong step shows what was expected."""
+    log = TrajectoryLog(tmp_path / "run")
+    log.log_step(prompt="grasp the red mug", seed=7, success=True)
+    log.log_step(prompt="grasp the blue can", seed=8, success=False)
+    log.log_step(prompt="low_level: Open the Clock app", seed=9, step_correct=False,
+                 expected={"action_type": "open_app", "app_name": "Clock"})
+    page = render_report(tmp_path / "run").read_text()
+    assert "<th>outcome</th>" in page
+    cells = page.split("<tr")[2:]  # the three step rows, after the header row
+    assert '<span class="success">success</span><br>seed 7' in cells[0]
+    assert '<span class="failure">failed</span><br>seed 8' in cells[1]
+    assert '<span class="failure">wrong step</span><br>seed 9' in cells[2] and "&quot;Clock&quot;" in cells[2]
 
 
 def test_report_command_and_bad_run_dir(tmp_path, capsys):

@@ -81,6 +81,10 @@ def test_oracle_answers_solve_every_sim_and_reports_are_written(tmp_path):
         assert steps and all((tmp_path / sim / s["annotated_image"]).is_file() for s in steps)
         assert all(s["decision"]["allowed"] for s in steps)
         assert f"{sim}/report.html" in index
+        assert f"src='{sim}/{steps[0]['annotated_image']}'" in index  # the first step's picture
+        report = (tmp_path / sim / "report.html").read_text()
+        assert "failed" not in report and "wrong step" not in report
+        assert report.count('class="success"') == len(steps)  # every step's outcome, all right
     tabletop = [json.loads(line) for line in (tmp_path / "tabletop" / "steps.jsonl").read_text().splitlines()]
     assert tabletop[0]["action"]["type"] == "grasp"
 
@@ -91,6 +95,8 @@ def test_wrong_answers_fail_every_sim(tmp_path):
     summary = run_demo(tmp_path, episodes=len(SEEDS), sims=("gui",), grounder=_grounder(answers),
                        show_progress=False)
     assert summary.rates() == {"gui": 0.0}
+    report = (tmp_path / "gui" / "report.html").read_text()
+    assert report.count('<span class="failure">failed</span>') == len(SEEDS) and 'class="success"' not in report
 
 
 def test_bad_arguments_raise_typed_errors(tmp_path):
@@ -116,6 +122,11 @@ def test_demo_command_runs_and_reports(tmp_path):
     assert "episode" in done.stderr  # the tqdm progress bar
     # the shipped model's held-out scores come from its record, not from text in the command
     assert held_out_summary(embedded_model_dir()) in done.stdout
+    # the index sets the demo's few episodes beside the record's held-out rate of each sim
+    held_out = json.loads((embedded_model_dir() / "embedded_model.json").read_text())["held_out"]
+    index = (out / "index.html").read_text()
+    for sim in ("gui", "waypoint"):
+        assert f"{100 * held_out[sim]['success_rate']:g} % of {held_out[sim]['episodes']}" in index
 
 
 def test_held_out_summary_reads_the_shipped_record(tmp_path):

@@ -125,7 +125,7 @@ def test_the_zoom_votes_outvote_a_stray_window_answer(grounder, tmp_path):
 
 @pytest.mark.slow
 def test_the_shipped_model_copies_the_word_to_type(grounder, tmp_path):
-    """Stage 20's lesson (docs/embedded-model.md, "Copying the word to type"): asked to type a search
+    """Stage 20's lesson (docs/embedded-model-history.md, "Copying the word to type"): asked to type a search
     word on the held-out phone scene of `molmo-agent demo --interactive --scene phone`, it types that
     word. Stage 19 typed none of these five right ("sumerererererw" for sushi, "denoe" for diego);
     stage 20 types these four, and on this home screen still misses "grace"."""
