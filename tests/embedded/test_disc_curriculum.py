@@ -377,6 +377,22 @@ def test_the_fine_tiles_experiment_differs_from_its_control_only_in_the_fine_til
     assert rates == pytest.approx(control_rates | {"pointing-tiles": 0.06, "pointing-more7": 0.09})
 
 
+def test_the_stage_20_crops_experiment_is_stage_20_with_224_px_crops_at_stage_16s_rates():
+    """Session 23's experiment (not shipped): the shipped weights grown to 224 px crops, trained on
+    stage 20's own mixture for 3,000 steps at stage 16's peak rates with a 100-step warm-up; the
+    crops, the start and the schedule are its only differences from stage 20."""
+    from molmo_agent.training.config import TrainConfig
+
+    final = TrainConfig.from_yaml(CONFIGS / "embedded.yaml")
+    stage16 = TrainConfig.from_yaml(CONFIGS / "embedded-curriculum-stage16.yaml")
+    crops = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-crops224-stage20.yaml")
+    assert Path(crops.model.path).name == "embedded-224-stage20-init"  # growth.py --crop-size 224 of the shipped
+    assert crops.data == final.data and crops.run_dir != final.run_dir and crops.export.dir is None
+    assert crops.train.lr == stage16.train.lr
+    assert set(crops.train.warmup.values()) == {100}
+    assert vars(crops.train) == vars(final.train) | {"steps": 3000, "lr": crops.train.lr, "warmup": crops.train.warmup}
+
+
 def test_the_stage_19_experiments_start_from_the_kept_stage_19_weights():
     """Sessions 20 and 21 ran their experiments on the stage-19 weights then shipped: their configs
     start from the kept copy, at stage 19's settings, so they still mean those runs now that the
