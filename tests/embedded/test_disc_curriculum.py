@@ -380,7 +380,8 @@ def test_the_fine_tiles_experiment_differs_from_its_control_only_in_the_fine_til
 def test_the_stage_20_crops_experiment_is_stage_20_with_224_px_crops_at_stage_16s_rates():
     """Session 23's experiment (not shipped): the shipped weights grown to 224 px crops, trained on
     stage 20's own mixture for 3,000 steps at stage 16's peak rates with a 100-step warm-up; the
-    crops, the start and the schedule are its only differences from stage 20."""
+    crops, the start and the schedule are its only differences from stage 20, and the crops its only
+    difference from its control."""
     from molmo_agent.training.config import TrainConfig
 
     final = TrainConfig.from_yaml(CONFIGS / "embedded.yaml")
@@ -391,6 +392,9 @@ def test_the_stage_20_crops_experiment_is_stage_20_with_224_px_crops_at_stage_16
     assert crops.train.lr == stage16.train.lr
     assert set(crops.train.warmup.values()) == {100}
     assert vars(crops.train) == vars(final.train) | {"steps": 3000, "lr": crops.train.lr, "warmup": crops.train.warmup}
+    control = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-crops224-stage20-control.yaml")
+    assert Path(control.model.path).resolve() == SHIPPED  # the same run from the 112 px weights
+    assert (control.train, control.data) == (crops.train, crops.data) and control.run_dir != crops.run_dir
 
 
 def test_the_stage_19_experiments_start_from_the_kept_stage_19_weights():
