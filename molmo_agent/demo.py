@@ -95,6 +95,12 @@ def is_trained_checkpoint(path: str | os.PathLike) -> bool:
     return bool(record.get("trained", False))
 
 
+def _percent(rate: float) -> str:
+    """A rate as the card writes it: one decimal, none when it is 0 (200 episodes give half points,
+    30.5 %, which :.0f would round to even): ``_percent(0.305) == "30.5 %"``, ``_percent(0.36) == "36 %"``."""
+    return f"{100 * rate:.1f}".removesuffix(".0") + " %"
+
+
 def held_out_summary(path: str | os.PathLike) -> str | None:
     """One line of the held-out scores recorded in ``embedded_model.json`` (by ``embedded.ship``).
 
@@ -111,9 +117,7 @@ def held_out_summary(path: str | os.PathLike) -> str | None:
         return None
     episodes = {scores.get("episodes") for _, scores in sims}
     count = f" ({episodes.pop()} episodes each)" if len(episodes) == 1 and None not in episodes else ""
-    # one decimal, none when it is 0: 200 episodes give half points (30.5 %), which :.0f would round to even
-    text = f"Held-out{count}: " + ", ".join(f"{name} {100 * scores['success_rate']:.1f}".removesuffix(".0") + " %"
-                                           for name, scores in sims)
+    text = f"Held-out{count}: " + ", ".join(f"{name} {_percent(scores['success_rate'])}" for name, scores in sims)
     phone = held_out.get("android_control_low", {}).get("rule_a_accuracy")
     return text + (f"; phone step accuracy {100 * phone:.1f} %" if phone is not None else "")
 
@@ -412,7 +416,7 @@ def _held_out_rate(held_out: dict, sim: str) -> str:
     if not isinstance(scores, dict) or "success_rate" not in scores:
         return ""
     episodes = f" of {scores['episodes']}" if scores.get("episodes") else ""
-    return f"{100 * scores['success_rate']:.1f}".removesuffix(".0") + f" %{episodes}"
+    return _percent(scores["success_rate"]) + episodes
 
 
 def _thumbnail(result: SimResult, out_dir: Path) -> str:

@@ -38,14 +38,15 @@ def _outcome(step: dict) -> str:
     episodes and ``step_correct`` with the ``expected`` action for phone steps), with the seed."""
     seed = f"<br>seed {int(step['seed'])}" if isinstance(step.get("seed"), int) else ""
     if "success" in step:
-        verdict = "success" if step["success"] else "failed"
+        right = bool(step["success"])
+        verdict = "success" if right else "failed"
     elif "step_correct" in step:
-        verdict = "right step" if step["step_correct"] else "wrong step"
+        right = bool(step["step_correct"])
+        verdict = "right step" if right else "wrong step"
     else:
         return ""
-    css = "success" if verdict in ("success", "right step") else "failure"
-    expected = "" if "expected" not in step or css == "success" else f"expected {_cell(step['expected'])}"
-    return f'<span class="{css}">{verdict}</span>{seed}{expected}'
+    expected = f"expected {_cell(step['expected'])}" if "expected" in step and not right else ""
+    return f'<span class="{"success" if right else "failure"}">{verdict}</span>{seed}{expected}'
 
 
 def render_report(run_dir: str | os.PathLike, output: str | os.PathLike | None = None) -> Path:
