@@ -47,6 +47,17 @@ REFINE_MAX_RATIO = 0.75
 PixelBox = tuple[int, int, int, int]
 
 
+def centred_box(center: tuple[float, float], side: int) -> PixelBox:
+    """The square box of ``side`` pixels whose middle is ``center``, not shifted into the image:
+    ``PIL.Image.crop`` fills what lies outside with black, so the point stays in the middle of the
+    crop (the question "What is in the middle?" of :class:`molmo_agent.grounder.Grounder`'s check).
+
+        centred_box((10.0, 50.0), 40)   # (-10, 30, 30, 70)
+    """
+    left, top = round(center[0] - side / 2), round(center[1] - side / 2)
+    return left, top, left + side, top + side
+
+
 def check_window(window: int) -> int:
     """``window`` if it is a positive whole number of pixels, else a CoordinateError."""
     if isinstance(window, bool) or not isinstance(window, int) or window < 1:

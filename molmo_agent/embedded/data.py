@@ -67,7 +67,8 @@ SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing", "discs-large", "d
            "waypoint-samecolor", "waypoint-samecolor-zoom-none",
            "gui-read", "gui-zoom-more", "gui-more6", "phone-more6", "pointing-more7", "tabletop-more7",
            "waypoint-more7", "tabletop-zoom-none-more", "waypoint-zoom-none-more", "pointing-tiles",
-           "pointing-grid-tiles", "pointing-confusable-tiles", "phone-type", "pointing-fine-tiles")
+           "pointing-grid-tiles", "pointing-confusable-tiles", "phone-type", "pointing-fine-tiles", "gui-name",
+           "gui-words", "gui-words-small")
 # More scenes from the same generators (seed blocks past the base source's own, inside its 100,000), in
 # their own files so that the base files, and the tokenizer trained on their texts, stay as they
 # were. The *-more2 blocks and gui-more / phone-more came with stage 8, whose run is long enough
@@ -122,7 +123,11 @@ SEED_OFFSETS = {"gui": 0, "phone": 100_000, "tabletop": 200_000, "waypoint": 300
                 # smaller tiles than the grid's (session 22): a free block below pointing-tiles
                 "pointing-fine-tiles": 424_000,
                 # search episodes' typing steps (session 21): the phone generator's free block
-                "phone-type": 131_000}
+                "phone-type": 131_000,
+                # windows of screens asking what is at a point (session 24): a free block of the GUI range
+                "gui-name": 23_000,
+                # single words of the GUI vocabulary, large then at the screens' scale (session 24)
+                "gui-words": 27_000, "gui-words-small": 28_500}
 GUI_TASKS_PER_SCREEN = 6
 # gui-zoom: square windows of a laptop screen, as the zoom step of molmo_agent.zoom cuts them around a
 # first point (its default window, 240 px, is inside this range), so the model sees GUI text at
@@ -144,6 +149,29 @@ READ_MARGIN_PX = 8
 READ_NONE_PER_WINDOW = 2
 READ_WINDOWS_PER_SCREEN = 3
 READ_LABEL_REACH_PX = 40
+# gui-name (session 24; an experiment): windows of a laptop screen (NAME_WINDOW_PX, near its own
+# scale) with a point of one element of the top window in their exact middle (black where the window
+# passes the screen's edge), asked "What is in the middle?" -> the element as the instructions name
+# it ("the Print button"); NAME_NOTHING_SHARE of them have a point of no element there ("Nothing.").
+# A pointing answer teaches a label only through where the point goes; a name spells it out, and
+# lets the SDK check a point: name what is under it and compare with the instruction.
+NAME_WINDOW_PX = (128, 192)
+NAME_WINDOWS_PER_SCREEN = 4
+NAME_NOTHING_SHARE = 0.2
+NAME_INSET_PX = 2  # middles stay this far inside an element's box
+NAME_PROMPT = "What is in the middle?"
+NOTHING_ANSWER = "Nothing."
+NAME_TEMPLATES = {"button": "the {l} button", "menu": "the {l} menu", "icon": "the {l} icon",
+                  "list_item": "the list item {l}", "close": "the close button of the {l} window",
+                  "field": "the {l} field", "checkbox": 'the "{l}" box'}
+# gui-words / gui-words-small (session 24; an experiment): the first lesson in reading, as the discs were
+# in finding. One label of the GUI vocabulary a picture (WORD_IMAGE_PX square, plain background,
+# contrasting text at a random place), "What does it say?" -> the label; letters WORD_HEIGHT_PX tall
+# (gui-words-small: the height GUI text keeps in the name and zoom windows once reduced to 112 px).
+WORD_IMAGE_PX = 112
+WORD_HEIGHT_PX = {"gui-words": (16, 30), "gui-words-small": (8, 15)}
+WORDS_PER_SEED = 4
+WORD_PROMPT = "What does it say?"
 # phone-zoom (an experiment, not in the shipped mixture: configs/embedded-experiment-phone-zoom.yaml):
 # windows of 540x1200 phone screens around the tap of a click / long-press step (the step was tried
 # with 240 px windows).
@@ -318,6 +346,82 @@ def gui_read_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
     """:func:`gui_read_windows` as training rows: each window with its instructions and answers."""
     for window, _, asked in gui_read_windows(seed):
         yield window, [_qa(task.instruction, answer) for task, answer in asked]
+
+
+def element_name(element) -> str:
+    """How the GUI instructions name ``element`` (:data:`NAME_TEMPLATES`): "the Print button"."""
+    return NAME_TEMPLATES[element.kind].format(l=element.label)
+
+
+def _point_of_nothing(rng: np.random.Generator, screen) -> tuple[float, float]:
+    """A point of ``screen`` inside no element's box (of any window)."""
+    while True:
+        x, y = rng.uniform((0, 0), screen.image.size)
+        if not any(e.contains(x, y) for e in screen.elements):
+            return float(x), float(y)
+
+
+def gui_name_windows(seed: int) -> Iterator[tuple[np.ndarray, tuple[float, float], Any]]:
+    """(window, (x, y), element or None): NAME_WINDOWS_PER_SCREEN windows of one laptop screen
+    (NAME_WINDOW_PX) whose exact middle is (x, y), a point of the screen inside an element of the top
+    window (at least NAME_INSET_PX in) or, NAME_NOTHING_SHARE of the time, inside none (None)."""
+    from molmo_agent.sims.gui.layout import generate_screen
+    from molmo_agent.sims.gui.screens import get_profile
+    from molmo_agent.zoom import centred_box
+
+    rng = np.random.default_rng(_check_seed(seed))
+    screen = generate_screen(rng, get_profile("laptop"), 0.3)
+    top_window = screen.dialog_title or screen.window_title
+    elements = [e for e in screen.elements if e.window == top_window]  # what a dialog covers is not asked
+    for _ in range(NAME_WINDOWS_PER_SCREEN):
+        element = None if rng.random() < NAME_NOTHING_SHARE else elements[int(rng.integers(len(elements)))]
+        if element is None:
+            x, y = _point_of_nothing(rng, screen)
+        else:
+            x0, y0, x1, y1 = element.box
+            x, y = rng.uniform((x0 + NAME_INSET_PX, y0 + NAME_INSET_PX), (x1 - NAME_INSET_PX, y1 - NAME_INSET_PX))
+        size = int(rng.integers(NAME_WINDOW_PX[0], NAME_WINDOW_PX[1] + 1))
+        window = np.asarray(screen.image.crop(centred_box((x, y), size)), dtype=np.uint8)
+        yield window, (float(x), float(y)), element
+
+
+def gui_name_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
+    """:func:`gui_name_windows` as training rows: NAME_PROMPT -> :func:`element_name` or NOTHING_ANSWER."""
+    for window, _, element in gui_name_windows(seed):
+        yield window, [_qa(NAME_PROMPT, NOTHING_ANSWER if element is None else element_name(element))]
+
+
+def gui_words() -> tuple[str, ...]:
+    """Every label the GUI screens draw as text (buttons, fields, checkboxes, menus, list items, titles)."""
+    from molmo_agent.sims import vocab
+
+    return tuple(sorted({*vocab.BUTTONS, *vocab.FIELDS, *vocab.CHECKBOXES, *vocab.MENUS, *vocab.LIST_ITEMS,
+                         *vocab.WINDOW_TITLES}))
+
+
+def gui_word_rows(seed: int, heights: tuple[int, int]) -> Iterator[tuple[np.ndarray, list]]:
+    """WORDS_PER_SEED pictures of one GUI label each, its letters ``heights`` pixels tall (capital
+    to descender; smaller where the label would not fit), asked WORD_PROMPT."""
+    from PIL import ImageDraw
+
+    from molmo_agent.sims.fonts import font, text_size
+
+    rng = np.random.default_rng(_check_seed(seed))
+    words = gui_words()
+    for _ in range(WORDS_PER_SEED):
+        word = words[int(rng.integers(len(words)))]
+        background = rng.integers(0, 256, 3)
+        ink = np.where(background.mean() > 127, rng.integers(0, 80, 3), rng.integers(176, 256, 3))
+        size = int(rng.integers(heights[0], heights[1] + 1))
+        while size > 6 and text_size(word, size)[0] > WORD_IMAGE_PX - 8:
+            size -= 1
+        picture = Image.new("RGB", (WORD_IMAGE_PX, WORD_IMAGE_PX), tuple(int(c) for c in background))
+        draw = ImageDraw.Draw(picture)
+        left, top, right, bottom = draw.textbbox((0, 0), word, font=font(size))
+        x = rng.integers(4, max(5, WORD_IMAGE_PX - 4 - (right - left))) - left
+        y = rng.integers(4, max(5, WORD_IMAGE_PX - 4 - (bottom - top))) - top
+        draw.text((int(x), int(y)), word, font=font(size), fill=tuple(int(c) for c in ink))
+        yield np.asarray(picture, dtype=np.uint8), [_qa(WORD_PROMPT, word)]
 
 
 def phone_rows(seed: int, task_kinds: tuple[str, ...] | None = None) -> Iterator[tuple[np.ndarray, list]]:
@@ -706,13 +810,16 @@ def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int 
     if zoomed_scene:
         generator = generator.split("-zoom")[0]
     env = scene_env(generator) if generator in SCENE_SIMS else None
-    make = {"gui": gui_rows, "gui-zoom": gui_zoom_rows, "gui-read": gui_read_rows, "phone": phone_rows,
+    make = {"gui": gui_rows, "gui-zoom": gui_zoom_rows, "gui-read": gui_read_rows, "gui-name": gui_name_rows,
+            "phone": phone_rows,
             "phone-zoom": phone_zoom_rows, "phone-type": phone_type_rows, "pointing": pointing_rows,
             "pointing-tiles": pointing_tile_rows, "pointing-fine-tiles": pointing_fine_tile_rows,
             "pointing-grid-tiles": pointing_grid_tile_rows,
             "pointing-confusable-tiles": functools.partial(pointing_grid_tile_rows, confusable=True)}.get(generator)
     if source in DISC_RADII:
         make = functools.partial(disc_rows, radius=DISC_RADII[source])
+    elif source in WORD_HEIGHT_PX:
+        make = functools.partial(gui_word_rows, heights=WORD_HEIGHT_PX[source])
     elif source == "discs-multi":
         make = multi_disc_rows
     lines: list[str] = []

@@ -34,6 +34,8 @@ STAGE18_COUNTS = {"pointing-tiles": 4000}
 # Stage 20's block (session 21): the typing screens of phone search episodes (about 2,300 of 15,000
 # seeds' episodes are searches that type within four steps); 2.2 minutes in one process.
 STAGE20_COUNTS = {"phone-type": 15000}
+# Session 24's experiment: windows of screens asked what is at a point (gui-name); 4,000 screens.
+NAME_COUNTS = {"gui-name": 4000, "gui-words": 1500, "gui-words-small": 1500}
 COUNTS = {"tabletop": 1200, "waypoint": 1200, "gui": 1200, "phone": 600, "pointing": 1500,
           "discs-large": 3000, "discs-medium": 3000, "discs-small": 3000, "discs-multi": 4000,
           "tabletop-more": 3000, "waypoint-more": 3000, "pointing-more": 3000,
@@ -48,7 +50,7 @@ COUNTS = {"tabletop": 1200, "waypoint": 1200, "gui": 1200, "phone": 600, "pointi
           "tabletop-more6": 12000, "waypoint-more6": 12000, "pointing-more6": 9000, "gui-more5": 4500,
           "phone-more5": 2250, "gui-zoom": 4000, "tabletop-zoom": 4000, "waypoint-zoom": 6000,
           "tabletop-zoom-none": 4000, "waypoint-zoom-none": 6000, **STAGE16_COUNTS, **STAGE18_COUNTS,
-          **STAGE20_COUNTS}
+          **STAGE20_COUNTS, **NAME_COUNTS}
 VOCAB_SIZE = 768
 MAX_CROPS = 1  # global view + one crop: what a loaded 2-core CPU can train on in an hour
 # Reduced crop geometries (official config fields, supported by the processor and the model), one

@@ -15,6 +15,7 @@ from molmo_agent.points import Point
 from molmo_agent.trajectory import annotate
 from molmo_agent.zoom import (
     MIN_WINDOW_PX,
+    centred_box,
     consensus_point,
     point_from_window,
     search_boxes,
@@ -485,3 +486,19 @@ def test_count_tiles_says_none_when_no_thing_is_kept():
     one_square.paste((255, 0, 0), (34, 34, 46, 46))
     tiled = Grounder(CannedBackend(every_red_square), count_tiles=True).count(one_square, "red squares")
     assert tiled.count == 1 and not tiled.said_none  # the tiles that show it found it; the others said none
+
+
+@pytest.mark.parametrize("center", [(640.0, 400.0), (3.4, 790.6), (1279.0, 0.0)])
+def test_centred_box_keeps_the_point_in_the_middle_of_the_crop_even_at_the_edge(center):
+    """Unlike zoom_box, centred_box is not shifted into the image: the crop's middle pixel is the
+    point's, and what lies past the edge comes out black."""
+    screen = np.full((800, 1280, 3), 200, np.uint8)
+    x, y = int(center[0]), int(center[1])
+    screen[y, x] = (255, 0, 0)
+    box = centred_box(center, 64)
+    assert box[2] - box[0] == box[3] - box[1] == 64
+    assert abs(center[0] - box[0] - 32) <= 0.5 and abs(center[1] - box[1] - 32) <= 0.5  # the middle
+    crop = np.asarray(Image.fromarray(screen).crop(box))
+    assert tuple(crop[y - box[1], x - box[0]]) == (255, 0, 0)  # the crop shows the screen's pixel there
+    outside = box[0] < 0 or box[1] < 0 or box[2] > 1280 or box[3] > 800
+    assert (crop == 0).all(axis=2).any() == outside

@@ -251,7 +251,7 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     # stage 19: the same sources, tiles at 12 %, stage 17's rates and steps
     assert not added("stage18", "stage19") and not added("stage19", "stage18")
     rates19 = {Path(d.path).parent.name: d.rate for d in stage19.data.datasets}
-    assert rates19["pointing-tiles"] == pytest.approx(0.12) and sum(rates19.values()) == pytest.approx(1.0)
+    assert rates19["pointing-tiles"] == pytest.approx(0.20) and sum(rates19.values()) == pytest.approx(1.0)
     assert vars(stage19.train) == vars(stage17.train)
     # stage 20 (the shipped model): phone-type at 3 %, taken from phone-more6, 600 steps at stage 19's rates
     assert added("stage19", "final") == {"phone-type"} and not added("final", "stage19")
@@ -395,6 +395,51 @@ def test_the_stage_20_crops_experiment_is_stage_20_with_224_px_crops_at_stage_16
     control = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-crops224-stage20-control.yaml")
     assert Path(control.model.path).resolve() == SHIPPED  # the same run from the 112 px weights
     assert (control.train, control.data) == (crops.train, crops.data) and control.run_dir != crops.run_dir
+
+
+def test_the_gui_name_experiment_is_the_crops_control_with_name_windows_at_12_percent():
+    """Session 24's experiment: the session-23 control's run (shipped weights, stage 20's mixture,
+    3,000 steps at stage 16's rates) with gui-name at 20 % and every other source at 80 % of its
+    share, so that the control's evaluation is its baseline and the name windows its only change."""
+    from molmo_agent.training.config import TrainConfig
+
+    control = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-crops224-stage20-control.yaml")
+    names = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-gui-name.yaml")
+    assert (names.model, names.train) == (control.model, control.train) and names.run_dir != control.run_dir
+    rates = {Path(d.path).parent.name: d.rate for d in names.data.datasets}
+    control_rates = {Path(d.path).parent.name: d.rate for d in control.data.datasets}
+    assert rates.pop("gui-name") == pytest.approx(0.20)
+    assert rates == pytest.approx({source: 0.80 * rate for source, rate in control_rates.items()})
+    assert [(d.type, d.name) for d in names.data.datasets[1:]] == [(d.type, d.name) for d in control.data.datasets]
+
+
+def test_the_reading_experiments_add_word_pictures_to_the_control_or_train_on_them_alone():
+    """Session 24's reading experiments: gui-words 40 % + gui-words-small 10 % with the control's
+    mixture at half its shares for 1,000 steps; the diagnostic trains on the word pictures alone at
+    the disc curriculum's rates (stages 1-5) for 3,000 steps, from the same shipped weights, then
+    6,000 more from its own end, then the control's run from there with 30 % reading."""
+    from molmo_agent.training.config import TrainConfig
+
+    control = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-crops224-stage20-control.yaml")
+    words = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-gui-words.yaml")
+    assert words.model == control.model and words.run_dir != control.run_dir
+    assert vars(words.train) == vars(control.train) | {"steps": 1000, "warmup": {"vit": 50, "connector": 50, "llm": 50}}
+    rates = {Path(d.path).parent.name: d.rate for d in words.data.datasets}
+    assert (rates.pop("gui-words"), rates.pop("gui-words-small")) == pytest.approx((0.40, 0.10))
+    assert rates == pytest.approx({Path(d.path).parent.name: 0.5 * d.rate for d in control.data.datasets})
+    alone = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-gui-words-only.yaml")
+    stage1 = TrainConfig.from_yaml(CONFIGS / "embedded-curriculum-stage1.yaml")
+    assert alone.model == control.model and alone.train.lr == stage1.train.lr and alone.train.steps == 3000
+    assert {Path(d.path).parent.name: d.rate for d in alone.data.datasets} == {"gui-words": 0.8, "gui-words-small": 0.2}
+    more = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-gui-words-only-more.yaml")
+    assert Path(more.model.path) == Path(alone.run_dir) / "final"  # continues the diagnostic
+    assert vars(more.train) == vars(alone.train) | {"steps": 6000} and more.data == alone.data
+    # and back to the sims from its end: the control's run and mixture (70 %), still reading (30 %)
+    back = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-read-then-sims.yaml")
+    assert Path(back.model.path) == Path(more.run_dir) / "final" and back.train == control.train
+    rates = {Path(d.path).parent.name: d.rate for d in back.data.datasets}
+    assert [rates.pop(s) for s in ("gui-name", "gui-words", "gui-words-small")] == pytest.approx([0.15, 0.05, 0.10])
+    assert rates == pytest.approx({Path(d.path).parent.name: 0.7 * d.rate for d in control.data.datasets})
 
 
 def test_the_stage_19_experiments_start_from_the_kept_stage_19_weights():

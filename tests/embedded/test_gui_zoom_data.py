@@ -130,6 +130,74 @@ def test_read_windows_point_at_the_named_elements_label_and_say_none_for_absent_
         [[(task.instruction, answer) for task, answer in asked] for _, _, asked in windows]
 
 
+def test_name_windows_have_a_point_of_the_named_element_in_their_exact_middle():
+    """gui-name rows: each window is the screen cut around its point as the middle (black past the
+    screen's edge), the point is inside the element the answer names (in the instructions' words for
+    it) or, for "Nothing.", inside no element; both kinds occur."""
+    from molmo_agent.embedded.data import (
+        NAME_PROMPT,
+        NAME_WINDOW_PX,
+        NOTHING_ANSWER,
+        gui_name_rows,
+        gui_name_windows,
+    )
+    from molmo_agent.sims.gui.tasks import TEMPLATES
+
+    answers = {"element": 0, "nothing": 0}
+    for seed in range(SEED_OFFSETS["gui-name"], SEED_OFFSETS["gui-name"] + 8):
+        screen = generate_screen(np.random.default_rng(seed), get_profile("laptop"), 0.3)
+        padded = np.zeros((800 + 400, 1280 + 400, 3), np.uint8)  # the screen with 200 px of black around it
+        padded[200:1000, 200:1480] = np.asarray(screen.image, dtype=np.uint8)
+        top_window = screen.dialog_title or screen.window_title
+        windows, rows = list(gui_name_windows(seed)), list(gui_name_rows(seed))
+        assert len(windows) == len(rows) == 4
+        for (window, (x, y), element), (row_window, ((qa,),)) in zip(windows, rows):
+            size = window.shape[0]
+            assert window.shape == (size, size, 3) and NAME_WINDOW_PX[0] <= size <= NAME_WINDOW_PX[1]
+            left, top = round(x - size / 2) + 200, round(y - size / 2) + 200
+            assert np.array_equal(window, padded[top:top + size, left:left + size])  # the point is the middle
+            assert np.array_equal(row_window, window) and qa["prompt"] == NAME_PROMPT
+            under = [e for e in screen.elements if e.contains(x, y)]
+            if qa["answer"] == NOTHING_ANSWER:
+                assert element is None and not under
+                answers["nothing"] += 1
+                continue
+            assert under == [element] and element.window == top_window
+            assert element.label in qa["answer"]
+            if element.kind in TEMPLATES:  # the name is how an instruction about it says it
+                phrase = qa["answer"].removeprefix("the ")
+                assert any(phrase in template.format(l=element.label) for template in TEMPLATES[element.kind])
+            answers["element"] += 1
+    assert answers["element"] >= 16 and answers["nothing"] >= 2
+
+
+def test_word_pictures_show_one_gui_label_at_their_size_and_ask_what_it_says():
+    """gui-words / gui-words-small rows: one label of the GUI vocabulary a picture, answered with
+    exactly that label; its ink stays inside the picture, and the small source's letters are smaller."""
+    from molmo_agent.embedded.data import (
+        WORD_HEIGHT_PX,
+        WORD_IMAGE_PX,
+        WORD_PROMPT,
+        gui_word_rows,
+        gui_words,
+    )
+    from molmo_agent.sims import vocab
+
+    assert set(vocab.BUTTONS) | set(vocab.LIST_ITEMS) | set(vocab.MENUS) <= set(gui_words())
+    ink_heights = {}
+    for source, heights in WORD_HEIGHT_PX.items():
+        ink_heights[source] = []
+        for seed in range(SEED_OFFSETS[source], SEED_OFFSETS[source] + 10):
+            for picture, ((qa,),) in gui_word_rows(seed, heights):
+                assert picture.shape == (WORD_IMAGE_PX, WORD_IMAGE_PX, 3)
+                assert qa["prompt"] == WORD_PROMPT and qa["answer"] in gui_words()
+                ink = np.argwhere((picture != picture[0, 0]).any(axis=2))  # the corner is background
+                assert len(ink) > 0 and ink.min() >= 2 and ink.max() <= WORD_IMAGE_PX - 3
+                ink_heights[source].append(ink[:, 0].max() - ink[:, 0].min() + 1)
+                assert ink_heights[source][-1] <= heights[1]  # no taller than the font size asked
+    assert max(ink_heights["gui-words-small"]) < np.median(ink_heights["gui-words"])
+
+
 def test_every_training_block_has_its_own_seeds():
     """No two sources of one sim share a seed (the blocks and their sizes from prepare.COUNTS), and none
     reaches the held-out range."""
