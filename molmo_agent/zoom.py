@@ -50,7 +50,7 @@ PixelBox = tuple[int, int, int, int]
 def centred_box(center: tuple[float, float], side: int) -> PixelBox:
     """The square box of ``side`` pixels whose middle is ``center``, not shifted into the image:
     ``PIL.Image.crop`` fills what lies outside with black, so the point stays in the middle of the
-    crop (the question "What is in the middle?" of :class:`molmo_agent.grounder.Grounder`'s check).
+    crop (the windows asked "What is in the middle?" in ``molmo_agent.embedded.data.gui_name_windows``).
 
         centred_box((10.0, 50.0), 40)   # (-10, 30, 30, 70)
     """

@@ -124,7 +124,7 @@ SEED_OFFSETS = {"gui": 0, "phone": 100_000, "tabletop": 200_000, "waypoint": 300
                 "pointing-fine-tiles": 424_000,
                 # search episodes' typing steps (session 21): the phone generator's free block
                 "phone-type": 131_000,
-                # windows of screens asking what is at a point (session 24): a free block of the GUI range
+                # windows of screens asking what is in their middle (session 24): a free block of the GUI range
                 "gui-name": 23_000,
                 # single words of the GUI vocabulary, large then at the screens' scale (session 24)
                 "gui-words": 27_000, "gui-words-small": 28_500}
@@ -154,7 +154,8 @@ READ_LABEL_REACH_PX = 40
 # passes the screen's edge), asked "What is in the middle?" -> the element as the instructions name
 # it ("the Print button"); NAME_NOTHING_SHARE of them have a point of no element there ("Nothing.").
 # A pointing answer teaches a label only through where the point goes; a name spells it out, and
-# lets the SDK check a point: name what is under it and compare with the instruction.
+# would let the SDK check a point by naming what is under it (tried in session 24: the model learnt
+# the kinds, not the labels; docs/embedded-model-history.md, "Reading: names and words, not learnt").
 NAME_WINDOW_PX = (128, 192)
 NAME_WINDOWS_PER_SCREEN = 4
 NAME_NOTHING_SHARE = 0.2

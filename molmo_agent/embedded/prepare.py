@@ -34,7 +34,8 @@ STAGE18_COUNTS = {"pointing-tiles": 4000}
 # Stage 20's block (session 21): the typing screens of phone search episodes (about 2,300 of 15,000
 # seeds' episodes are searches that type within four steps); 2.2 minutes in one process.
 STAGE20_COUNTS = {"phone-type": 15000}
-# Session 24's experiment: windows of screens asked what is at a point (gui-name); 4,000 screens.
+# Session 24's reading experiments: windows of 4,000 screens asked what is in their middle (gui-name,
+# 25 s) and pictures of single GUI words, large and small (gui-words, gui-words-small; seconds).
 NAME_COUNTS = {"gui-name": 4000, "gui-words": 1500, "gui-words-small": 1500}
 COUNTS = {"tabletop": 1200, "waypoint": 1200, "gui": 1200, "phone": 600, "pointing": 1500,
           "discs-large": 3000, "discs-medium": 3000, "discs-small": 3000, "discs-multi": 4000,
