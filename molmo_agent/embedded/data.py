@@ -238,14 +238,21 @@ def _qa(prompt: str, answer: str) -> list[dict[str, str]]:
 
 # ------------------------------------------------------------------------------------ per source
 
-def gui_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
-    """One laptop screen with several instructions (the env's phrasing) and pointing questions."""
+def _laptop_screen(seed: int) -> tuple[np.random.Generator, Any]:
+    """(rng, screen): the laptop screen a training ``seed`` draws (dialogs 30 % of the time, as the
+    GuiClick env); ``rng`` goes on to draw what is asked about it."""
     from molmo_agent.sims.gui.layout import generate_screen
     from molmo_agent.sims.gui.screens import get_profile
-    from molmo_agent.sims.gui.tasks import make_task
 
     rng = np.random.default_rng(_check_seed(seed))
-    screen = generate_screen(rng, get_profile("laptop"), 0.3)
+    return rng, generate_screen(rng, get_profile("laptop"), 0.3)
+
+
+def gui_rows(seed: int) -> Iterator[tuple[np.ndarray, list]]:
+    """One laptop screen with several instructions (the env's phrasing) and pointing questions."""
+    from molmo_agent.sims.gui.tasks import make_task
+
+    rng, screen = _laptop_screen(seed)
     image = np.asarray(screen.image, dtype=np.uint8)
     annotations, seen = [], set()
     for _ in range(GUI_TASKS_PER_SCREEN):
@@ -276,12 +283,9 @@ def _screen_tasks(seed: int) -> tuple[np.random.Generator, np.ndarray, dict]:
     """(rng, image, {instruction: task}) of one laptop screen with up to 3 x GUI_TASKS_PER_SCREEN
     distinct tasks (the windows of :func:`gui_zoom_rows` and :func:`gui_read_windows`); ``rng`` goes
     on to place the windows."""
-    from molmo_agent.sims.gui.layout import generate_screen
-    from molmo_agent.sims.gui.screens import get_profile
     from molmo_agent.sims.gui.tasks import make_task
 
-    rng = np.random.default_rng(_check_seed(seed))
-    screen = generate_screen(rng, get_profile("laptop"), 0.3)
+    rng, screen = _laptop_screen(seed)
     image = np.asarray(screen.image, dtype=np.uint8)
     tasks = {}
     for _ in range(3 * GUI_TASKS_PER_SCREEN):
@@ -366,12 +370,9 @@ def gui_name_windows(seed: int) -> Iterator[tuple[np.ndarray, tuple[float, float
     """(window, (x, y), element or None): NAME_WINDOWS_PER_SCREEN windows of one laptop screen
     (NAME_WINDOW_PX) whose exact middle is (x, y), a point of the screen inside an element of the top
     window (at least NAME_INSET_PX in) or, NAME_NOTHING_SHARE of the time, inside none (None)."""
-    from molmo_agent.sims.gui.layout import generate_screen
-    from molmo_agent.sims.gui.screens import get_profile
     from molmo_agent.zoom import centred_box
 
-    rng = np.random.default_rng(_check_seed(seed))
-    screen = generate_screen(rng, get_profile("laptop"), 0.3)
+    rng, screen = _laptop_screen(seed)
     top_window = screen.dialog_title or screen.window_title
     elements = [e for e in screen.elements if e.window == top_window]  # what a dialog covers is not asked
     for _ in range(NAME_WINDOWS_PER_SCREEN):

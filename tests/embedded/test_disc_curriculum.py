@@ -27,6 +27,11 @@ KEPT_STAGE19 = KEPT.parent / "embedded-curriculum-stage19"
 SHIPPED = (CONFIGS.parent / "molmo_agent" / "embedded").resolve()
 
 
+def source_rates(config) -> dict[str, float]:
+    """{source folder: fixed share} of a training config's mixture."""
+    return {Path(d.path).parent.name: d.rate for d in config.data.datasets}
+
+
 @pytest.mark.parametrize("source", sorted(DISC_RADII))
 def test_answer_lands_on_a_disc_of_the_named_colour(source):
     low, high = DISC_RADII[source]
@@ -152,7 +157,7 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     # experiment's shares x 0.85, and the zoom step's GUI windows at 15 %
     stage13 = stages["stage13"]
     assert stage13.train.lr == stages["stage12"].train.lr
-    stage13_rates = {Path(d.path).parent.name: d.rate for d in stage13.data.datasets}
+    stage13_rates = source_rates(stage13)
     assert stage13_rates.pop("gui-zoom") == pytest.approx(0.15)
     assert not set(stage13_rates) - {"discs-small", "discs-multi"} & {Path(d.path).parent.name
                                                                       for d in stages["stage12"].data.datasets}
@@ -198,7 +203,7 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     # 12 %, tabletop 8 %), 1,500 steps with a 50-step warm-up
     stage14 = stages["stage14"]
     assert added("stage13", "stage14") == {"waypoint-zoom", "tabletop-zoom"} and not added("stage14", "stage13")
-    stage14_rates = {Path(d.path).parent.name: d.rate for d in stage14.data.datasets}
+    stage14_rates = source_rates(stage14)
     assert (stage14_rates.pop("waypoint-zoom"), stage14_rates.pop("tabletop-zoom")) == pytest.approx((0.12, 0.08))
     for dataset in stage13.data.datasets:
         assert stage14_rates[Path(dataset.path).parent.name] == pytest.approx(0.8 * dataset.rate, abs=6e-4)
@@ -214,14 +219,14 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     stage15 = stages["stage15"]
     assert added("stage14", "stage15") == {"waypoint-zoom-none", "tabletop-zoom-none"}
     assert added("stage15", "stage14") == {"waypoint-zoom", "tabletop-zoom"}
-    final_rates = {Path(d.path).parent.name: d.rate for d in stage15.data.datasets}
+    final_rates = source_rates(stage15)
     assert (final_rates.pop("waypoint-zoom-none"), final_rates.pop("tabletop-zoom-none")) == pytest.approx((0.12, 0.08))
     assert final_rates == pytest.approx(stage14_rates)
     assert vars(stage15.train) == vars(low_lr.train)
     # the experiment after it (not shipped): stage 15's weights, twice the share of those windows
     more_none = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-zoom-none-more.yaml")
     assert Path(more_none.model.path) == KEPT_STAGE15.resolve() and more_none.run_dir != stage15.run_dir
-    more_rates = {Path(d.path).parent.name: d.rate for d in more_none.data.datasets}
+    more_rates = source_rates(more_none)
     assert (more_rates.pop("waypoint-zoom-none"), more_rates.pop("tabletop-zoom-none")) == pytest.approx((0.24, 0.16))
     assert more_rates == pytest.approx({name: 0.75 * rate for name, rate in final_rates.items()}, abs=6e-4)
     assert vars(more_none.train) == vars(stage15.train) | {"steps": 1000}
@@ -236,7 +241,7 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     assert stage16.train.lr == stage14.train.lr and stage16.train.steps == 2500
     # stage 17: the same blocks, more pointing and less gui-read, half the rates
     assert not added("stage16", "stage17") and not added("stage17", "stage16")
-    rates17 = {Path(d.path).parent.name: d.rate for d in stage17.data.datasets}
+    rates17 = source_rates(stage17)
     assert (rates17["pointing-more7"], rates17["gui-read"]) == pytest.approx((0.20, 0.15))
     assert {k: 2 * v for k, v in stage17.train.lr.items()} == pytest.approx(stage16.train.lr)
     assert vars(stage17.train) | {"lr": stage16.train.lr, "steps": 2500} == vars(stage16.train)
@@ -244,18 +249,18 @@ def test_the_curriculum_configs_chain_stage_to_stage():
     # at stage 16's peak rates for 1,500 steps
     stage18, stage19, final = stages["stage18"], stages["stage19"], stages["final"]
     assert added("stage17", "stage18") == {"pointing-tiles"} and not added("stage18", "stage17")
-    rates18 = {Path(d.path).parent.name: d.rate for d in stage18.data.datasets}
+    rates18 = source_rates(stage18)
     assert rates18.pop("pointing-tiles") == pytest.approx(0.25)
     assert rates18 == pytest.approx({name: 0.75 * rate for name, rate in rates17.items()}, abs=6e-4)
     assert vars(stage18.train) == vars(stage17.train) | {"lr": stage16.train.lr, "steps": 1500}
     # stage 19: the same sources, tiles at 12 %, stage 17's rates and steps
     assert not added("stage18", "stage19") and not added("stage19", "stage18")
-    rates19 = {Path(d.path).parent.name: d.rate for d in stage19.data.datasets}
+    rates19 = source_rates(stage19)
     assert rates19["pointing-tiles"] == pytest.approx(0.12) and sum(rates19.values()) == pytest.approx(1.0)
     assert vars(stage19.train) == vars(stage17.train)
     # stage 20 (the shipped model): phone-type at 3 %, taken from phone-more6, 600 steps at stage 19's rates
     assert added("stage19", "final") == {"phone-type"} and not added("final", "stage19")
-    rates20 = {Path(d.path).parent.name: d.rate for d in final.data.datasets}
+    rates20 = source_rates(final)
     assert rates20.pop("phone-type") == pytest.approx(0.03)
     assert rates20 == pytest.approx(rates19 | {"phone-more6": rates19["phone-more6"] - 0.03})
     assert vars(final.train) == vars(stage19.train) | {"steps": 600}
@@ -371,8 +376,8 @@ def test_the_fine_tiles_experiment_differs_from_its_control_only_in_the_fine_til
         assert Path(run.model.path).resolve() == SHIPPED
         assert vars(run.train) == vars(final.train) | {"steps": 1000}
     assert control.data == final.data and fine.run_dir != control.run_dir
-    rates = {Path(d.path).parent.name: d.rate for d in fine.data.datasets}
-    control_rates = {Path(d.path).parent.name: d.rate for d in control.data.datasets}
+    rates = source_rates(fine)
+    control_rates = source_rates(control)
     assert rates.pop("pointing-fine-tiles") == pytest.approx(0.08)
     assert rates == pytest.approx(control_rates | {"pointing-tiles": 0.06, "pointing-more7": 0.09})
 
@@ -406,8 +411,8 @@ def test_the_gui_name_experiment_is_the_crops_control_with_name_windows_at_20_pe
     control = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-crops224-stage20-control.yaml")
     names = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-gui-name.yaml")
     assert (names.model, names.train) == (control.model, control.train) and names.run_dir != control.run_dir
-    rates = {Path(d.path).parent.name: d.rate for d in names.data.datasets}
-    control_rates = {Path(d.path).parent.name: d.rate for d in control.data.datasets}
+    rates = source_rates(names)
+    control_rates = source_rates(control)
     assert rates.pop("gui-name") == pytest.approx(0.20)
     assert rates == pytest.approx({source: 0.80 * rate for source, rate in control_rates.items()})
     assert [(d.type, d.name) for d in names.data.datasets[1:]] == [(d.type, d.name) for d in control.data.datasets]
@@ -424,20 +429,20 @@ def test_the_reading_experiments_add_word_pictures_to_the_control_or_train_on_th
     words = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-gui-words.yaml")
     assert words.model == control.model and words.run_dir != control.run_dir
     assert vars(words.train) == vars(control.train) | {"steps": 1000, "warmup": {"vit": 50, "connector": 50, "llm": 50}}
-    rates = {Path(d.path).parent.name: d.rate for d in words.data.datasets}
+    rates = source_rates(words)
     assert (rates.pop("gui-words"), rates.pop("gui-words-small")) == pytest.approx((0.40, 0.10))
     assert rates == pytest.approx({Path(d.path).parent.name: 0.5 * d.rate for d in control.data.datasets})
     alone = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-gui-words-only.yaml")
     stage1 = TrainConfig.from_yaml(CONFIGS / "embedded-curriculum-stage1.yaml")
     assert alone.model == control.model and alone.train.lr == stage1.train.lr and alone.train.steps == 3000
-    assert {Path(d.path).parent.name: d.rate for d in alone.data.datasets} == {"gui-words": 0.8, "gui-words-small": 0.2}
+    assert source_rates(alone) == {"gui-words": 0.8, "gui-words-small": 0.2}
     more = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-gui-words-only-more.yaml")
     assert Path(more.model.path) == Path(alone.run_dir) / "final"  # continues the diagnostic
     assert vars(more.train) == vars(alone.train) | {"steps": 6000} and more.data == alone.data
     # and back to the sims from its end: the control's run and mixture (70 %), still reading (30 %)
     back = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-read-then-sims.yaml")
     assert Path(back.model.path) == Path(more.run_dir) / "final" and back.train == control.train
-    rates = {Path(d.path).parent.name: d.rate for d in back.data.datasets}
+    rates = source_rates(back)
     assert [rates.pop(s) for s in ("gui-name", "gui-words", "gui-words-small")] == pytest.approx([0.15, 0.05, 0.10])
     assert rates == pytest.approx({Path(d.path).parent.name: 0.7 * d.rate for d in control.data.datasets})
 
