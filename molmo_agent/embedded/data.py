@@ -28,6 +28,10 @@ formats (see :mod:`molmo_agent.embedded.answers`).
 | ``pointing-confusable-tiles`` | five tiles of the 4x4 grid of shape scenes | as ``pointing-grid-tiles``, and up to two absent kinds sharing a colour or a shape with one the tile shows -> "There are none." |
 | ``pointing-fine-tiles`` | five tiles of shape scenes, each 25-45 % of each side at a random place | the questions of ``pointing-tiles`` (finer tiles show the shapes larger) |
 | ``phone-type`` | the screen of a phone search episode's typing step | ``low_level: Type W in the search box`` -> ``Action: Type W`` for the task's query and three other search words (copying the word) |
+| ``gui-read`` | square 112-160 px windows of laptop screens at nearly their own scale, each around one element's click point | the instructions whose click points the window shows -> the point; up to two elements it shows nothing of -> "There are none." (stages 16-20) |
+| ``gui-name`` | 128-192 px windows of laptop screens with a point of one element (or of none) in their exact middle | "What is in the middle?" -> "the Print button" / "Nothing." (an experiment) |
+| ``gui-words`` / ``gui-words-small`` | one GUI label on a plain 112 px picture, letters 16-30 / 8-15 px tall | "What does it say?" -> the label (reading; experiments) |
+| ``letters`` / ``letters-medium`` | one letter on a plain 112 px picture, 50-90 / 16-50 px tall | "What does it say?" -> the letter (the reading curriculum's first steps; experiments) |
 
     from molmo_agent.embedded.data import generate_training_data
     generate_training_data("data/embedded", counts={"gui": 400, "phone": 300, "tabletop": 400,
@@ -39,6 +43,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import string
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -68,7 +73,7 @@ SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing", "discs-large", "d
            "gui-read", "gui-zoom-more", "gui-more6", "phone-more6", "pointing-more7", "tabletop-more7",
            "waypoint-more7", "tabletop-zoom-none-more", "waypoint-zoom-none-more", "pointing-tiles",
            "pointing-grid-tiles", "pointing-confusable-tiles", "phone-type", "pointing-fine-tiles", "gui-name",
-           "gui-words", "gui-words-small")
+           "gui-words", "gui-words-small", "letters", "letters-medium")
 # More scenes from the same generators (seed blocks past the base source's own, inside its 100,000), in
 # their own files so that the base files, and the tokenizer trained on their texts, stay as they
 # were. The *-more2 blocks and gui-more / phone-more came with stage 8, whose run is long enough
@@ -127,7 +132,9 @@ SEED_OFFSETS = {"gui": 0, "phone": 100_000, "tabletop": 200_000, "waypoint": 300
                 # windows of screens asking what is in their middle (session 24): a free block of the GUI range
                 "gui-name": 23_000,
                 # single words of the GUI vocabulary, large then at the screens' scale (session 24)
-                "gui-words": 27_000, "gui-words-small": 28_500}
+                "gui-words": 27_000, "gui-words-small": 28_500,
+                # single letters, the reading curriculum's first steps (session 25; their own generator)
+                "letters": 42_200, "letters-medium": 48_200}
 GUI_TASKS_PER_SCREEN = 6
 # gui-zoom: square windows of a laptop screen, as the zoom step of molmo_agent.zoom cuts them around a
 # first point (its default window, 240 px, is inside this range), so the model sees GUI text at
@@ -173,6 +180,11 @@ WORD_IMAGE_PX = 112
 WORD_HEIGHT_PX = {"gui-words": (16, 30), "gui-words-small": (8, 15)}
 WORDS_PER_SEED = 4
 WORD_PROMPT = "What does it say?"
+# letters / letters-medium (session 25; experiments): the reading curriculum's first steps, as
+# discs-large and discs-medium were the finding curriculum's. One letter a picture, LETTER_HEIGHT_PX
+# tall, the same question -> the letter (docs/embedded-model-history.md, "Reading from letters").
+LETTERS = tuple(string.ascii_uppercase + string.ascii_lowercase)
+LETTER_HEIGHT_PX = {"letters": (50, 90), "letters-medium": (16, 50)}
 # phone-zoom (an experiment, not in the shipped mixture: configs/embedded-experiment-phone-zoom.yaml):
 # windows of 540x1200 phone screens around the tap of a click / long-press step (the step was tried
 # with 240 px windows).
@@ -401,29 +413,48 @@ def gui_words() -> tuple[str, ...]:
                          *vocab.WINDOW_TITLES}))
 
 
-def gui_word_rows(seed: int, heights: tuple[int, int]) -> Iterator[tuple[np.ndarray, list]]:
-    """WORDS_PER_SEED pictures of one GUI label each, its letters ``heights`` pixels tall (capital
-    to descender; smaller where the label would not fit), asked WORD_PROMPT."""
+def text_picture(rng: np.random.Generator, text: str, heights: tuple[int, int]) -> np.ndarray:
+    """A WORD_IMAGE_PX square picture of ``text`` on a plain background of a random colour, in
+    contrasting ink, its letters ``heights`` pixels tall (capital to descender; smaller where the
+    text would not fit), at a random place at least 4 px inside the edges."""
     from PIL import ImageDraw
 
     from molmo_agent.sims.fonts import font, text_size
 
-    rng = np.random.default_rng(_check_seed(seed))
-    words = gui_words()
+    background = rng.integers(0, 256, 3)
+    ink = np.where(background.mean() > 127, rng.integers(0, 80, 3), rng.integers(176, 256, 3))
+    size = int(rng.integers(heights[0], heights[1] + 1))
+    while size > 6 and text_size(text, size)[0] > WORD_IMAGE_PX - 8:
+        size -= 1
+    picture = Image.new("RGB", (WORD_IMAGE_PX, WORD_IMAGE_PX), tuple(int(c) for c in background))
+    draw = ImageDraw.Draw(picture)
+    left, top, right, bottom = draw.textbbox((0, 0), text, font=font(size))
+    x = rng.integers(4, max(5, WORD_IMAGE_PX - 4 - (right - left))) - left
+    y = rng.integers(4, max(5, WORD_IMAGE_PX - 4 - (bottom - top))) - top
+    draw.text((int(x), int(y)), text, font=font(size), fill=tuple(int(c) for c in ink))
+    return np.asarray(picture, dtype=np.uint8)
+
+
+def text_pictures(seed: int, texts: tuple[str, ...], heights: tuple[int, int]) -> Iterator[tuple[np.ndarray, str]]:
+    """WORDS_PER_SEED (picture, text) pairs of one seed: each a text of ``texts`` drawn at random, in a
+    :func:`text_picture`. Any seed: the training rows check theirs, the reading probe
+    (:mod:`molmo_agent.embedded.reading`) asks held-out ones."""
+    rng = np.random.default_rng(seed)
     for _ in range(WORDS_PER_SEED):
-        word = words[int(rng.integers(len(words)))]
-        background = rng.integers(0, 256, 3)
-        ink = np.where(background.mean() > 127, rng.integers(0, 80, 3), rng.integers(176, 256, 3))
-        size = int(rng.integers(heights[0], heights[1] + 1))
-        while size > 6 and text_size(word, size)[0] > WORD_IMAGE_PX - 8:
-            size -= 1
-        picture = Image.new("RGB", (WORD_IMAGE_PX, WORD_IMAGE_PX), tuple(int(c) for c in background))
-        draw = ImageDraw.Draw(picture)
-        left, top, right, bottom = draw.textbbox((0, 0), word, font=font(size))
-        x = rng.integers(4, max(5, WORD_IMAGE_PX - 4 - (right - left))) - left
-        y = rng.integers(4, max(5, WORD_IMAGE_PX - 4 - (bottom - top))) - top
-        draw.text((int(x), int(y)), word, font=font(size), fill=tuple(int(c) for c in ink))
-        yield np.asarray(picture, dtype=np.uint8), [_qa(WORD_PROMPT, word)]
+        text = texts[int(rng.integers(len(texts)))]
+        yield text_picture(rng, text, heights), text
+
+
+def gui_word_rows(seed: int, heights: tuple[int, int]) -> Iterator[tuple[np.ndarray, list]]:
+    """WORDS_PER_SEED pictures of one GUI label each (:func:`text_pictures`), asked WORD_PROMPT."""
+    for picture, word in text_pictures(_check_seed(seed), gui_words(), heights):
+        yield picture, [_qa(WORD_PROMPT, word)]
+
+
+def letter_rows(seed: int, heights: tuple[int, int]) -> Iterator[tuple[np.ndarray, list]]:
+    """WORDS_PER_SEED pictures of one letter each (:data:`LETTERS`, ``heights`` px tall), asked WORD_PROMPT."""
+    for picture, letter in text_pictures(_check_seed(seed), LETTERS, heights):
+        yield picture, [_qa(WORD_PROMPT, letter)]
 
 
 def phone_rows(seed: int, task_kinds: tuple[str, ...] | None = None) -> Iterator[tuple[np.ndarray, list]]:
@@ -822,6 +853,8 @@ def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int 
         make = functools.partial(disc_rows, radius=DISC_RADII[source])
     elif source in WORD_HEIGHT_PX:
         make = functools.partial(gui_word_rows, heights=WORD_HEIGHT_PX[source])
+    elif source in LETTER_HEIGHT_PX:
+        make = functools.partial(letter_rows, heights=LETTER_HEIGHT_PX[source])
     elif source == "discs-multi":
         make = multi_disc_rows
     lines: list[str] = []

@@ -463,3 +463,55 @@ def test_the_stage_19_experiments_start_from_the_kept_stage_19_weights():
     phone_type = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-phone-type.yaml")
     assert (phone_type.model, phone_type.train, phone_type.data) == (final.model, final.train, final.data)
     assert phone_type.run_dir != final.run_dir
+
+
+def test_the_letter_experiments_start_reading_from_large_letters():
+    """Session 25's reading curriculum: large letters alone for 1,500 steps at the word diagnostic's
+    rates, from the shipped weights; then medium letters (80 %) with the large ones (20 %) for
+    3,000; the word diagnostic's pictures and run (3,000 steps) from either's end; and both kinds of
+    letters at 25 % each beside the control's mixture at half its shares, on the control's run."""
+    from molmo_agent.training.config import TrainConfig
+
+    words = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-gui-words-only.yaml")
+    letters = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-letters.yaml")
+    assert letters.model == words.model and vars(letters.train) == vars(words.train) | {"steps": 1500}
+    assert source_rates(letters) == {"letters": 1.0}
+    medium = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-letters-medium.yaml")
+    assert Path(medium.model.path) == Path(letters.run_dir) / "final"
+    assert vars(medium.train) == vars(words.train) and source_rates(medium) == {"letters-medium": 0.8, "letters": 0.2}
+    for name, start in (("letters-words", letters), ("letters-medium-words", medium)):
+        then_words = TrainConfig.from_yaml(CONFIGS / f"embedded-experiment-{name}.yaml")
+        assert Path(then_words.model.path) == Path(start.run_dir) / "final"
+        assert then_words.train == words.train and then_words.data == words.data
+    control = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-crops224-stage20-control.yaml")
+    beside = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-letters-beside.yaml")
+    assert beside.model == control.model and beside.train == control.train and beside.run_dir != control.run_dir
+    rates = source_rates(beside)
+    assert (rates.pop("letters"), rates.pop("letters-medium")) == pytest.approx((0.25, 0.25))
+    assert rates == pytest.approx({Path(d.path).parent.name: 0.5 * d.rate for d in control.data.datasets})
+    # the large letters alone at the control's rates (a diagnostic of the run beside the sims)
+    slow = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-letters-slow.yaml")
+    assert slow.train.lr == control.train.lr and vars(slow.train) == vars(letters.train) | {"lr": control.train.lr}
+    assert slow.model == letters.model and slow.data == letters.data
+    # the letters at 95 % of the rows (a third of the loss tokens), the control's mixture at 5 %
+    tokens = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-letters-tokens.yaml")
+    assert tokens.model == control.model and tokens.train == control.train
+    rates = source_rates(tokens)
+    assert rates.pop("letters") == pytest.approx(0.95)
+    assert rates == pytest.approx({Path(d.path).parent.name: 0.05 * d.rate for d in control.data.datasets})
+
+
+def test_the_letters_beside_stage_1_start_from_scratch_like_stage_1():
+    """Stage 1's model from scratch and settings (the shipped BPE), with large letters at half of
+    each batch for twice the steps; its control, the letters alone for stage 1's 1,200 steps."""
+    from molmo_agent.training.config import TrainConfig
+
+    stage1 = TrainConfig.from_yaml(CONFIGS / "embedded-curriculum-stage1.yaml")
+    beside = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-letters-stage1.yaml")
+    assert beside.model.config == stage1.model.config and beside.model.path is None
+    assert Path(beside.model.tokenizer) == CONFIGS.parent / "molmo_agent" / "embedded"
+    assert vars(beside.train) == vars(stage1.train) | {"steps": 2400} and beside.seed == stage1.seed
+    assert source_rates(beside) == {"discs-large": 0.5, "letters": 0.5}
+    alone = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-letters-scratch.yaml")
+    assert alone.model == beside.model and vars(alone.train) == vars(stage1.train)
+    assert source_rates(alone) == {"letters": 1.0} and alone.export.dir != beside.export.dir

@@ -1,0 +1,111 @@
+"""The reading curriculum's data (letters) and the reading probe (molmo_agent.embedded.reading)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from molmo_agent.embedded.data import SEED_OFFSETS
+from molmo_agent.sims.splits import HELD_OUT_SEED_START
+
+
+def _ink(picture: np.ndarray) -> np.ndarray:
+    return np.argwhere((picture != picture[0, 0]).any(axis=2))  # the corner is background
+
+
+def test_letter_pictures_show_one_letter_at_their_size_and_ask_what_it_says():
+    """letters / letters-medium rows: one letter a picture, answered with exactly that letter, its ink
+    inside the picture; both cases and every letter come up; the large letters are much taller than
+    the large words' letters, the medium ones between."""
+    from molmo_agent.embedded.data import (
+        LETTER_HEIGHT_PX,
+        LETTERS,
+        WORD_HEIGHT_PX,
+        WORD_IMAGE_PX,
+        WORD_PROMPT,
+        gui_word_rows,
+        letter_rows,
+    )
+
+    heights = {}
+    for source, size in LETTER_HEIGHT_PX.items():
+        seen, heights[source] = set(), []
+        for seed in range(SEED_OFFSETS[source], SEED_OFFSETS[source] + 150):
+            for picture, ((qa,),) in letter_rows(seed, size):
+                assert picture.shape == (WORD_IMAGE_PX, WORD_IMAGE_PX, 3)
+                assert qa["prompt"] == WORD_PROMPT and qa["answer"] in LETTERS and len(qa["answer"]) == 1
+                ink = _ink(picture)
+                assert ink.min() >= 2 and ink.max() <= WORD_IMAGE_PX - 3
+                heights[source].append(ink[:, 0].max() - ink[:, 0].min() + 1)
+                seen.add(qa["answer"])
+        assert seen == set(LETTERS) and len(LETTERS) == 52
+        assert max(heights[source]) <= size[1]  # no taller than the font size asked
+    word_heights = [np.ptp(_ink(picture)[:, 0]) + 1 for seed in range(SEED_OFFSETS["gui-words"], SEED_OFFSETS["gui-words"] + 25)
+                    for picture, _ in gui_word_rows(seed, WORD_HEIGHT_PX["gui-words"])]
+    assert np.median(heights["letters"]) > 1.5 * max(word_heights)
+    assert np.median(heights["letters-medium"]) < 0.7 * np.median(heights["letters"])
+
+
+def test_training_rows_refuse_held_out_seeds_that_the_probe_draws():
+    from molmo_agent.embedded.data import LETTER_HEIGHT_PX, DataGenerationError, letter_rows
+    from molmo_agent.embedded.reading import READING_SETS, reading_pictures
+
+    with pytest.raises(DataGenerationError, match="held-out"):
+        next(letter_rows(HELD_OUT_SEED_START, LETTER_HEIGHT_PX["letters"]))
+    assert all(first >= HELD_OUT_SEED_START for first, _, _ in READING_SETS.values())
+    letters = reading_pictures("letters", 10)
+    again = reading_pictures("letters", 10)
+    assert len(letters) == 10 and all(np.array_equal(a, b) and s == t for (a, s), (b, t) in zip(letters, again))
+    large, small = reading_pictures("gui-words", 8), reading_pictures("gui-words-small", 8)
+    assert [t for _, t in large] != [t for _, t in small]
+    assert np.median([np.ptp(_ink(p)[:, 0]) for p, _ in small]) < np.median([np.ptp(_ink(p)[:, 0]) for p, _ in large])
+    with pytest.raises(ValueError, match="unknown reading set"):
+        reading_pictures("words", 4)
+
+
+def test_an_answer_reads_right_only_when_it_is_the_text_exactly():
+    from molmo_agent.embedded.reading import read_right
+
+    assert read_right([" Print", "print", "Save As ", "Save"], ["Print", "Print", "Save As", "Save As"]) == [
+        True, False, True, False]
+    with pytest.raises(ValueError, match="2 answers for 1"):
+        read_right(["a", "b"], ["a"])
+
+
+class _Reader:
+    """A backend (unit-test fake) that answers each request with ``answers``, in order, and keeps
+    the requests it was asked."""
+
+    def __init__(self, answers):
+        self.answers, self.requests = answers, []
+
+    def generate_batch(self, requests):
+        self.requests += requests
+        return self.answers[:len(requests)]
+
+
+def test_reading_accuracy_asks_the_word_prompt_about_each_picture_and_counts_exact_answers():
+    from molmo_agent.embedded.data import WORD_PROMPT
+    from molmo_agent.embedded.reading import reading_accuracy, reading_pictures
+
+    texts = [text for _, text in reading_pictures("gui-words", 6)]
+    reader = _Reader([f" {t}" for t in texts[:4]] + ["Folder", texts[5].upper()])
+    result = reading_accuracy(reader, "gui-words", 6)
+    assert result["right"] == 4 and result["pictures"] == 6 and result["set"] == "gui-words"
+    assert [r.prompt for r in reader.requests] == [WORD_PROMPT] * 6
+    assert [r.images[0].size for r in reader.requests] == [(112, 112)] * 6
+    assert all(r.max_new_tokens >= 2 * len(t) for r, t in zip(reader.requests, texts))
+
+
+def test_the_reading_cli_reads_with_the_shipped_model_and_writes_its_answers(tmp_path):
+    """The probe on the real shipped weights (which do not read: their answers are written, not
+    scored here) writes one record per set with the set's own texts."""
+    from molmo_agent.embedded import EMBEDDED_DIR
+    from molmo_agent.embedded.reading import main, reading_pictures
+
+    out = tmp_path / "read.json"
+    assert main([str(EMBEDDED_DIR), "--sets", "letters", "--pictures", "4", "--threads", "1", "--out", str(out)]) == 0
+    (result,) = json.loads(out.read_text())["results"]
+    assert result["set"] == "letters" and result["pictures"] == 4 and 0 <= result["right"] <= 4
+    assert [text for text, _ in result["examples"]] == [text for _, text in reading_pictures("letters", 4)]
+    assert all(isinstance(answer, str) for _, answer in result["examples"])
