@@ -85,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--out", help="also write the results here as JSON (atomically)")
     args = parser.parse_args(argv)
+    if args.pictures < 1:
+        parser.error(f"--pictures must be at least 1, got {args.pictures}")
     import torch
 
     from molmo_agent.backends import LocalMolmoBackend

@@ -109,3 +109,11 @@ def test_the_reading_cli_reads_with_the_shipped_model_and_writes_its_answers(tmp
     assert result["set"] == "letters" and result["pictures"] == 4 and 0 <= result["right"] <= 4
     assert [text for text, _ in result["examples"]] == [text for _, text in reading_pictures("letters", 4)]
     assert all(isinstance(answer, str) for _, answer in result["examples"])
+
+
+def test_the_reading_cli_refuses_an_empty_set_before_loading_a_model(tmp_path, capsys):
+    from molmo_agent.embedded.reading import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(tmp_path / "no-model"), "--pictures", "0"])
+    assert exit_info.value.code == 2 and "--pictures must be at least 1" in capsys.readouterr().err
