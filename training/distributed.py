@@ -36,8 +36,14 @@ def setup_distributed() -> tuple[int, int, torch.device]:
     return rank, world, device
 
 
-def teardown_distributed() -> None:
+def teardown_distributed(wait_for_all: bool = False) -> None:
+    """Leave the process group. ``wait_for_all`` (after a run every rank finished) first waits at a
+    barrier, so that no rank tears its connections down while a peer still uses them: a gloo rank
+    that did so once aborted at exit ("terminate called without an active exception") after a
+    finished run. After an error there is no barrier, which a rank that died would never reach."""
     if dist.is_available() and dist.is_initialized():
+        if wait_for_all:
+            dist.barrier()
         dist.destroy_process_group()
 
 

@@ -40,9 +40,11 @@ def run(args: argparse.Namespace) -> int:
         out = export_checkpoint(config, args.export_checkpoint, args.output or f"{args.export_checkpoint}-export")
         print(f"wrote {out}")
         return 0
+    finished = False
     try:
         summary = train(config, resume=args.resume, progress=not args.no_progress)
+        finished = True
     finally:
-        teardown_distributed()
+        teardown_distributed(wait_for_all=finished)
     print(json.dumps({k: v for k, v in summary.items() if k != "packing"}))
     return 0
