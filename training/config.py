@@ -53,6 +53,10 @@ class DatasetSection:
     level: str = "both"
     rate_multiplier: float = 1.0
     rate: float | None = None  # fixed share of the mixture
+    # Weight of this dataset's loss tokens. The loss is the mean over the batch's loss tokens, so a
+    # source of short answers (a letter: 2 tokens) has a tiny share of it however many rows it has;
+    # a weight w counts each of its tokens w times (in the loss and in the count it is divided by).
+    loss_weight: float = 1.0
 
 
 @dataclass
@@ -151,6 +155,9 @@ class TrainConfig:
             problems.append("model: a randomly initialised model needs 'tokenizer'")
         if not self.data.datasets:
             problems.append("data.datasets is empty")
+        for ds in self.data.datasets:
+            if not ds.loss_weight > 0:
+                problems.append(f"data.datasets: loss_weight must be > 0, got {ds.loss_weight!r} ({ds.path or ds.name})")
         for ds in self.data.datasets:
             if ds.type not in ("conversations", "pixmo", "sims", "android_control"):
                 problems.append(f"unknown dataset type {ds.type!r}")

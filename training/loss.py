@@ -41,3 +41,26 @@ def global_token_count(labels: Iterable[torch.Tensor], device: torch.device | st
     if dist.is_available() and dist.is_initialized():
         dist.all_reduce(count)
     return int(count.item())
+
+
+def weighted_token_loss_sum(logits: torch.Tensor, labels: torch.Tensor, row_weights: torch.Tensor) -> torch.Tensor:
+    """:func:`token_loss_sum` with each row's token losses counted ``row_weights[row]`` times (a
+    dataset's ``loss_weight``); divide by :func:`global_token_count` of the same weights."""
+    losses = F.cross_entropy(
+        logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten().to(logits.device),
+        ignore_index=IGNORE_INDEX, reduction="none",
+    ).view(labels.shape[0], -1)
+    return (losses.sum(dim=1) * row_weights.to(losses.device, torch.float32)).sum()
+
+
+def weighted_token_count(labels: Iterable[torch.Tensor], row_weights: Iterable[torch.Tensor],
+                         device: torch.device | str = "cpu") -> float:
+    """Loss tokens of this rank's micro-batches, each row's counted ``row_weights[row]`` times,
+    summed over all ranks: the divisor of :func:`weighted_token_loss_sum`."""
+    total = sum(float(((x[:, 1:] != IGNORE_INDEX).sum(dim=1).float() * w.float()).sum())
+                for x, w in zip(labels, row_weights))
+    count = torch.tensor([total], dtype=torch.float64, device=device)
+    if dist.is_available() and dist.is_initialized():
+        dist.all_reduce(count)
+    return float(count.item())
+

@@ -49,7 +49,12 @@ from molmo_agent.training.distributed import (
 )
 from molmo_agent.training.errors import ResumeError, TrainConfigError
 from molmo_agent.training.lora import apply_lora
-from molmo_agent.training.loss import global_token_count, token_loss_sum
+from molmo_agent.training.loss import (
+    global_token_count,
+    token_loss_sum,
+    weighted_token_count,
+    weighted_token_loss_sum,
+)
 from molmo_agent.training.optim import GroupSettings, build_optimizer, clip_gradients
 
 MODEL_INPUTS = ("input_ids", "images", "image_masks", "image_input_idx", "attention_mask", "position_ids")
@@ -244,8 +249,10 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> d
     torch.manual_seed(config.seed)
     processor = load_processor(config)
     sources, rates = build_sources(config)
+    loss_weights = [ds.loss_weight for ds in config.data.datasets]
     dataset = PackedDataset(sources, Packer.from_processor(processor, config.data.max_length), seed=config.seed,
-                            rates=rates, on_bad_example=config.data.on_bad_example)
+                            rates=rates, on_bad_example=config.data.on_bad_example, loss_weights=loss_weights)
+    weighted = any(weight != 1.0 for weight in loss_weights)  # otherwise the unweighted sums, bit for bit
     model = build_model(config, processor)
     model_config = model.config
     use_fsdp = t.fsdp == "on" or (t.fsdp == "auto" and world > 1)
@@ -298,17 +305,21 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> d
         began = time.time()
         micro = [next(batches) for _ in range(sampler.accumulation_steps)]
         n_tokens = global_token_count([b["labels"] for b in micro], device=device)  # NCCL needs a GPU tensor
+        divisor = (weighted_token_count([b["labels"] for b in micro], [b["loss_weights"] for b in micro], device=device)
+                   if weighted else n_tokens)
         loss_sum = torch.zeros((), device=device)
         for batch in micro:
             packing_total.add(batch["packing_stats"])
             with autocast:
                 logits = model(**_model_inputs(batch, device, t.dropout_on)).logits
-            token_loss = token_loss_sum(logits, batch["labels"].to(device))
-            (token_loss * world / max(n_tokens, 1)).backward()
+            labels = batch["labels"].to(device)
+            token_loss = (weighted_token_loss_sum(logits, labels, batch["loss_weights"]) if weighted
+                          else token_loss_sum(logits, labels))
+            (token_loss * world / (divisor if divisor > 0 else 1)).backward()
             loss_sum += token_loss.detach()
         if dist.is_initialized():
             dist.all_reduce(loss_sum)
-        loss_value = float(loss_sum) / max(n_tokens, 1)
+        loss_value = float(loss_sum) / (divisor if divisor > 0 else 1)
         if not math.isfinite(loss_value):
             raise TrainConfigError(f"loss became {loss_value} at step {step}; lower the learning rates")
         grad_norm = float(clip_gradients(model, t.max_grad_norm))

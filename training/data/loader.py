@@ -45,6 +45,7 @@ class PackedDataset:
         seed: int = 0,
         rates: Sequence[float] | None = None,
         on_bad_example: str = "skip",
+        loss_weights: Sequence[float] | None = None,
     ) -> None:
         if on_bad_example not in ("skip", "error"):
             raise TrainConfigError(f"on_bad_example must be 'skip' or 'error', got {on_bad_example!r}")
@@ -53,6 +54,9 @@ class PackedDataset:
         self.seed = int(seed)
         self.on_bad_example = on_bad_example
         self.schedule = MixtureSchedule([len(s) for s in self.sources], seed, rates)
+        self.loss_weights = [1.0] * len(self.sources) if loss_weights is None else [float(w) for w in loss_weights]
+        if len(self.loss_weights) != len(self.sources):
+            raise TrainConfigError(f"{len(self.loss_weights)} loss weights for {len(self.sources)} datasets")
 
     def __getitem__(self, position: int) -> PackedSequence:
         dataset, index = self.schedule.locate(position)
@@ -68,6 +72,7 @@ class PackedDataset:
                 warnings.warn(f"skipping a bad example of {source.name}: {error}", stacklevel=2)
                 continue
             sequence.stats.skipped_examples += attempt
+            sequence.loss_weight = self.loss_weights[dataset]
             return sequence
         raise DataError(f"{source.name}: {MAX_REPLACEMENTS} bad examples in a row near index {index}")
 

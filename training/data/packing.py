@@ -82,6 +82,7 @@ class PackedSequence:
     image_masks: np.ndarray | None = None  # float32 [N, 576]
     image_input_idx: np.ndarray | None = None  # int64 [N, 144], absolute positions, negative = none
     stats: PackingStats = field(default_factory=PackingStats)
+    loss_weight: float = 1.0  # its dataset's (TrainConfig data.datasets[i].loss_weight)
 
     def __len__(self) -> int:
         return int(self.input_ids.shape[0])
@@ -230,6 +231,7 @@ def collate(sequences: list[PackedSequence], pad_token_id: int = 0) -> dict[str,
         "position_ids": torch.from_numpy(position_ids),
         "attention_mask": torch.from_numpy(mask),
         "text_mask": torch.from_numpy(is_text),
+        "loss_weights": torch.tensor([s.loss_weight for s in sequences], dtype=torch.float32),
     }
     with_images = [s for s in sequences if s.images is not None]
     if with_images:
