@@ -45,7 +45,7 @@ def global_token_count(labels: Iterable[torch.Tensor], device: torch.device | st
 
 def weighted_token_loss_sum(logits: torch.Tensor, labels: torch.Tensor, row_weights: torch.Tensor) -> torch.Tensor:
     """:func:`token_loss_sum` with each row's token losses counted ``row_weights[row]`` times (a
-    dataset's ``loss_weight``); divide by :func:`global_token_count` of the same weights."""
+    dataset's ``loss_weight``); divide by :func:`weighted_token_count` of the same weights."""
     losses = F.cross_entropy(
         logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten().to(logits.device),
         ignore_index=IGNORE_INDEX, reduction="none",
@@ -63,4 +63,3 @@ def weighted_token_count(labels: Iterable[torch.Tensor], row_weights: Iterable[t
     if dist.is_available() and dist.is_initialized():
         dist.all_reduce(count)
     return float(count.item())
-
