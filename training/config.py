@@ -156,11 +156,10 @@ class TrainConfig:
         if not self.data.datasets:
             problems.append("data.datasets is empty")
         for ds in self.data.datasets:
-            if not ds.loss_weight > 0:
-                problems.append(f"data.datasets: loss_weight must be > 0, got {ds.loss_weight!r} ({ds.path or ds.name})")
-        for ds in self.data.datasets:
             if ds.type not in ("conversations", "pixmo", "sims", "android_control"):
                 problems.append(f"unknown dataset type {ds.type!r}")
+            if not ds.loss_weight > 0:
+                problems.append(f"data.datasets: loss_weight must be > 0, got {ds.loss_weight!r} ({ds.path or ds.name})")
         t = self.train
         if t.steps < 1 or t.global_batch_size < 1 or t.micro_batch_size < 1:
             problems.append("train.steps, global_batch_size and micro_batch_size must be >= 1")

@@ -23,12 +23,24 @@ import torch.nn.functional as F
 IGNORE_INDEX = -100
 
 
-def token_loss_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Sum of next-token cross-entropies (labels aligned with inputs, shifted here; -100 ignored)."""
+def _next_token_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, reduction: str) -> torch.Tensor:
+    """Cross-entropies of each position's next token (labels aligned with inputs, shifted here; -100 ignored)."""
     return F.cross_entropy(
         logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten().to(logits.device),
-        ignore_index=IGNORE_INDEX, reduction="sum",
+        ignore_index=IGNORE_INDEX, reduction=reduction,
     )
+
+
+def _sum_over_ranks(value: float, dtype: torch.dtype, device: torch.device | str) -> torch.Tensor:
+    total = torch.tensor([value], dtype=dtype, device=device)
+    if dist.is_available() and dist.is_initialized():
+        dist.all_reduce(total)
+    return total
+
+
+def token_loss_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Sum of next-token cross-entropies (labels aligned with inputs, shifted here; -100 ignored)."""
+    return _next_token_cross_entropy(logits, labels, "sum")
 
 
 def loss_token_count(labels: torch.Tensor) -> int:
@@ -37,19 +49,13 @@ def loss_token_count(labels: torch.Tensor) -> int:
 
 def global_token_count(labels: Iterable[torch.Tensor], device: torch.device | str = "cpu") -> int:
     """Loss tokens of this rank's micro-batches, summed over all ranks."""
-    count = torch.tensor([sum(loss_token_count(x) for x in labels)], dtype=torch.int64, device=device)
-    if dist.is_available() and dist.is_initialized():
-        dist.all_reduce(count)
-    return int(count.item())
+    return int(_sum_over_ranks(sum(loss_token_count(x) for x in labels), torch.int64, device).item())
 
 
 def weighted_token_loss_sum(logits: torch.Tensor, labels: torch.Tensor, row_weights: torch.Tensor) -> torch.Tensor:
     """:func:`token_loss_sum` with each row's token losses counted ``row_weights[row]`` times (a
     dataset's ``loss_weight``); divide by :func:`weighted_token_count` of the same weights."""
-    losses = F.cross_entropy(
-        logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten().to(logits.device),
-        ignore_index=IGNORE_INDEX, reduction="none",
-    ).view(labels.shape[0], -1)
+    losses = _next_token_cross_entropy(logits, labels, "none").view(labels.shape[0], -1)
     return (losses.sum(dim=1) * row_weights.to(losses.device, torch.float32)).sum()
 
 
@@ -59,7 +65,4 @@ def weighted_token_count(labels: Iterable[torch.Tensor], row_weights: Iterable[t
     summed over all ranks: the divisor of :func:`weighted_token_loss_sum`."""
     total = sum(float(((x[:, 1:] != IGNORE_INDEX).sum(dim=1).float() * w.float()).sum())
                 for x, w in zip(labels, row_weights))
-    count = torch.tensor([total], dtype=torch.float64, device=device)
-    if dist.is_available() and dist.is_initialized():
-        dist.all_reduce(count)
-    return float(count.item())
+    return float(_sum_over_ranks(total, torch.float64, device).item())

@@ -306,7 +306,7 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> d
         micro = [next(batches) for _ in range(sampler.accumulation_steps)]
         n_tokens = global_token_count([b["labels"] for b in micro], device=device)  # NCCL needs a GPU tensor
         divisor = (weighted_token_count([b["labels"] for b in micro], [b["loss_weights"] for b in micro], device=device)
-                   if weighted else n_tokens)
+                   if weighted else n_tokens) or 1  # a step without loss tokens divides by 1
         loss_sum = torch.zeros((), device=device)
         for batch in micro:
             packing_total.add(batch["packing_stats"])
@@ -315,11 +315,11 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> d
             labels = batch["labels"].to(device)
             token_loss = (weighted_token_loss_sum(logits, labels, batch["loss_weights"]) if weighted
                           else token_loss_sum(logits, labels))
-            (token_loss * world / (divisor if divisor > 0 else 1)).backward()
+            (token_loss * world / divisor).backward()
             loss_sum += token_loss.detach()
         if dist.is_initialized():
             dist.all_reduce(loss_sum)
-        loss_value = float(loss_sum) / (divisor if divisor > 0 else 1)
+        loss_value = float(loss_sum) / divisor
         if not math.isfinite(loss_value):
             raise TrainConfigError(f"loss became {loss_value} at step {step}; lower the learning rates")
         grad_norm = float(clip_gradients(model, t.max_grad_norm))

@@ -445,16 +445,11 @@ def text_pictures(seed: int, texts: tuple[str, ...], heights: tuple[int, int]) -
         yield text_picture(rng, text, heights), text
 
 
-def gui_word_rows(seed: int, heights: tuple[int, int]) -> Iterator[tuple[np.ndarray, list]]:
-    """WORDS_PER_SEED pictures of one GUI label each (:func:`text_pictures`), asked WORD_PROMPT."""
-    for picture, word in text_pictures(_check_seed(seed), gui_words(), heights):
-        yield picture, [_qa(WORD_PROMPT, word)]
-
-
-def letter_rows(seed: int, heights: tuple[int, int]) -> Iterator[tuple[np.ndarray, list]]:
-    """WORDS_PER_SEED pictures of one letter each (:data:`LETTERS`, ``heights`` px tall), asked WORD_PROMPT."""
-    for picture, letter in text_pictures(_check_seed(seed), LETTERS, heights):
-        yield picture, [_qa(WORD_PROMPT, letter)]
+def text_rows(seed: int, texts: tuple[str, ...], heights: tuple[int, int]) -> Iterator[tuple[np.ndarray, list]]:
+    """:func:`text_pictures` of a training seed as rows asked WORD_PROMPT: gui-words (``texts`` =
+    :func:`gui_words`) and letters (:data:`LETTERS`)."""
+    for picture, text in text_pictures(_check_seed(seed), texts, heights):
+        yield picture, [_qa(WORD_PROMPT, text)]
 
 
 def phone_rows(seed: int, task_kinds: tuple[str, ...] | None = None) -> Iterator[tuple[np.ndarray, list]]:
@@ -852,9 +847,9 @@ def write_source(out_dir: str | os.PathLike, source: str, count: int, seed: int 
     if source in DISC_RADII:
         make = functools.partial(disc_rows, radius=DISC_RADII[source])
     elif source in WORD_HEIGHT_PX:
-        make = functools.partial(gui_word_rows, heights=WORD_HEIGHT_PX[source])
+        make = functools.partial(text_rows, texts=gui_words(), heights=WORD_HEIGHT_PX[source])
     elif source in LETTER_HEIGHT_PX:
-        make = functools.partial(letter_rows, heights=LETTER_HEIGHT_PX[source])
+        make = functools.partial(text_rows, texts=LETTERS, heights=LETTER_HEIGHT_PX[source])
     elif source == "discs-multi":
         make = multi_disc_rows
     lines: list[str] = []

@@ -30,8 +30,8 @@ from molmo_agent.sims.splits import HELD_OUT_SEED_START
 # The medium letters and small words start past the first 100 seeds of the large ones, so that the two never share a layout.
 READING_SETS = {"letters": (HELD_OUT_SEED_START, LETTERS, LETTER_HEIGHT_PX["letters"]),
                 "letters-medium": (HELD_OUT_SEED_START + 100, LETTERS, LETTER_HEIGHT_PX["letters-medium"]),
-                "gui-words": (HELD_OUT_SEED_START, None, WORD_HEIGHT_PX["gui-words"]),
-                "gui-words-small": (HELD_OUT_SEED_START + 100, None, WORD_HEIGHT_PX["gui-words-small"])}
+                "gui-words": (HELD_OUT_SEED_START, gui_words(), WORD_HEIGHT_PX["gui-words"]),
+                "gui-words-small": (HELD_OUT_SEED_START + 100, gui_words(), WORD_HEIGHT_PX["gui-words-small"])}
 
 
 def reading_pictures(name: str, count: int) -> list[tuple[Any, str]]:
@@ -44,7 +44,7 @@ def reading_pictures(name: str, count: int) -> list[tuple[Any, str]]:
     pairs: list[tuple[Any, str]] = []
     seed = first
     while len(pairs) < count:
-        pairs += text_pictures(seed, texts or gui_words(), heights)
+        pairs += text_pictures(seed, texts, heights)
         seed += 1
     return pairs[:count]
 

@@ -178,8 +178,8 @@ def test_word_pictures_show_one_gui_label_at_their_size_and_ask_what_it_says():
         WORD_HEIGHT_PX,
         WORD_IMAGE_PX,
         WORD_PROMPT,
-        gui_word_rows,
         gui_words,
+        text_rows,
     )
     from molmo_agent.sims import vocab
 
@@ -188,7 +188,7 @@ def test_word_pictures_show_one_gui_label_at_their_size_and_ask_what_it_says():
     for source, heights in WORD_HEIGHT_PX.items():
         ink_heights[source] = []
         for seed in range(SEED_OFFSETS[source], SEED_OFFSETS[source] + 10):
-            for picture, ((qa,),) in gui_word_rows(seed, heights):
+            for picture, ((qa,),) in text_rows(seed, gui_words(), heights):
                 assert picture.shape == (WORD_IMAGE_PX, WORD_IMAGE_PX, 3)
                 assert qa["prompt"] == WORD_PROMPT and qa["answer"] in gui_words()
                 ink = np.argwhere((picture != picture[0, 0]).any(axis=2))  # the corner is background

@@ -23,15 +23,15 @@ def test_letter_pictures_show_one_letter_at_their_size_and_ask_what_it_says():
         WORD_HEIGHT_PX,
         WORD_IMAGE_PX,
         WORD_PROMPT,
-        gui_word_rows,
-        letter_rows,
+        gui_words,
+        text_rows,
     )
 
     heights = {}
     for source, size in LETTER_HEIGHT_PX.items():
         seen, heights[source] = set(), []
         for seed in range(SEED_OFFSETS[source], SEED_OFFSETS[source] + 150):
-            for picture, ((qa,),) in letter_rows(seed, size):
+            for picture, ((qa,),) in text_rows(seed, LETTERS, size):
                 assert picture.shape == (WORD_IMAGE_PX, WORD_IMAGE_PX, 3)
                 assert qa["prompt"] == WORD_PROMPT and qa["answer"] in LETTERS and len(qa["answer"]) == 1
                 ink = _ink(picture)
@@ -41,17 +41,17 @@ def test_letter_pictures_show_one_letter_at_their_size_and_ask_what_it_says():
         assert seen == set(LETTERS) and len(LETTERS) == 52
         assert max(heights[source]) <= size[1]  # no taller than the font size asked
     word_heights = [np.ptp(_ink(picture)[:, 0]) + 1 for seed in range(SEED_OFFSETS["gui-words"], SEED_OFFSETS["gui-words"] + 25)
-                    for picture, _ in gui_word_rows(seed, WORD_HEIGHT_PX["gui-words"])]
+                    for picture, _ in text_rows(seed, gui_words(), WORD_HEIGHT_PX["gui-words"])]
     assert np.median(heights["letters"]) > 1.5 * max(word_heights)
     assert np.median(heights["letters-medium"]) < 0.7 * np.median(heights["letters"])
 
 
 def test_training_rows_refuse_held_out_seeds_that_the_probe_draws():
-    from molmo_agent.embedded.data import LETTER_HEIGHT_PX, DataGenerationError, letter_rows
+    from molmo_agent.embedded.data import LETTER_HEIGHT_PX, LETTERS, DataGenerationError, text_rows
     from molmo_agent.embedded.reading import READING_SETS, reading_pictures
 
     with pytest.raises(DataGenerationError, match="held-out"):
-        next(letter_rows(HELD_OUT_SEED_START, LETTER_HEIGHT_PX["letters"]))
+        next(text_rows(HELD_OUT_SEED_START, LETTERS, LETTER_HEIGHT_PX["letters"]))
     assert all(first >= HELD_OUT_SEED_START for first, _, _ in READING_SETS.values())
     letters = reading_pictures("letters", 10)
     again = reading_pictures("letters", 10)
