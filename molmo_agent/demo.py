@@ -119,7 +119,7 @@ def held_out_summary(path: str | os.PathLike) -> str | None:
     count = f" ({episodes.pop()} episodes each)" if len(episodes) == 1 and None not in episodes else ""
     text = f"Held-out{count}: " + ", ".join(f"{name} {_percent(scores['success_rate'])}" for name, scores in sims)
     phone = held_out.get("android_control_low", {}).get("rule_a_accuracy")
-    return text + (f"; phone step accuracy {100 * phone:.1f} %" if phone is not None else "")
+    return text + (f"; phone step accuracy {_percent(phone)}" if phone is not None else "")
 
 
 def resolve_model(model: str | None, cache_dir: str | os.PathLike | None = None) -> tuple[Path, bool]:

@@ -31,13 +31,6 @@ def _next_token_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, reduct
     )
 
 
-def _sum_over_ranks(value: float, dtype: torch.dtype, device: torch.device | str) -> torch.Tensor:
-    total = torch.tensor([value], dtype=dtype, device=device)
-    if dist.is_available() and dist.is_initialized():
-        dist.all_reduce(total)
-    return total
-
-
 def token_loss_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Sum of next-token cross-entropies (labels aligned with inputs, shifted here; -100 ignored)."""
     return _next_token_cross_entropy(logits, labels, "sum")
@@ -49,20 +42,25 @@ def loss_token_count(labels: torch.Tensor) -> int:
 
 def global_token_count(labels: Iterable[torch.Tensor], device: torch.device | str = "cpu") -> int:
     """Loss tokens of this rank's micro-batches, summed over all ranks."""
-    return int(_sum_over_ranks(sum(loss_token_count(x) for x in labels), torch.int64, device).item())
+    return step_token_counts(labels, device=device)[0]
 
 
 def weighted_token_loss_sum(logits: torch.Tensor, labels: torch.Tensor, row_weights: torch.Tensor) -> torch.Tensor:
     """:func:`token_loss_sum` with each row's token losses counted ``row_weights[row]`` times (a
-    dataset's ``loss_weight``); divide by :func:`weighted_token_count` of the same weights."""
+    dataset's ``loss_weight``); divide by the weighted count of :func:`step_token_counts`."""
     losses = _next_token_cross_entropy(logits, labels, "none").view(labels.shape[0], -1)
     return (losses.sum(dim=1) * row_weights.to(losses.device, torch.float32)).sum()
 
 
-def weighted_token_count(labels: Iterable[torch.Tensor], row_weights: Iterable[torch.Tensor],
-                         device: torch.device | str = "cpu") -> float:
-    """Loss tokens of this rank's micro-batches, each row's counted ``row_weights[row]`` times,
-    summed over all ranks: the divisor of :func:`weighted_token_loss_sum`."""
-    total = sum(float(((x[:, 1:] != IGNORE_INDEX).sum(dim=1).float() * w.float()).sum())
-                for x, w in zip(labels, row_weights))
-    return float(_sum_over_ranks(total, torch.float64, device).item())
+def step_token_counts(labels: Iterable[torch.Tensor], row_weights: Iterable[torch.Tensor] | None = None,
+                      device: torch.device | str = "cpu") -> tuple[int, float]:
+    """Loss tokens of this rank's micro-batches, and the same with each row's counted
+    ``row_weights[row]`` times (the divisor of :func:`weighted_token_loss_sum`), both summed over
+    all ranks in one all-reduce. Without weights the second equals the first."""
+    per_row = [(x[:, 1:] != IGNORE_INDEX).sum(dim=1).double() for x in labels]
+    weights = [torch.ones_like(n) for n in per_row] if row_weights is None else [w.double() for w in row_weights]
+    local = [sum(float(n.sum()) for n in per_row), sum(float((n * w).sum()) for n, w in zip(per_row, weights))]
+    total = torch.tensor(local, dtype=torch.float64, device=device)
+    if dist.is_available() and dist.is_initialized():
+        dist.all_reduce(total)
+    return int(total[0].item()), float(total[1].item())

@@ -50,9 +50,8 @@ from molmo_agent.training.distributed import (
 from molmo_agent.training.errors import ResumeError, TrainConfigError
 from molmo_agent.training.lora import apply_lora
 from molmo_agent.training.loss import (
-    global_token_count,
+    step_token_counts,
     token_loss_sum,
-    weighted_token_count,
     weighted_token_loss_sum,
 )
 from molmo_agent.training.optim import GroupSettings, build_optimizer, clip_gradients
@@ -168,7 +167,7 @@ class MetricsLog:
         >>> log = MetricsLog(Path("runs/x"), start_step=0); log.append({"step": 1, "loss": 2.3})
     """
 
-    FIELDS = ("step", "loss", "tokens", "grad_norm", "lr_vit", "lr_connector", "lr_llm", "seconds")
+    FIELDS = ("step", "loss", "tokens", "positions", "grad_norm", "lr_vit", "lr_connector", "lr_llm", "seconds")
 
     def __init__(self, run_dir: Path, start_step: int) -> None:
         self.jsonl, self.csv = run_dir / "metrics.jsonl", run_dir / "metrics.csv"
@@ -289,7 +288,8 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> d
 
     sampler = StepBatchSampler(t.global_batch_size, t.micro_batch_size, rank, world, start_step, t.steps)
     loader = build_loader(dataset, t.global_batch_size, t.micro_batch_size, rank, world, start_step, t.steps,
-                          config.data.num_workers, pad_token_id=processor.eos_token_id, seed=config.seed)
+                          config.data.num_workers, pad_token_id=processor.eos_token_id, seed=config.seed,
+                          group_by_length=t.group_by_length)
     log = MetricsLog(run_dir, start_step) if rank == 0 else None
     autocast = (torch.autocast(device.type, dtype=DTYPES[t.mixed_precision])
                 if t.mixed_precision in DTYPES and not use_fsdp else contextlib.nullcontext())
@@ -304,9 +304,9 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> d
     for step in range(start_step, t.steps):
         began = time.time()
         micro = [next(batches) for _ in range(sampler.accumulation_steps)]
-        n_tokens = global_token_count([b["labels"] for b in micro], device=device)  # NCCL needs a GPU tensor
-        divisor = (weighted_token_count([b["labels"] for b in micro], [b["loss_weights"] for b in micro], device=device)
-                   if weighted else n_tokens) or 1  # a step without loss tokens divides by 1
+        n_tokens, divisor = step_token_counts([b["labels"] for b in micro],  # NCCL needs a GPU tensor
+                                              [b["loss_weights"] for b in micro] if weighted else None, device=device)
+        divisor = divisor or 1  # a step without loss tokens divides by 1
         loss_sum = torch.zeros((), device=device)
         for batch in micro:
             packing_total.add(batch["packing_stats"])
@@ -330,6 +330,7 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> d
         done = step + 1
         if log is not None:
             log.append({"step": done, "loss": loss_value, "tokens": n_tokens, "grad_norm": grad_norm,
+                        "positions": sum(b["input_ids"].numel() for b in micro),  # padding included
                         **lrs, "seconds": round(time.time() - began, 4)})
         if bar is not None:
             bar.update(1)

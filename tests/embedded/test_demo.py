@@ -132,10 +132,10 @@ def test_demo_command_runs_and_reports(tmp_path):
 def test_held_out_summary_reads_the_shipped_record(tmp_path):
     record = {"trained": True, "held_out": {
         "gui": {"episodes": 40, "success_rate": 0.125}, "tabletop": {"episodes": 40, "success_rate": 0.875},
-        "waypoint": {"episodes": 40, "success_rate": 0.5}, "android_control_low": {"rule_a_accuracy": 0.736}}}
+        "waypoint": {"episodes": 40, "success_rate": 0.5}, "android_control_low": {"rule_a_accuracy": 0.75}}}
     (tmp_path / "embedded_model.json").write_text(json.dumps(record))
     assert held_out_summary(tmp_path) == ("Held-out (40 episodes each): GUI 12.5 %, tabletop 87.5 %, waypoint 50 %; "
-                                          "phone step accuracy 73.6 %")
+                                          "phone step accuracy 75 %")  # one rounding rule for all
     (tmp_path / "embedded_model.json").write_text(json.dumps({"trained": True}))
     assert held_out_summary(tmp_path) is None  # nothing measured: the demo says nothing
     assert held_out_summary(tmp_path / "missing") is None

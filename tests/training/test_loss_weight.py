@@ -10,8 +10,8 @@ import torch
 from molmo_agent.training.loss import (
     IGNORE_INDEX,
     global_token_count,
+    step_token_counts,
     token_loss_sum,
-    weighted_token_count,
     weighted_token_loss_sum,
 )
 
@@ -30,7 +30,7 @@ def test_unit_weights_give_the_plain_sum_and_count():
     logits, labels = _logits_and_labels()
     ones = torch.ones(3)
     torch.testing.assert_close(weighted_token_loss_sum(logits, labels, ones), token_loss_sum(logits, labels))
-    assert weighted_token_count([labels], [ones]) == global_token_count([labels])
+    assert step_token_counts([labels], [ones]) == step_token_counts([labels]) == (10, 10.0)
 
 
 def test_each_row_counts_its_weight_times():
@@ -40,7 +40,7 @@ def test_each_row_counts_its_weight_times():
     torch.testing.assert_close(weighted_token_loss_sum(logits, labels, weights), expected)
     counts = [global_token_count([labels[i:i + 1]]) for i in range(3)]
     assert counts == [3, 6, 1]  # labels shift by one: the first position never has a loss
-    assert weighted_token_count([labels], [weights]) == pytest.approx(3 * 3 + 0.5 * 6 + 2 * 1)
+    assert step_token_counts([labels], [weights]) == (10, pytest.approx(3 * 3 + 0.5 * 6 + 2 * 1))
 
 
 def test_a_loss_weight_must_be_positive():

@@ -24,6 +24,9 @@ def test_rates_proportional_to_sqrt_size_with_overrides():
     assert rates == pytest.approx({"a": 0.2, "b": 0.4, "c": 0.4})
     with pytest.raises(DataError):
         mixture_rates({"a": 1}, multipliers={"z": 2})
+    # fixed shares over 1 by rounding name their sum, the number to fix
+    with pytest.raises(DataError, match="got a sum of 1.0001"):
+        mixture_rates({"a": 1, "b": 1}, fixed_rates={"a": 0.5001, "b": 0.5})
 
 
 def test_schedule_follows_rates_and_visits_each_example_once_per_epoch():
@@ -64,6 +67,37 @@ def test_loader_is_deterministic_across_workers_resume_and_ranks(small_tokenizer
     rank0 = _ids(build_loader(ds, rank=0, world_size=2, **kwargs))
     rank1 = _ids(build_loader(ds, rank=1, world_size=2, **kwargs))
     assert torch.equal(rank0[0], plain[0]) and torch.equal(rank1[0], plain[2]) and torch.equal(rank0[2], plain[4])
+
+
+def _rows(batch) -> list[tuple[int, ...]]:
+    """The rows of a collated micro-batch without their right padding (pad id 0; their eos, also 0, goes too)."""
+    rows = [ids.tolist() for ids in batch["input_ids"]]
+    return [tuple(row[: max(i for i, token in enumerate(row) if token != 0) + 1]) for row in rows]
+
+
+def test_grouping_by_length_keeps_each_steps_rows_and_cuts_the_padding(small_tokenizer):
+    """Answers of 1 to 40 words: grouped, each step has the same rows, its micro-batches come
+    shortest first, and they hold fewer padded positions than the ungrouped ones."""
+    examples = [Example(None, [[Turn(f"question {i}", " ".join(["word"] * (1 + (i * 7) % 40)))]], source="toy")
+                for i in range(40)]
+    ds = PackedDataset([ListSource("toy", examples)], Packer(small_tokenizer.encode, small_tokenizer.eos_token_id), seed=1)
+    kwargs = dict(global_batch_size=8, micro_batch_size=2, num_steps=3, pad_token_id=0)
+    plain = list(build_loader(ds, **kwargs))
+    grouped_loader = build_loader(ds, group_by_length=True, **kwargs)
+    grouped = list(grouped_loader)
+    assert len(grouped) == len(grouped_loader) == len(plain) == 3 * 4
+    padded = {"plain": 0, "grouped": 0}
+    for step in range(3):
+        for name, batches in (("plain", plain), ("grouped", grouped)):
+            padded[name] += sum(b["input_ids"].numel() for b in batches[step * 4:(step + 1) * 4])
+        rows = {name: sorted(r for b in batches[step * 4:(step + 1) * 4] for r in _rows(b))
+                for name, batches in (("plain", plain), ("grouped", grouped))}
+        assert rows["grouped"] == rows["plain"] and len(rows["plain"]) == 8
+        lengths = [len(r) for b in grouped[step * 4:(step + 1) * 4] for r in _rows(b)]
+        assert lengths == sorted(lengths)
+    assert padded["grouped"] < padded["plain"]  # here 3,050 padded positions against 3,602
+    workers = list(build_loader(ds, group_by_length=True, num_workers=2, **kwargs))
+    assert all(torch.equal(a["input_ids"], b["input_ids"]) for a, b in zip(grouped, workers, strict=True))
 
 
 def test_bad_image_is_replaced_and_counted_or_raises(small_tokenizer):

@@ -43,7 +43,7 @@ def mixture_rates(
         raise DataError(f"every dataset in a mixture needs at least one example: {dict(sizes)}")
     fixed_total = sum(fixed_rates.values())
     if fixed_total > 1.0 + 1e-9 or any(r < 0 for r in fixed_rates.values()):
-        raise DataError(f"fixed rates must be >= 0 and sum to at most 1, got {fixed_rates}")
+        raise DataError(f"fixed rates must be >= 0 and sum to at most 1, got a sum of {fixed_total:.6g}: {fixed_rates}")
     free = {n: np.sqrt(s) * multipliers.get(n, 1.0) for n, s in sizes.items() if n not in fixed_rates}
     free_total = sum(free.values())
     rates = {n: fixed_rates.get(n, 0.0) for n in sizes}
