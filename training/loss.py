@@ -7,7 +7,7 @@ of devices or on gradient accumulation (seed 000, implementation). Each micro-ba
 optimizer step (all micro-batches, all ranks, all-reduced once). Data-parallel gradient averaging
 divides by the world size, so the micro-batch loss is multiplied by it to make the sum exact.
 
-    >>> n_global = global_token_count([mb["labels"] for mb in micro_batches])
+    >>> n_global, _ = step_token_counts([mb["labels"] for mb in micro_batches])
     >>> for mb in micro_batches:
     ...     (token_loss_sum(model(**inputs).logits, mb["labels"]) * world_size / n_global).backward()
 """
@@ -36,13 +36,13 @@ def token_loss_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return _next_token_cross_entropy(logits, labels, "sum")
 
 
+def loss_tokens_per_row(labels: torch.Tensor) -> torch.Tensor:
+    """Each row's loss tokens (labels shift by one: the first position never has a loss)."""
+    return (labels[:, 1:] != IGNORE_INDEX).sum(dim=1)
+
+
 def loss_token_count(labels: torch.Tensor) -> int:
-    return int((labels[:, 1:] != IGNORE_INDEX).sum())
-
-
-def global_token_count(labels: Iterable[torch.Tensor], device: torch.device | str = "cpu") -> int:
-    """Loss tokens of this rank's micro-batches, summed over all ranks."""
-    return step_token_counts(labels, device=device)[0]
+    return int(loss_tokens_per_row(labels).sum())
 
 
 def weighted_token_loss_sum(logits: torch.Tensor, labels: torch.Tensor, row_weights: torch.Tensor) -> torch.Tensor:
@@ -57,10 +57,10 @@ def step_token_counts(labels: Iterable[torch.Tensor], row_weights: Iterable[torc
     """Loss tokens of this rank's micro-batches, and the same with each row's counted
     ``row_weights[row]`` times (the divisor of :func:`weighted_token_loss_sum`), both summed over
     all ranks in one all-reduce. Without weights the second equals the first."""
-    per_row = [(x[:, 1:] != IGNORE_INDEX).sum(dim=1).double() for x in labels]
-    weights = [torch.ones_like(n) for n in per_row] if row_weights is None else [w.double() for w in row_weights]
-    local = [sum(float(n.sum()) for n in per_row), sum(float((n * w).sum()) for n, w in zip(per_row, weights))]
-    total = torch.tensor(local, dtype=torch.float64, device=device)
+    per_row = [loss_tokens_per_row(x).double() for x in labels]
+    plain = sum(float(n.sum()) for n in per_row)
+    weighted = plain if row_weights is None else sum(float((n * w.double()).sum()) for n, w in zip(per_row, row_weights))
+    total = torch.tensor([plain, weighted], dtype=torch.float64, device=device)
     if dist.is_available() and dist.is_initialized():
         dist.all_reduce(total)
     return int(total[0].item()), float(total[1].item())

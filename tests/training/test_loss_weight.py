@@ -9,7 +9,6 @@ import torch
 
 from molmo_agent.training.loss import (
     IGNORE_INDEX,
-    global_token_count,
     step_token_counts,
     token_loss_sum,
     weighted_token_loss_sum,
@@ -38,7 +37,7 @@ def test_each_row_counts_its_weight_times():
     weights = torch.tensor([3.0, 0.5, 2.0])
     expected = sum(w * token_loss_sum(logits[i:i + 1], labels[i:i + 1]) for i, w in enumerate(weights))
     torch.testing.assert_close(weighted_token_loss_sum(logits, labels, weights), expected)
-    counts = [global_token_count([labels[i:i + 1]]) for i in range(3)]
+    counts = [step_token_counts([labels[i:i + 1]])[0] for i in range(3)]
     assert counts == [3, 6, 1]  # labels shift by one: the first position never has a loss
     assert step_token_counts([labels], [weights]) == (10, pytest.approx(3 * 3 + 0.5 * 6 + 2 * 1))
 
