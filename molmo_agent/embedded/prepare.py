@@ -40,6 +40,10 @@ NAME_COUNTS = {"gui-name": 4000, "gui-words": 1500, "gui-words-small": 1500}
 # Session 25's first steps of a reading curriculum: pictures of single letters, large and medium
 # (24,000 each; 40 s each).
 READING_COUNTS = {"letters": 6000, "letters-medium": 6000}
+# Session 27's words stage of the reading curriculum: many fresh pictures of single GUI words, large
+# and small (23,200 + 24,000; session 26's words-as-extra-rows run saw 6,000 of each and answered
+# training words; about a minute each).
+WORDS_COUNTS = {"gui-words-more": 5800, "gui-words-small-more": 6000}
 COUNTS = {"tabletop": 1200, "waypoint": 1200, "gui": 1200, "phone": 600, "pointing": 1500,
           "discs-large": 3000, "discs-medium": 3000, "discs-small": 3000, "discs-multi": 4000,
           "tabletop-more": 3000, "waypoint-more": 3000, "pointing-more": 3000,
@@ -54,7 +58,7 @@ COUNTS = {"tabletop": 1200, "waypoint": 1200, "gui": 1200, "phone": 600, "pointi
           "tabletop-more6": 12000, "waypoint-more6": 12000, "pointing-more6": 9000, "gui-more5": 4500,
           "phone-more5": 2250, "gui-zoom": 4000, "tabletop-zoom": 4000, "waypoint-zoom": 6000,
           "tabletop-zoom-none": 4000, "waypoint-zoom-none": 6000, **STAGE16_COUNTS, **STAGE18_COUNTS,
-          **STAGE20_COUNTS, **NAME_COUNTS, **READING_COUNTS}
+          **STAGE20_COUNTS, **NAME_COUNTS, **READING_COUNTS, **WORDS_COUNTS}
 VOCAB_SIZE = 768
 MAX_CROPS = 1  # global view + one crop: what a loaded 2-core CPU can train on in an hour
 # Reduced crop geometries (official config fields, supported by the processor and the model), one

@@ -515,3 +515,23 @@ def test_the_letters_beside_stage_1_start_from_scratch_like_stage_1():
     alone = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-letters-scratch.yaml")
     assert alone.model == beside.model and vars(alone.train) == vars(stage1.train)
     assert source_rates(alone) == {"letters": 1.0} and alone.export.dir != beside.export.dir
+
+
+def test_the_words_stage_beside_the_sims_starts_from_the_letters_stage():
+    """Session 27's words stage: from the letters-extra run's weights, its 32-row grouped steps for
+    3,000 steps, fresh large and small word pictures a fifth of the rows each, medium letters a tenth,
+    and the letters stage's sims rows unchanged."""
+    from molmo_agent.training.config import TrainConfig
+
+    letters = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-letters-extra.yaml")
+    words = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-words-more-extra.yaml")
+    assert Path(words.model.path) == Path(letters.run_dir) / "final"
+    assert vars(words.train) == vars(letters.train) | {"steps": 3000} and words.train.group_by_length
+    rates = source_rates(words)
+    assert rates.pop("gui-words-more") == rates.pop("gui-words-small-more") == pytest.approx(0.2)
+    assert rates.pop("letters-medium") == pytest.approx(0.1)
+    sims = source_rates(letters)
+    del sims["letters"], sims["letters-medium"]
+    assert rates == pytest.approx(sims)
+    weights = {Path(d.path).parent.name: d.loss_weight for d in words.data.datasets}
+    assert weights["gui-words-more"] == weights["gui-words-small-more"] == 9 and weights["letters-medium"] == 20

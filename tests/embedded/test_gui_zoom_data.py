@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -196,6 +198,25 @@ def test_word_pictures_show_one_gui_label_at_their_size_and_ask_what_it_says():
                 ink_heights[source].append(ink[:, 0].max() - ink[:, 0].min() + 1)
                 assert ink_heights[source][-1] <= heights[1]  # no taller than the font size asked
     assert max(ink_heights["gui-words-small"]) < np.median(ink_heights["gui-words"])
+
+
+def test_fresh_word_blocks_draw_their_base_sources_pictures_at_their_own_seeds(tmp_path):
+    """gui-words-more / gui-words-small-more (the words stage's fresh pictures): rows byte for byte
+    what gui-words / gui-words-small write at the same seeds, so their sizes are the base's; their
+    seeds are none of the base's."""
+    from molmo_agent.embedded.data import MORE_SOURCES, write_source
+    from molmo_agent.embedded.prepare import COUNTS
+
+    for more, base in (("gui-words-more", "gui-words"), ("gui-words-small-more", "gui-words-small")):
+        assert MORE_SOURCES[more] == base
+        assert SEED_OFFSETS[more] >= SEED_OFFSETS[base] + COUNTS[base]
+        more_file = write_source(tmp_path / "more", more, 2)
+        base_file = write_source(tmp_path / "base", base, 2, seed=SEED_OFFSETS[more])
+        assert more_file.read_text() == base_file.read_text()  # same image names, prompts and words
+        names = [json.loads(line)["image"] for line in more_file.read_text().splitlines()]
+        assert len(names) == 8 and names[0].startswith(f"images/{SEED_OFFSETS[more]:07d}")
+        for name in names:
+            assert (more_file.parent / name).read_bytes() == (base_file.parent / name).read_bytes()
 
 
 def test_every_training_block_has_its_own_seeds():
