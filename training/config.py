@@ -73,6 +73,9 @@ class TrainSection:
     global_batch_size: int = 8
     micro_batch_size: int = 1
     group_by_length: bool = False  # sort each step's rows by length before cutting micro-batches
+    # each dataset's loss per token in metrics.jsonl ("source_loss"; one more cross-entropy of each
+    # micro-batch's logits, without gradient); mixtures of two or more datasets
+    log_source_loss: bool = True
     lr: dict[str, float] = field(default_factory=lambda: {"vit": 6e-6, "connector": 2e-4, "llm": 2e-5})
     warmup: dict[str, int] = field(default_factory=lambda: {"vit": 0, "connector": 0, "llm": 0})
     weight_decay: float = 0.0

@@ -44,3 +44,7 @@ __all__ = [
     "TrainingError", "DataError", "RecordError", "EpisodeError", "PackingError",
     "TrainConfigError", "ResumeError",
 ]
+
+
+class MetricsError(TrainingError, ValueError):
+    """A run directory's metrics log (metrics.jsonl) that is missing or cannot be read."""

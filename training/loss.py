@@ -45,11 +45,51 @@ def loss_token_count(labels: torch.Tensor) -> int:
     return int(loss_tokens_per_row(labels).sum())
 
 
+def row_loss_sums(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Each row's sum of next-token cross-entropies, float32 [rows]."""
+    return _next_token_cross_entropy(logits, labels, "none").view(labels.shape[0], -1).sum(dim=1)
+
+
 def weighted_token_loss_sum(logits: torch.Tensor, labels: torch.Tensor, row_weights: torch.Tensor) -> torch.Tensor:
     """:func:`token_loss_sum` with each row's token losses counted ``row_weights[row]`` times (a
     dataset's ``loss_weight``); divide by the weighted count of :func:`step_token_counts`."""
-    losses = _next_token_cross_entropy(logits, labels, "none").view(labels.shape[0], -1)
-    return (losses.sum(dim=1) * row_weights.to(losses.device, torch.float32)).sum()
+    row_sums = row_loss_sums(logits, labels)
+    return (row_sums * row_weights.to(row_sums.device, torch.float32)).sum()
+
+
+class SourceLoss:
+    """Each dataset's loss per token over one optimizer step, for the metrics log: which sources of a
+    mixture are being learnt, which the step's mean hides (a source of short answers is a few
+    percent of the loss tokens). Unweighted by ``loss_weight``; summed over micro-batches and ranks.
+
+        >>> meter = SourceLoss(["gui", "letters"])
+        >>> meter.add(logits, batch["labels"], batch["dataset_index"])   # each micro-batch
+        >>> meter.step_means()          # {"gui": [loss per token, loss tokens], ...}, sources seen
+    """
+
+    def __init__(self, names: list[str], device: torch.device | str = "cpu") -> None:
+        self.names = list(names)
+        self._sums = torch.zeros(2, len(self.names), dtype=torch.float64, device=device)
+
+    @torch.no_grad()
+    def add(self, logits: torch.Tensor, labels: torch.Tensor, dataset_index: torch.Tensor) -> None:
+        """Adds one micro-batch's rows to their datasets (its own cross-entropy, without gradient:
+        the training loss's reduction stays as it was, so runs stay bit for bit)."""
+        index = dataset_index.to(self._sums.device)
+        if bool((index < 0).any()) or bool((index >= len(self.names)).any()):
+            raise ValueError(f"dataset_index {index.tolist()} outside the {len(self.names)} datasets")
+        labels = labels.to(logits.device)
+        self._sums[0].index_add_(0, index, row_loss_sums(logits.detach(), labels).double().to(index.device))
+        self._sums[1].index_add_(0, index, loss_tokens_per_row(labels).double().to(index.device))
+
+    def step_means(self) -> dict[str, list[float]]:
+        """``{name: [loss per token, loss tokens]}`` of the datasets with loss tokens this step, over
+        all ranks (one all-reduce); then starts the next step from zero."""
+        if dist.is_available() and dist.is_initialized():
+            dist.all_reduce(self._sums)
+        losses, tokens = self._sums.tolist()
+        self._sums.zero_()
+        return {name: [loss / count, int(count)] for name, loss, count in zip(self.names, losses, tokens) if count}
 
 
 def step_token_counts(labels: Iterable[torch.Tensor], row_weights: Iterable[torch.Tensor] | None = None,

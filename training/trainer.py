@@ -50,6 +50,7 @@ from molmo_agent.training.distributed import (
 from molmo_agent.training.errors import ResumeError, TrainConfigError
 from molmo_agent.training.lora import apply_lora
 from molmo_agent.training.loss import (
+    SourceLoss,
     step_token_counts,
     token_loss_sum,
     weighted_token_loss_sum,
@@ -145,6 +146,12 @@ def build_sources(config: TrainConfig) -> tuple[list, list[float] | None]:
         fixed_rates={n: ds.rate for n, ds in zip(names, config.data.datasets) if ds.rate is not None},
     )
     return sources, [rates[n] for n in names]
+
+
+def source_names(sources: list) -> list[str]:
+    """The metrics log's name of each source: its own, or ``i:name`` where two share one."""
+    names = [s.name for s in sources]
+    return [name if names.count(name) == 1 else f"{i}:{name}" for i, name in enumerate(names)]
 
 
 def _android_control_source(ds):
@@ -291,6 +298,7 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> d
                           config.data.num_workers, pad_token_id=processor.eos_token_id, seed=config.seed,
                           group_by_length=t.group_by_length)
     log = MetricsLog(run_dir, start_step) if rank == 0 else None
+    by_source = SourceLoss(source_names(sources), device) if t.log_source_loss and len(sources) > 1 else None
     autocast = (torch.autocast(device.type, dtype=DTYPES[t.mixed_precision])
                 if t.mixed_precision in DTYPES and not use_fsdp else contextlib.nullcontext())
     packing_total = PackingStats()
@@ -317,6 +325,8 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> d
                           else token_loss_sum(logits, labels))
             (token_loss * world / divisor).backward()
             loss_sum += token_loss.detach()
+            if by_source is not None:
+                by_source.add(logits, labels, batch["dataset_index"])
         if dist.is_initialized():
             dist.all_reduce(loss_sum)
         loss_value = float(loss_sum) / divisor
@@ -328,10 +338,12 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> d
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         done = step + 1
+        source_losses = by_source.step_means() if by_source is not None else None  # every rank: an all-reduce
         if log is not None:
             log.append({"step": done, "loss": loss_value, "tokens": n_tokens, "grad_norm": grad_norm,
                         "positions": sum(b["input_ids"].numel() for b in micro),  # padding included
-                        **lrs, "seconds": round(time.time() - began, 4)})
+                        **lrs, "seconds": round(time.time() - began, 4),
+                        **({"source_loss": source_losses} if source_losses is not None else {})})
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{loss_value:.4f}")

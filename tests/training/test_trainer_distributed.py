@@ -11,9 +11,19 @@ from tests.training.conftest import tiny_train_config
 
 
 @pytest.mark.slow
+def _two_datasets(config):
+    """The config's dataset twice, as two sources of a mixture (each logs its own loss)."""
+    (dataset,) = config["data"]["datasets"]
+    config["data"]["datasets"] = [dict(dataset, name=name, rate=0.5) for name in ("a", "b")]
+    return config
+
+
 def test_two_gloo_fsdp_processes_give_the_loss_of_one_process(tiny_setup, tmp_path):
-    one = cli.write_config(tiny_train_config(tiny_setup, tmp_path / "one", steps=3, fsdp="off"), tmp_path / "one.yaml")
-    two = cli.write_config(tiny_train_config(tiny_setup, tmp_path / "two", steps=3, fsdp="on"), tmp_path / "two.yaml")
+    """... and each source's loss: the ranks' source losses are all-reduced into the global ones."""
+    one = cli.write_config(_two_datasets(tiny_train_config(tiny_setup, tmp_path / "one", steps=3, fsdp="off")),
+                           tmp_path / "one.yaml")
+    two = cli.write_config(_two_datasets(tiny_train_config(tiny_setup, tmp_path / "two", steps=3, fsdp="on")),
+                           tmp_path / "two.yaml")
     cli.run(cli.train_cmd(one))
     cli.run(cli.train_cmd(two, nproc=2))
     assert json.loads((tmp_path / "two" / "summary.json").read_text())["world_size"] == 2
@@ -22,6 +32,15 @@ def test_two_gloo_fsdp_processes_give_the_loss_of_one_process(tiny_setup, tmp_pa
     assert single[0] != single[2]  # training moved the loss
     for a, b in zip(single, sharded):
         assert b == pytest.approx(a, rel=2e-5, abs=2e-6)
+    rows = [[json.loads(line) for line in (tmp_path / run / "metrics.jsonl").read_text().splitlines()]
+            for run in ("one", "two")]
+    for row_one, row_two in zip(*rows):
+        by_source_one, by_source_two = row_one["source_loss"], row_two["source_loss"]
+        assert set(by_source_two) == set(by_source_one) and by_source_one
+        for source, (loss, tokens) in by_source_one.items():
+            assert by_source_two[source][1] == tokens  # every rank's rows, counted once
+            assert by_source_two[source][0] == pytest.approx(loss, rel=2e-5, abs=2e-6)
+        assert sum(tokens for _, tokens in by_source_two.values()) == row_two["tokens"]
     w1, w2 = cli.last_checkpoint_weights(tmp_path / "one"), cli.last_checkpoint_weights(tmp_path / "two")
     assert set(w1) == set(w2)
     for key in w1:

@@ -73,6 +73,7 @@ class PackedDataset:
                 continue
             sequence.stats.skipped_examples += attempt
             sequence.loss_weight = self.loss_weights[dataset]
+            sequence.dataset_index = dataset
             return sequence
         raise DataError(f"{source.name}: {MAX_REPLACEMENTS} bad examples in a row near index {index}")
 

@@ -83,6 +83,7 @@ class PackedSequence:
     image_input_idx: np.ndarray | None = None  # int64 [N, 144], absolute positions, negative = none
     stats: PackingStats = field(default_factory=PackingStats)
     loss_weight: float = 1.0  # its dataset's (TrainConfig data.datasets[i].loss_weight)
+    dataset_index: int = -1  # its dataset's place in TrainConfig data.datasets (-1: packed outside a mixture)
 
     def __len__(self) -> int:
         return int(self.input_ids.shape[0])
@@ -232,6 +233,7 @@ def collate(sequences: list[PackedSequence], pad_token_id: int = 0) -> dict[str,
         "attention_mask": torch.from_numpy(mask),
         "text_mask": torch.from_numpy(is_text),
         "loss_weights": torch.tensor([s.loss_weight for s in sequences], dtype=torch.float32),
+        "dataset_index": torch.tensor([s.dataset_index for s in sequences], dtype=torch.int64),
     }
     with_images = [s for s in sequences if s.images is not None]
     if with_images:
