@@ -40,11 +40,11 @@ class ResumeError(TrainingError, OSError):
     """A checkpoint directory that cannot be resumed from (missing, incomplete, other run)."""
 
 
-__all__ = [
-    "TrainingError", "DataError", "RecordError", "EpisodeError", "PackingError",
-    "TrainConfigError", "ResumeError",
-]
-
-
 class MetricsError(TrainingError, ValueError):
     """A run directory's metrics log (metrics.jsonl) that is missing or cannot be read."""
+
+
+__all__ = [
+    "TrainingError", "DataError", "RecordError", "EpisodeError", "PackingError",
+    "TrainConfigError", "ResumeError", "MetricsError",
+]

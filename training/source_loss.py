@@ -5,11 +5,11 @@ loss tokens, and can stay unlearnt while the mean falls. The trainer logs each d
 token and loss tokens every step (``train.log_source_loss``, on by default); this module averages
 them over windows of steps, weighting each step by its tokens.
 
-    >>> rows = read_metrics("runs/embedded-experiment-letters-extra")
-    >>> table = windowed_source_losses(rows, every=500)   # {(first, last): {source: loss per token}}
+    >>> rows = read_metrics("runs/embedded-stage20")
+    >>> table = windowed_source_losses(rows, every=200)   # {(first, last): {source: loss per token}}
     >>> print(format_table(table))
 
-    $ molmo-agent losses runs/embedded-experiment-letters-extra --every 500
+    $ molmo-agent losses runs/embedded-stage20 --every 200
 """
 
 from __future__ import annotations

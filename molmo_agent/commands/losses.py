@@ -12,7 +12,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      "(metrics.jsonl, 'source_loss') over windows of steps, weighting steps by their "
                      "loss tokens, and print a markdown table: which sources are being learnt, which "
                      "the mixture's mean hides."),
-        epilog="example: molmo-agent losses runs/embedded-experiment-letters-extra --every 500")
+        epilog="example: molmo-agent losses runs/embedded-stage20 --every 200")
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a training run's directory (holds metrics.jsonl)")
     parser.add_argument("--every", type=int, default=500, help="steps per window (default 500)")
     parser.set_defaults(func=run)
