@@ -75,9 +75,10 @@ class SourceLoss:
     def add(self, logits: torch.Tensor, labels: torch.Tensor, dataset_index: torch.Tensor) -> None:
         """Adds one micro-batch's rows to their datasets (its own cross-entropy, without gradient:
         the training loss's reduction stays as it was, so runs stay bit for bit)."""
+        # checked where the batch made it (the CPU), so a GPU run does not wait on the check
+        if bool((dataset_index < 0).any()) or bool((dataset_index >= len(self.names)).any()):
+            raise ValueError(f"dataset_index {dataset_index.tolist()} outside the {len(self.names)} datasets")
         index = dataset_index.to(self._sums.device)
-        if bool((index < 0).any()) or bool((index >= len(self.names)).any()):
-            raise ValueError(f"dataset_index {index.tolist()} outside the {len(self.names)} datasets")
         labels = labels.to(logits.device)
         self._sums[0].index_add_(0, index, row_loss_sums(logits.detach(), labels).double().to(index.device))
         self._sums[1].index_add_(0, index, loss_tokens_per_row(labels).double().to(index.device))
