@@ -14,30 +14,12 @@ them over windows of steps, weighting each step by its tokens.
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
 from typing import Any
 
 from molmo_agent.training.errors import MetricsError
+from molmo_agent.training.metrics import read_metrics
 
-
-def read_metrics(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
-    """The rows of ``run_dir/metrics.jsonl``; MetricsError if it is missing or a line is not JSON."""
-    path = Path(run_dir) / "metrics.jsonl"
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as error:
-        raise MetricsError(f"cannot read {path}: {error.strerror or error}") from error
-    rows = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except ValueError as error:
-            raise MetricsError(f"{path}, line {number}: not JSON ({error})") from error
-    return rows
+__all__ = ["format_table", "read_metrics", "windowed_source_losses"]
 
 
 def windowed_source_losses(rows: list[dict[str, Any]], every: int) -> dict[tuple[int, int], dict[str, float]]:

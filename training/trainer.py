@@ -55,6 +55,7 @@ from molmo_agent.training.loss import (
     token_loss_sum,
     weighted_token_loss_sum,
 )
+from molmo_agent.training.metrics import METRICS_NAME, read_metrics
 from molmo_agent.training.optim import GroupSettings, build_optimizer, clip_gradients
 
 MODEL_INPUTS = ("input_ids", "images", "image_masks", "image_input_idx", "attention_mask", "position_ids")
@@ -177,12 +178,9 @@ class MetricsLog:
     FIELDS = ("step", "loss", "tokens", "positions", "grad_norm", "lr_vit", "lr_connector", "lr_llm", "seconds")
 
     def __init__(self, run_dir: Path, start_step: int) -> None:
-        self.jsonl, self.csv = run_dir / "metrics.jsonl", run_dir / "metrics.csv"
-        rows = []
-        if self.jsonl.exists():
-            rows = [json.loads(line) for line in self.jsonl.read_text().splitlines() if line.strip()]
-            rows = [r for r in rows if r["step"] <= start_step]
-        self.rows = rows
+        self.jsonl, self.csv = run_dir / METRICS_NAME, run_dir / "metrics.csv"
+        rows = read_metrics(run_dir, drop_cut_last_line=True) if self.jsonl.exists() else []
+        self.rows = [r for r in rows if r.get("step", 0) <= start_step]
         self._rewrite()
 
     def _rewrite(self) -> None:
@@ -377,9 +375,8 @@ def recorded_loss(state: dict[str, Any], run_dir: Path) -> float | None:
     step = int(state["step"])
     if state.get("loss") is not None and math.isfinite(float(state["loss"])):
         return float(state["loss"])
-    log = run_dir / "metrics.jsonl"
-    if log.is_file():
-        rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    if (run_dir / METRICS_NAME).is_file():
+        rows = read_metrics(run_dir, drop_cut_last_line=True)
         losses = [row["loss"] for row in rows if row.get("step") == step and row.get("loss") is not None]
         if losses:
             return float(losses[-1])

@@ -29,6 +29,7 @@ from pathlib import Path
 from molmo_agent.embedded import EMBEDDED_DIR, RECORD_NAME, read_model_record
 from molmo_agent.embedded.evaluate import read_results
 from molmo_agent.errors import MolmoAgentError
+from molmo_agent.training.metrics import METRICS_NAME, read_metrics
 from molmo_agent.trajectory import atomic_write_bytes
 from molmo_agent.zoom import check_votes, check_window
 
@@ -76,9 +77,8 @@ def ship(checkpoint: str | os.PathLike, run_dir: str | os.PathLike | None = None
         summary = Path(run_dir) / "summary.json"
         if summary.is_file():
             record["training"] = json.loads(summary.read_text())
-        metrics = Path(run_dir) / "metrics.jsonl"
-        if metrics.is_file():
-            rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
+        if (Path(run_dir) / METRICS_NAME).is_file():
+            rows = read_metrics(run_dir)
             record["train_seconds"] = round(sum(r.get("seconds", 0.0) for r in rows), 1)
             record["last_step"] = rows[-1]["step"] if rows else 0
     if held_out is not None:

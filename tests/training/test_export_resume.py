@@ -115,3 +115,36 @@ def test_export_processor_writes_the_qwen2_special_tokens(tmp_path):
     ids = json.loads((TINY_QWEN2 / "added_tokens.json").read_text())
     assert [tokenizer.convert_tokens_to_ids(t) for t in IMAGE_TOKENS] == [ids[t] for t in IMAGE_TOKENS]
     assert tokenizer.eos_token_id == ids["<|endoftext|>"]
+
+
+@pytest.mark.slow
+def test_a_run_killed_while_writing_its_log_resumes_with_a_whole_log(tiny_setup, tmp_path):
+    """A kill can cut the metrics log's last line short. Resuming drops that line, trains the steps
+    after the checkpoint again, and leaves a log of whole rows whose losses are an uninterrupted
+    run's; any other reader of the cut log gets a MetricsError naming the line."""
+    from molmo_agent.training.config import TrainConfig
+    from molmo_agent.training.errors import MetricsError
+    from molmo_agent.training.metrics import read_metrics
+    from molmo_agent.training.trainer import train
+    from tests.training.conftest import tiny_train_config
+
+    def run(run_dir, resume=False):
+        config = tiny_train_config(tiny_setup, run_dir, steps=4, checkpoint_every=2)
+        train(TrainConfig.from_dict(config), resume=resume, progress=False)
+        return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+    whole = run(tmp_path / "whole")
+    killed = tmp_path / "killed"
+    run(killed)
+    # as if killed while writing step 3's row: no step-4 checkpoint or export, step 3's line cut short
+    for later in ("checkpoints/step_000004", "final"):
+        shutil.rmtree(killed / later, ignore_errors=True)
+    lines = (killed / "metrics.jsonl").read_text().splitlines()
+    (killed / "metrics.jsonl").write_text("\n".join(lines[:2]) + "\n" + lines[2][:15])
+    with pytest.raises(MetricsError, match="line 3"):
+        read_metrics(killed)
+    assert [row["step"] for row in read_metrics(killed, drop_cut_last_line=True)] == [1, 2]
+
+    resumed = run(killed, resume=True)
+    assert [row["step"] for row in resumed] == [1, 2, 3, 4]
+    assert [row["loss"] for row in resumed] == [row["loss"] for row in whole]

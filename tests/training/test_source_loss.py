@@ -61,6 +61,23 @@ def test_a_log_without_source_losses_or_a_missing_log_is_a_clear_error(tmp_path,
         read_metrics(tmp_path)
 
 
+def test_only_a_cut_last_line_is_dropped_and_only_when_asked(tmp_path):
+    """read_metrics(drop_cut_last_line=True) leaves out a last line that has no newline and is not
+    JSON (a write cut short); a bad line with its newline, or a row that is not an object, is an error."""
+    from molmo_agent.training.errors import MetricsError
+    from molmo_agent.training.metrics import read_metrics
+
+    log = tmp_path / "metrics.jsonl"
+    log.write_text('{"step": 1}\n{"step": 2}\n{"step": 3, "lo')
+    assert read_metrics(tmp_path, drop_cut_last_line=True) == [{"step": 1}, {"step": 2}]
+    with pytest.raises(MetricsError, match="line 3: not JSON"):
+        read_metrics(tmp_path)
+    for text, line in (('{"step": 1}\n{"step": 2, "lo\n', 2), ('{"step": 1\n{"step": 2}', 1), ("[1, 2]\n", 1)):
+        log.write_text(text)
+        with pytest.raises(MetricsError, match=f"line {line}"):
+            read_metrics(tmp_path, drop_cut_last_line=True)
+
+
 def _run(tiny_setup, run_dir, weights, **train):
     from molmo_agent.training.config import TrainConfig
     from molmo_agent.training.trainer import train as run_training
