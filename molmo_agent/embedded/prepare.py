@@ -43,7 +43,10 @@ READING_COUNTS = {"letters": 6000, "letters-medium": 6000}
 # Session 27's words stage of the reading curriculum: many fresh pictures of single GUI words, large
 # and small (23,200 + 24,000; session 26's words-as-extra-rows run saw 6,000 of each and answered
 # training words; about 20 s each in one process).
-WORDS_COUNTS = {"gui-words-more": 5800, "gui-words-small-more": 6000}
+# Session 28's next blocks, for the words stage continued from its kept checkpoint
+# (checkpoints/embedded-experiment-words-more-extra): 20,000 large + 24,000 small pictures.
+WORDS_COUNTS = {"gui-words-more": 5800, "gui-words-small-more": 6000,
+                "gui-words-more2": 5000, "gui-words-small-more2": 6000}
 COUNTS = {"tabletop": 1200, "waypoint": 1200, "gui": 1200, "phone": 600, "pointing": 1500,
           "discs-large": 3000, "discs-medium": 3000, "discs-small": 3000, "discs-multi": 4000,
           "tabletop-more": 3000, "waypoint-more": 3000, "pointing-more": 3000,

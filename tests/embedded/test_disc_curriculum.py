@@ -535,3 +535,31 @@ def test_the_words_stage_beside_the_sims_starts_from_the_letters_stage():
     assert rates == pytest.approx(sims)
     weights = {Path(d.path).parent.name: d.loss_weight for d in words.data.datasets}
     assert weights["gui-words-more"] == weights["gui-words-small-more"] == 9 and weights["letters-medium"] == 20
+
+
+def test_the_words_stage_continues_from_its_kept_checkpoint_on_fresh_pictures():
+    """Session 28: the words stage's last weights are kept in the repository (the shipped model's
+    architecture and tokenizer), and the next config starts from them: small words three tenths of
+    the rows, large a tenth, both from blocks the words stage never drew, the rest as there."""
+    from safetensors import safe_open
+
+    from molmo_agent.embedded import EMBEDDED_DIR
+    from molmo_agent.training.config import TrainConfig
+
+    words = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-words-more-extra.yaml")
+    more = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-words-more2-extra.yaml")
+    kept = KEPT.parent / "embedded-experiment-words-more-extra"
+    assert Path(more.model.path) == kept.resolve()
+    shapes = []
+    for directory in (kept, EMBEDDED_DIR):
+        with safe_open(str(directory / "model.safetensors"), "pt") as weights:
+            shapes.append({key: tuple(weights.get_slice(key).get_shape()) for key in weights.keys()})
+    assert shapes[0] == shapes[1] and len(shapes[0]) > 50
+    assert (kept / "tokenizer.json").read_bytes() == (EMBEDDED_DIR / "tokenizer.json").read_bytes()
+    assert vars(more.train) == vars(words.train) | {"steps": 1500}
+    rates = source_rates(more)
+    assert rates.pop("gui-words-small-more2") == pytest.approx(0.3)
+    assert rates.pop("gui-words-more2") == pytest.approx(0.1)
+    sims = source_rates(words)
+    del sims["gui-words-more"], sims["gui-words-small-more"]
+    assert rates == pytest.approx(sims)

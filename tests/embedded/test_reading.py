@@ -1,6 +1,7 @@
 """The reading curriculum's data (letters) and the reading probe (molmo_agent.embedded.reading)."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -117,3 +118,24 @@ def test_the_reading_cli_refuses_an_empty_set_before_loading_a_model(tmp_path, c
     with pytest.raises(SystemExit) as exit_info:
         main([str(tmp_path / "no-model"), "--pictures", "0"])
     assert exit_info.value.code == 2 and "--pictures must be at least 1" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_kept_words_stage_reads_held_out_letters_and_the_shipped_model_none():
+    """The reading curriculum's kept state, end to end (picture -> model -> answer): it reads held-out
+    large letters, which the shipped model never does, and some large GUI words."""
+    import torch
+
+    from molmo_agent.backends import LocalMolmoBackend
+    from molmo_agent.embedded import EMBEDDED_DIR
+    from molmo_agent.embedded.reading import reading_accuracy
+
+    torch.set_num_threads(1)
+    kept_dir = Path(__file__).resolve().parents[2] / "checkpoints" / "embedded-experiment-words-more-extra"
+    kept = LocalMolmoBackend.from_pretrained(kept_dir, max_new_tokens=64)
+    shipped = LocalMolmoBackend.from_pretrained(EMBEDDED_DIR, max_new_tokens=64)
+    # measured on these 40 letters: 7 read right (chance: under 1); the shipped model says "There are none."
+    assert reading_accuracy(kept, "letters", 40)["right"] >= 5
+    assert reading_accuracy(shipped, "letters", 40)["right"] == 0
+    # measured on these 40 words: 3 read right (chance: 0.3 of 40)
+    assert reading_accuracy(kept, "gui-words", 40)["right"] >= 2
