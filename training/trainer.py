@@ -180,7 +180,7 @@ class MetricsLog:
     def __init__(self, run_dir: Path, start_step: int) -> None:
         self.jsonl, self.csv = run_dir / METRICS_NAME, run_dir / "metrics.csv"
         rows = read_metrics(run_dir, drop_cut_last_line=True) if self.jsonl.exists() else []
-        self.rows = [r for r in rows if r.get("step", 0) <= start_step]
+        self.rows = [r for r in rows if r["step"] <= start_step]
         self._rewrite()
 
     def _rewrite(self) -> None:
