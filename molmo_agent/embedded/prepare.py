@@ -45,8 +45,11 @@ READING_COUNTS = {"letters": 6000, "letters-medium": 6000}
 # training words; about 20 s each in one process).
 # Session 28's next blocks, for the words stage continued from its kept checkpoint
 # (checkpoints/embedded-experiment-words-more-extra): 20,000 large + 24,000 small pictures.
+# Session 29's, for its second continuation (checkpoints/embedded-experiment-words-more2-extra):
+# 16,000 large + 63,200 small pictures, enough that 5,000 steps see none twice.
 WORDS_COUNTS = {"gui-words-more": 5800, "gui-words-small-more": 6000,
-                "gui-words-more2": 5000, "gui-words-small-more2": 6000}
+                "gui-words-more2": 5000, "gui-words-small-more2": 6000,
+                "gui-words-more3": 4000, "gui-words-small-more3": 7000, "gui-words-small-more4": 8800}
 COUNTS = {"tabletop": 1200, "waypoint": 1200, "gui": 1200, "phone": 600, "pointing": 1500,
           "discs-large": 3000, "discs-medium": 3000, "discs-small": 3000, "discs-multi": 4000,
           "tabletop-more": 3000, "waypoint-more": 3000, "pointing-more": 3000,

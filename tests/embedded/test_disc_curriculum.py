@@ -563,3 +563,26 @@ def test_the_words_stage_continues_from_its_kept_checkpoint_on_fresh_pictures():
     sims = source_rates(words)
     del sims["gui-words-more"], sims["gui-words-small-more"]
     assert rates == pytest.approx(sims)
+
+
+def test_the_second_continuation_starts_from_the_first_ones_kept_end_on_fresh_pictures():
+    """Session 29: the words stage continued again from the kept end of session 28's continuation,
+    with the same mixture over 5,000 steps, on word blocks no earlier stage drew, each large enough
+    that no picture comes round twice at its share of the rows."""
+    from molmo_agent.embedded.prepare import COUNTS
+    from molmo_agent.training.config import TrainConfig
+
+    words = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-words-more-extra.yaml")
+    first = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-words-more2-extra.yaml")
+    second = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-words-more3-extra.yaml")
+    assert Path(second.model.path) == (KEPT.parent / "embedded-experiment-words-more2-extra").resolve()
+    assert vars(second.train) == vars(words.train) | {"steps": 5000}
+    rates = source_rates(second)
+    new_blocks = {"gui-words-more3": 0.09, "gui-words-small-more3": 0.155, "gui-words-small-more4": 0.155}
+    for block, rate in new_blocks.items():
+        assert rates.pop(block) == pytest.approx(rate)
+        pictures = 4 * COUNTS[block]  # four pictures per seed
+        assert rate * second.train.global_batch_size * second.train.steps <= pictures, block
+    earlier = source_rates(first)
+    assert earlier.pop("gui-words-more2") + earlier.pop("gui-words-small-more2") == pytest.approx(sum(new_blocks.values()))
+    assert rates == pytest.approx(earlier)
