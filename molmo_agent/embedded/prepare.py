@@ -46,7 +46,7 @@ READING_COUNTS = {"letters": 6000, "letters-medium": 6000}
 # Session 28's next blocks, for the words stage continued from its kept checkpoint
 # (checkpoints/embedded-experiment-words-more-extra): 20,000 large + 24,000 small pictures.
 # Session 29's, for its second continuation (checkpoints/embedded-experiment-words-more2-extra):
-# 16,000 large + 63,200 small pictures, enough that 5,000 steps see none twice.
+# 16,000 large + 63,200 small pictures, enough that 5,000 steps at its shares see none twice.
 WORDS_COUNTS = {"gui-words-more": 5800, "gui-words-small-more": 6000,
                 "gui-words-more2": 5000, "gui-words-small-more2": 6000,
                 "gui-words-more3": 4000, "gui-words-small-more3": 7000, "gui-words-small-more4": 8800}

@@ -567,7 +567,7 @@ def test_the_words_stage_continues_from_its_kept_checkpoint_on_fresh_pictures():
 
 def test_the_second_continuation_starts_from_the_first_ones_kept_end_on_fresh_pictures():
     """Session 29: the words stage continued again from the kept end of session 28's continuation,
-    with the same mixture over 5,000 steps, on word blocks no earlier stage drew, each large enough
+    with the same mixture over 3,000 steps, on word blocks no earlier stage drew, each large enough
     that no picture comes round twice at its share of the rows."""
     from molmo_agent.embedded.prepare import COUNTS
     from molmo_agent.training.config import TrainConfig
@@ -576,7 +576,7 @@ def test_the_second_continuation_starts_from_the_first_ones_kept_end_on_fresh_pi
     first = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-words-more2-extra.yaml")
     second = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-words-more3-extra.yaml")
     assert Path(second.model.path) == (KEPT.parent / "embedded-experiment-words-more2-extra").resolve()
-    assert vars(second.train) == vars(words.train) | {"steps": 5000}
+    assert vars(second.train) == vars(words.train) | {"steps": 3000}
     rates = source_rates(second)
     new_blocks = {"gui-words-more3": 0.09, "gui-words-small-more3": 0.155, "gui-words-small-more4": 0.155}
     for block, rate in new_blocks.items():
