@@ -79,7 +79,7 @@ SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing", "discs-large", "d
            "gui-words", "gui-words-small", "letters", "letters-medium", "gui-words-more", "gui-words-small-more",
            "gui-words-more2", "gui-words-small-more2", "gui-words-more3", "gui-words-small-more3",
            "gui-words-small-more4")
-# More scenes from the same generators (seed blocks past the base source's own, inside its 100,000), in
+# More scenes from the same generators (seed blocks apart from the base source's own, inside its sim's 100,000), in
 # their own files so that the base files, and the tokenizer trained on their texts, stay as they
 # were. The *-more2 blocks and gui-more / phone-more came with stage 8, whose run is long enough
 # that stage 7's scenes alone would be seen 8 more times; the *-more3 blocks, gui-more2 and
@@ -146,8 +146,8 @@ SEED_OFFSETS = {"gui": 0, "phone": 100_000, "tabletop": 200_000, "waypoint": 300
                 # the words stage's next fresh pictures (session 28), from the kept words-stage
                 # checkpoint: free blocks of the GUI range above gui-more2 and gui-more3
                 "gui-words-more2": 63_000, "gui-words-small-more2": 73_000,
-                # its second continuation (session 29), from that run's kept end: the GUI range's
-                # last free blocks of these sizes (below the base gui-words blocks for the second small one)
+                # its second continuation (session 29), from that run's kept end: free blocks of the
+                # GUI generator's 0-99,999 (the second small one below the base gui-words blocks)
                 "gui-words-more3": 96_000, "gui-words-small-more3": 53_000, "gui-words-small-more4": 1_200}
 GUI_TASKS_PER_SCREEN = 6
 # gui-zoom: square windows of a laptop screen, as the zoom step of molmo_agent.zoom cuts them around a
