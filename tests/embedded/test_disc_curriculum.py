@@ -571,6 +571,7 @@ def test_the_second_continuation_starts_from_the_first_ones_kept_end_on_fresh_pi
     """Session 29: the words stage continued again from the kept end of session 28's continuation,
     with the same mixture over 3,000 steps, on word blocks no earlier stage drew, each large enough
     that no picture comes round twice at its share of the rows."""
+    from molmo_agent.embedded.data import WORDS_PER_SEED
     from molmo_agent.embedded.prepare import COUNTS
     from molmo_agent.training.config import TrainConfig
 
@@ -583,7 +584,7 @@ def test_the_second_continuation_starts_from_the_first_ones_kept_end_on_fresh_pi
     new_blocks = {"gui-words-more3": 0.09, "gui-words-small-more3": 0.155, "gui-words-small-more4": 0.155}
     for block, rate in new_blocks.items():
         assert rates.pop(block) == pytest.approx(rate)
-        pictures = 4 * COUNTS[block]  # four pictures per seed
+        pictures = WORDS_PER_SEED * COUNTS[block]
         assert rate * second.train.global_batch_size * second.train.steps <= pictures, block
     earlier = source_rates(first)
     assert earlier.pop("gui-words-more2") + earlier.pop("gui-words-small-more2") == pytest.approx(sum(new_blocks.values()))
