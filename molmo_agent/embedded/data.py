@@ -34,6 +34,7 @@ formats (see :mod:`molmo_agent.embedded.answers`).
 | ``gui-words-more`` / ``gui-words-small-more`` | fresh pictures of the same two kinds (23,200 + 24,000) | the same (the reading curriculum's words stage; experiments) |
 | ``gui-words-more2`` / ``gui-words-small-more2`` | more fresh pictures of the two kinds (20,000 + 24,000) | the same (the words stage continued from its kept checkpoint; experiments) |
 | ``gui-words-more3`` / ``gui-words-small-more3`` / ``gui-words-small-more4`` | more fresh pictures again (16,000 large + 28,000 + 35,200 small) | the same (the words stage's second continuation; experiments) |
+| ``gui-words-more4`` / ``gui-words-small-more5`` | more fresh pictures again (10,000 large + 32,000 small) | the same (the words stage's third continuation; experiments) |
 | ``letters`` / ``letters-medium`` | one letter on a plain 112 px picture, 50-90 / 16-50 px tall | "What does it say?" -> the letter (the reading curriculum's first steps; experiments) |
 
     from molmo_agent.embedded.data import generate_training_data
@@ -78,7 +79,7 @@ SOURCES = ("gui", "phone", "tabletop", "waypoint", "pointing", "discs-large", "d
            "pointing-grid-tiles", "pointing-confusable-tiles", "phone-type", "pointing-fine-tiles", "gui-name",
            "gui-words", "gui-words-small", "letters", "letters-medium", "gui-words-more", "gui-words-small-more",
            "gui-words-more2", "gui-words-small-more2", "gui-words-more3", "gui-words-small-more3",
-           "gui-words-small-more4")
+           "gui-words-small-more4", "gui-words-more4", "gui-words-small-more5")
 # More scenes from the same generators (seed blocks apart from the base source's own, inside its sim's 100,000), in
 # their own files so that the base files, and the tokenizer trained on their texts, stay as they
 # were. The *-more2 blocks and gui-more / phone-more came with stage 8, whose run is long enough
@@ -148,7 +149,10 @@ SEED_OFFSETS = {"gui": 0, "phone": 100_000, "tabletop": 200_000, "waypoint": 300
                 "gui-words-more2": 63_000, "gui-words-small-more2": 73_000,
                 # its second continuation (session 29), from that run's kept end: free blocks of the
                 # GUI generator's 0-99,999 (the second small one below the base gui-words blocks)
-                "gui-words-more3": 96_000, "gui-words-small-more3": 53_000, "gui-words-small-more4": 1_200}
+                "gui-words-more3": 96_000, "gui-words-small-more3": 53_000, "gui-words-small-more4": 1_200,
+                # its third continuation (session 30), from the second's kept end: the GUI generator's
+                # free seeds 15,000-17,499 and 42,000-49,999 (letters, at 42,200+, have their own generator)
+                "gui-words-more4": 15_000, "gui-words-small-more5": 42_000}
 GUI_TASKS_PER_SCREEN = 6
 # gui-zoom: square windows of a laptop screen, as the zoom step of molmo_agent.zoom cuts them around a
 # first point (its default window, 240 px, is inside this range), so the model sees GUI text at

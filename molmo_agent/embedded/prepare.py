@@ -47,9 +47,12 @@ READING_COUNTS = {"letters": 6000, "letters-medium": 6000}
 # (checkpoints/embedded-experiment-words-more-extra): 20,000 large + 24,000 small pictures.
 # Session 29's, for its second continuation (checkpoints/embedded-experiment-words-more2-extra):
 # 16,000 large + 63,200 small pictures, enough that 5,000 steps at its shares see none twice.
+# Session 30's, for the third (checkpoints/embedded-experiment-words-more3-extra): 10,000 large +
+# 32,000 small, enough for 3,000 steps at the same shares (8,640 + 29,760 drawn).
 WORDS_COUNTS = {"gui-words-more": 5800, "gui-words-small-more": 6000,
                 "gui-words-more2": 5000, "gui-words-small-more2": 6000,
-                "gui-words-more3": 4000, "gui-words-small-more3": 7000, "gui-words-small-more4": 8800}
+                "gui-words-more3": 4000, "gui-words-small-more3": 7000, "gui-words-small-more4": 8800,
+                "gui-words-more4": 2500, "gui-words-small-more5": 8000}
 COUNTS = {"tabletop": 1200, "waypoint": 1200, "gui": 1200, "phone": 600, "pointing": 1500,
           "discs-large": 3000, "discs-medium": 3000, "discs-small": 3000, "discs-multi": 4000,
           "tabletop-more": 3000, "waypoint-more": 3000, "pointing-more": 3000,

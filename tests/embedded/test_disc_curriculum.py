@@ -589,3 +589,27 @@ def test_the_second_continuation_starts_from_the_first_ones_kept_end_on_fresh_pi
     earlier = source_rates(first)
     assert earlier.pop("gui-words-more2") + earlier.pop("gui-words-small-more2") == pytest.approx(sum(new_blocks.values()))
     assert rates == pytest.approx(earlier)
+
+
+def test_the_third_continuation_starts_from_the_second_ones_kept_end_on_fresh_pictures():
+    """Session 30: the words stage continued a third time from the kept end of session 29's run, with
+    its mixture and length, the two small blocks' share now on one fresh small block, and every new
+    block large enough that no picture comes round twice."""
+    from molmo_agent.embedded.data import WORDS_PER_SEED
+    from molmo_agent.embedded.prepare import COUNTS
+    from molmo_agent.training.config import TrainConfig
+
+    second = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-words-more3-extra.yaml")
+    third = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-words-more4-extra.yaml")
+    assert Path(third.model.path) == (KEPT.parent / "embedded-experiment-words-more3-extra").resolve()
+    assert vars(third.train) == vars(second.train)
+    rates = source_rates(third)
+    new_blocks = {"gui-words-more4": 0.09, "gui-words-small-more5": 0.31}
+    for block, rate in new_blocks.items():
+        assert rates.pop(block) == pytest.approx(rate)
+        pictures = WORDS_PER_SEED * COUNTS[block]
+        assert rate * third.train.global_batch_size * third.train.steps <= pictures, block
+    earlier = source_rates(second)
+    drawn = [earlier.pop(block) for block in ("gui-words-more3", "gui-words-small-more3", "gui-words-small-more4")]
+    assert sum(drawn) == pytest.approx(sum(new_blocks.values()))
+    assert rates == pytest.approx(earlier)
