@@ -32,6 +32,18 @@ def source_rates(config) -> dict[str, float]:
     return {Path(d.path).parent.name: d.rate for d in config.data.datasets}
 
 
+def pop_fresh_word_blocks(config, rates: dict[str, float], shares: dict[str, float]) -> None:
+    """Removes each fresh word block from ``rates`` after checking its share, and that the block
+    holds more pictures than the run draws at that share (none comes round twice)."""
+    from molmo_agent.embedded.data import WORDS_PER_SEED
+    from molmo_agent.embedded.prepare import COUNTS
+
+    for block, share in shares.items():
+        assert rates.pop(block) == pytest.approx(share)
+        drawn = share * config.train.global_batch_size * config.train.steps
+        assert drawn <= WORDS_PER_SEED * COUNTS[block], block
+
+
 @pytest.mark.parametrize("source", sorted(DISC_RADII))
 def test_answer_lands_on_a_disc_of_the_named_colour(source):
     low, high = DISC_RADII[source]
@@ -571,8 +583,6 @@ def test_the_second_continuation_starts_from_the_first_ones_kept_end_on_fresh_pi
     """Session 29: the words stage continued again from the kept end of session 28's continuation,
     with the same mixture over 3,000 steps, on word blocks no earlier stage drew, each large enough
     that no picture comes round twice at its share of the rows."""
-    from molmo_agent.embedded.data import WORDS_PER_SEED
-    from molmo_agent.embedded.prepare import COUNTS
     from molmo_agent.training.config import TrainConfig
 
     words = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-words-more-extra.yaml")
@@ -582,10 +592,7 @@ def test_the_second_continuation_starts_from_the_first_ones_kept_end_on_fresh_pi
     assert vars(second.train) == vars(words.train) | {"steps": 3000}
     rates = source_rates(second)
     new_blocks = {"gui-words-more3": 0.09, "gui-words-small-more3": 0.155, "gui-words-small-more4": 0.155}
-    for block, rate in new_blocks.items():
-        assert rates.pop(block) == pytest.approx(rate)
-        pictures = WORDS_PER_SEED * COUNTS[block]
-        assert rate * second.train.global_batch_size * second.train.steps <= pictures, block
+    pop_fresh_word_blocks(second, rates, new_blocks)
     earlier = source_rates(first)
     assert earlier.pop("gui-words-more2") + earlier.pop("gui-words-small-more2") == pytest.approx(sum(new_blocks.values()))
     assert rates == pytest.approx(earlier)
@@ -595,8 +602,6 @@ def test_the_third_continuation_starts_from_the_second_ones_kept_end_on_fresh_pi
     """Session 30: the words stage continued a third time from the kept end of session 29's run, with
     its mixture and length, the two small blocks' share now on one fresh small block, and every new
     block large enough that no picture comes round twice."""
-    from molmo_agent.embedded.data import WORDS_PER_SEED
-    from molmo_agent.embedded.prepare import COUNTS
     from molmo_agent.training.config import TrainConfig
 
     second = TrainConfig.from_yaml(CONFIGS / "embedded-experiment-words-more3-extra.yaml")
@@ -605,10 +610,7 @@ def test_the_third_continuation_starts_from_the_second_ones_kept_end_on_fresh_pi
     assert vars(third.train) == vars(second.train)
     rates = source_rates(third)
     new_blocks = {"gui-words-more4": 0.09, "gui-words-small-more5": 0.31}
-    for block, rate in new_blocks.items():
-        assert rates.pop(block) == pytest.approx(rate)
-        pictures = WORDS_PER_SEED * COUNTS[block]
-        assert rate * third.train.global_batch_size * third.train.steps <= pictures, block
+    pop_fresh_word_blocks(third, rates, new_blocks)
     earlier = source_rates(second)
     drawn = [earlier.pop(block) for block in ("gui-words-more3", "gui-words-small-more3", "gui-words-small-more4")]
     assert sum(drawn) == pytest.approx(sum(new_blocks.values()))
